@@ -1,0 +1,228 @@
+import { z } from "zod";
+import type { Queryable } from "../db/mod.ts";
+
+const text = z.union([z.string(), z.number(), z.boolean()]).nullish().transform((v) => v == null ? null : String(v));
+const jsonValue = z.unknown().transform((v) => typeof v === "string" ? v : JSON.stringify(v) ?? "");
+
+const tagSchema = z.union([
+  z.string(),
+  z.looseObject({ name: z.string(), vocabulary_id: z.string().nullish() }),
+]).transform((t) => typeof t === "string" ? { name: t, vocabulary_id: null } : {
+  name: t.name,
+  vocabulary_id: t.vocabulary_id ?? null,
+});
+
+const groupRefSchema = z.union([
+  z.string().transform((s) => ({ id: undefined, name: s })),
+  z.looseObject({ id: z.string().nullish(), name: z.string().nullish() }),
+]);
+
+const RESOURCE_COLUMNS = [
+  "id",
+  "package_id",
+  "position",
+  "url",
+  "name",
+  "description",
+  "format",
+  "mimetype",
+  "size",
+  "hash",
+  "created",
+  "last_modified",
+] as const;
+
+const resourceSchema = z.looseObject({
+  id: z.string().min(1).nullish(),
+  url: text,
+  name: text,
+  description: text,
+  format: text,
+  mimetype: text,
+  size: z.union([z.number(), z.string().regex(/^\d+$/)]).nullish().transform((v) => v == null ? null : Number(v)),
+  hash: text,
+  created: text,
+  last_modified: text,
+});
+
+/** A dataset as harvesters and the package actions hand it in: CKAN's package dict, leniently read. */
+export const packageInputSchema = z.looseObject({
+  id: z.string().min(1).nullish(),
+  name: z.string().nullish(),
+  title: text,
+  notes: text,
+  url: text,
+  version: text,
+  author: text,
+  author_email: text,
+  maintainer: text,
+  maintainer_email: text,
+  license_id: text,
+  owner_org: z.string().nullish(),
+  private: z.union([z.boolean(), z.enum(["true", "false", "True", "False"])]).nullish()
+    .transform((v) => v === true || v === "true" || v === "True"),
+  state: z.enum(["active", "deleted", "draft"]).nullish(),
+  type: z.string().nullish(),
+  tags: z.array(tagSchema).nullish(),
+  groups: z.array(groupRefSchema).nullish(),
+  extras: z.union([
+    z.array(z.object({ key: z.string().min(1), value: jsonValue })),
+    z.record(z.string(), jsonValue).transform((r) => Object.entries(r).map(([key, value]) => ({ key, value }))),
+  ]).nullish(),
+  resources: z.array(resourceSchema).nullish(),
+});
+
+export type PackageInput = z.input<typeof packageInputSchema>;
+export type PackageParsed = z.output<typeof packageInputSchema>;
+
+/** The row values a dataset write needs, after the import decided id, name, owner and groups. */
+export interface PackageWrite {
+  id: string;
+  name: string;
+  pkg: PackageParsed;
+  ownerOrg: string | null;
+  groupIds: string[];
+  /** True on create: sets metadata_created. */
+  create: boolean;
+}
+
+function resourceRow(r: z.output<typeof resourceSchema>, packageId: string, position: number, id: string) {
+  const extras: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) {
+    if (!(RESOURCE_COLUMNS as readonly string[]).includes(k) && !["url_type", "revision_id"].includes(k)) {
+      extras[k] = v;
+    }
+  }
+  const ts = (v: string | null) => v && !Number.isNaN(Date.parse(v.endsWith("Z") ? v : `${v}Z`)) ? v : null;
+  return {
+    id,
+    package_id: packageId,
+    position,
+    url: r.url ?? "",
+    name: r.name,
+    description: r.description,
+    format: r.format,
+    mimetype: r.mimetype,
+    size: r.size,
+    hash: r.hash,
+    created: ts(r.created),
+    last_modified: ts(r.last_modified),
+    extras,
+  };
+}
+
+/**
+ * Writes one dataset with its extras, tags, groups and resources, replacing what was there. Runs
+ * inside the caller's transaction so the dataset and its harvest object change together.
+ */
+export async function writePackage(tx: Queryable, w: PackageWrite): Promise<void> {
+  const p = w.pkg;
+  const tags = [...new Map((p.tags ?? []).filter((t) => t.name.length > 0).map((t) => [t.name, t])).values()];
+  const extras = [...new Map((p.extras ?? []).map((e) => [e.key, e.value])).entries()];
+  const tagText = tags.map((t) => t.name).join(" ");
+  await tx`
+    INSERT INTO package (id, name, title, notes, url, version, author, author_email, maintainer,
+      maintainer_email, license_id, owner_org, private, state, type, metadata_created, metadata_modified,
+      search_vector)
+    VALUES (${w.id}, ${w.name}, ${p.title ?? ""}, ${p.notes}, ${p.url}, ${p.version}, ${p.author},
+      ${p.author_email}, ${p.maintainer}, ${p.maintainer_email}, ${p.license_id}, ${w.ownerOrg},
+      ${p.private}, ${p.state ?? "active"}, ${p.type ?? "dataset"}, now(), now(),
+      setweight(to_tsvector('english', ${p.title ?? ""} || ' ' || ${w.name}), 'A') ||
+      setweight(to_tsvector('english', ${tagText}), 'B') ||
+      setweight(to_tsvector('english', coalesce(${p.notes}::text, '')), 'C'))
+    ON CONFLICT (id) DO UPDATE SET
+      name = excluded.name, title = excluded.title, notes = excluded.notes, url = excluded.url,
+      version = excluded.version, author = excluded.author, author_email = excluded.author_email,
+      maintainer = excluded.maintainer, maintainer_email = excluded.maintainer_email,
+      license_id = excluded.license_id, owner_org = excluded.owner_org, private = excluded.private,
+      state = excluded.state, type = excluded.type, metadata_modified = now(),
+      search_vector = excluded.search_vector`;
+  if (!w.create) {
+    await tx`DELETE FROM package_extra WHERE package_id = ${w.id}`;
+    await tx`DELETE FROM package_tag WHERE package_id = ${w.id}`;
+    await tx`DELETE FROM package_group WHERE package_id = ${w.id}`;
+    await tx`DELETE FROM resource WHERE package_id = ${w.id}`;
+  }
+  if (extras.length > 0) {
+    await tx`INSERT INTO package_extra ${tx(extras.map(([key, value]) => ({ package_id: w.id, key, value })))}`;
+  }
+  if (tags.length > 0) {
+    await tx`INSERT INTO package_tag ${
+      tx(tags.map((t) => ({ package_id: w.id, name: t.name, vocabulary_id: t.vocabulary_id })))
+    }`;
+  }
+  const groupIds = [...new Set(w.groupIds)];
+  if (groupIds.length > 0) {
+    await tx`INSERT INTO package_group ${tx(groupIds.map((group_id) => ({ package_id: w.id, group_id })))}`;
+  }
+  const resources = p.resources ?? [];
+  if (resources.length > 0) {
+    // Remote resource ids are kept unless another dataset already uses them (two sources, one remote).
+    const wanted = resources.map((r) => r.id).filter((id): id is string => !!id);
+    const clashing = new Set(
+      wanted.length === 0
+        ? []
+        : (await tx<{ id: string }[]>`SELECT id FROM resource WHERE id = ANY(${wanted}) AND package_id <> ${w.id}`)
+          .map((r) => r.id),
+    );
+    const seen = new Set<string>();
+    const rows = resources.map((r, i) => {
+      let id = r.id && !clashing.has(r.id) && !seen.has(r.id) ? r.id : crypto.randomUUID();
+      if (seen.has(id)) id = crypto.randomUUID();
+      seen.add(id);
+      return resourceRow(r, w.id, i, id);
+    });
+    await tx`INSERT INTO resource ${tx(rows.map((r) => ({ ...r, extras: tx.json(r.extras as never) })))}`;
+  }
+}
+
+const TS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
+
+/** The package dicts of the given ids, in CKAN 2.10's `package_show` shape, in the order asked. */
+export async function readPackages(sql: Queryable, ids: string[]): Promise<Record<string, unknown>[]> {
+  if (ids.length === 0) return [];
+  const rows = await sql.unsafe(
+    `
+    SELECT p.id, p.name, p.title, p.notes, p.url, p.version, p.author, p.author_email, p.maintainer,
+      p.maintainer_email, p.license_id, p.owner_org, p.private, p.state, p.type,
+      ${TS("p.metadata_created")} AS metadata_created, ${TS("p.metadata_modified")} AS metadata_modified,
+      (SELECT json_build_object('id', g.id, 'name', g.name, 'title', g.title, 'description', g.description,
+          'image_url', g.image_url, 'type', 'organization', 'state', g.state, 'is_organization', true,
+          'approval_status', 'approved', 'created', ${TS("g.created")})
+        FROM "group" g WHERE g.id = p.owner_org) AS organization,
+      (SELECT coalesce(json_agg(json_build_object('key', e.key, 'value', e.value) ORDER BY e.key), '[]')
+        FROM package_extra e WHERE e.package_id = p.id) AS extras,
+      (SELECT coalesce(json_agg(json_build_object('name', t.name, 'display_name', t.name, 'state', 'active',
+          'vocabulary_id', t.vocabulary_id) ORDER BY t.name), '[]')
+        FROM package_tag t WHERE t.package_id = p.id) AS tags,
+      (SELECT coalesce(json_agg(json_build_object('id', g.id, 'name', g.name, 'title', g.title,
+          'display_name', coalesce(nullif(g.title, ''), g.name), 'description', g.description,
+          'image_display_url', g.image_url) ORDER BY g.name), '[]')
+        FROM package_group pg JOIN "group" g ON g.id = pg.group_id WHERE pg.package_id = p.id) AS groups,
+      (SELECT coalesce(json_agg(r.extras || json_build_object('id', r.id, 'package_id', r.package_id,
+          'position', r.position, 'url', r.url, 'name', r.name, 'description', r.description,
+          'format', r.format, 'mimetype', r.mimetype, 'size', r.size, 'hash', r.hash,
+          'created', ${TS("r.created")}, 'last_modified', ${TS("r.last_modified")})::jsonb
+          ORDER BY r.position), '[]')
+        FROM resource r WHERE r.package_id = p.id) AS resources,
+      (SELECT json_build_object('harvest_object_id', o.id, 'harvest_source_id', o.harvest_source_id,
+          'harvest_source_title', s.title)
+        FROM harvest_object o JOIN harvest_source s ON s.id = o.harvest_source_id
+        WHERE o.package_id = p.id AND o.current
+        ORDER BY o.import_finished DESC NULLS LAST LIMIT 1) AS harvest
+    FROM package p WHERE p.id = ANY($1)`,
+    [ids],
+  );
+  const byId = new Map<string, Record<string, unknown>>();
+  for (const row of rows) {
+    const { harvest, ...pkg } = row as unknown as Record<string, unknown> & { harvest: Record<string, unknown> | null };
+    const dict: Record<string, unknown> = {
+      ...pkg,
+      num_resources: (pkg.resources as unknown[]).length,
+      num_tags: (pkg.tags as unknown[]).length,
+    };
+    if (harvest) Object.assign(dict, harvest);
+    byId.set(pkg.id as string, dict);
+  }
+  return ids.map((id) => byId.get(id)).filter((d): d is Record<string, unknown> => d !== undefined);
+}

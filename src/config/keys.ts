@@ -1,0 +1,139 @@
+import { z } from "zod";
+
+const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no", "on", "off"])])
+  .transform((v) => v === true || v === "true" || v === "1" || v === "yes" || v === "on");
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalInt = (min: number, max: number) =>
+  z.union([z.literal("").transform(() => undefined), int(min, max)]).optional();
+const words = z.string().transform((v) => v.split(/[\s,]+/).filter((w) => w.length > 0));
+
+/**
+ * Every configuration key, with its schema, default and meaning. Keys use the original's names so an
+ * operator's existing ini file keeps working; the README's configuration table is this list.
+ */
+export const CONFIG_KEYS = {
+  "ckan.site_id": {
+    schema: z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '.', '_' or '-'"),
+    default: "default",
+    doc: "Namespaces queue names and keys; sites sharing a broker need distinct ids",
+  },
+  "ckan.site_url": {
+    schema: z.url(),
+    default: "http://127.0.0.1:5000",
+    doc: "Public base URL of this service, used in links printed and mailed",
+  },
+  "ckan.site_title": {
+    schema: z.string(),
+    default: "Harvest",
+    doc: "Site title used in page headers and mail subjects",
+  },
+  "ckan.harvest.mq.type": {
+    schema: z.enum(["postgres", "redis", "amqp", "ampq"]).transform((v) => v === "ampq" ? "amqp" : v),
+    default: "postgres",
+    doc: "Queue backend: postgres (table queue, default), redis or amqp (`ampq` is accepted)",
+  },
+  "ckan.harvest.mq.url": {
+    schema: z.string().optional(),
+    default: undefined,
+    doc: "Broker URL (redis://... or amqp://...); overrides the host/port/user keys below",
+  },
+  "ckan.harvest.mq.hostname": {
+    schema: z.string(),
+    default: "localhost",
+    doc: "Redis or RabbitMQ host",
+  },
+  "ckan.harvest.mq.port": {
+    schema: optionalInt(1, 65535),
+    default: undefined,
+    doc: "Broker port; 6379 for redis, 5672 for amqp when unset",
+  },
+  "ckan.harvest.mq.user_id": { schema: z.string(), default: "guest", doc: "AMQP user" },
+  "ckan.harvest.mq.password": {
+    schema: z.string().optional(),
+    default: undefined,
+    doc: "Broker password (`guest` for amqp when unset)",
+    secret: true,
+  },
+  "ckan.harvest.mq.virtual_host": { schema: z.string(), default: "/", doc: "AMQP virtual host" },
+  "ckan.harvest.mq.redis_db": { schema: int(0, 1000), default: 0, doc: "Redis database number" },
+  "ckan.harvest.timeout": {
+    schema: optionalInt(1, 10_000_000),
+    default: undefined,
+    doc: "Minutes without activity after which a running job is finished with a timeout error; unset = never",
+  },
+  "ckan.harvest.harvest_source_limit": {
+    schema: int(1, 100_000),
+    default: 100,
+    doc: "Default and maximum page size of harvest_source_list",
+  },
+  "ckan.harvest.not_overwrite_fields": {
+    schema: words,
+    default: "",
+    doc: "Space-separated dataset fields whose local value an update keeps",
+  },
+  "ckanext.harvest.default_dataset_name_append": {
+    schema: z.enum(["number-sequence", "random-hex"]),
+    default: "number-sequence",
+    doc: "How a taken dataset name is made unique: number-sequence (name1, name2...) or random-hex",
+  },
+  "ckanext.harvest.user_name": {
+    schema: z.string().optional(),
+    default: undefined,
+    doc: "User recorded as the creator of harvested datasets (default: the site user)",
+  },
+  "ckan.harvest.log_scope": { schema: int(-1, 7), default: -1, doc: "Database log scope, -1 (off) to 7" },
+  "ckan.harvest.log_level": {
+    schema: z.enum(["debug", "info", "warning", "error", "critical"]),
+    default: "debug",
+    doc: "Lowest level written to the database log",
+  },
+  "ckan.harvest.log_timeframe": { schema: int(1, 36500), default: 30, doc: "Days of database log kept" },
+  "ckan.harvest.status_mail.errored": { schema: bool, default: false, doc: "Mail a report when a job has errors" },
+  "ckan.harvest.status_mail.all": { schema: bool, default: false, doc: "Mail a report after every job" },
+  "ckan.harvest.plugins": {
+    schema: words,
+    default: "",
+    doc: "Space-separated module URLs (file:, https:) of extra harvesters loaded at start-up",
+  },
+  "ckan.harvest.allow_private_urls": {
+    schema: bool,
+    default: false,
+    doc: "Allow sources and remote requests to reach loopback and private addresses",
+  },
+  "ckan.harvest.allowed_hosts": {
+    schema: words,
+    default: "",
+    doc: "Host names or addresses that remote requests may reach even when private",
+  },
+  "ckan.harvest.http.timeout": {
+    schema: int(1, 3600),
+    default: 60,
+    doc: "Seconds before a remote request is abandoned",
+  },
+  "ckan.harvest.http.user_agent": {
+    schema: z.string().min(1),
+    default: "ckan-harvest-ts/0.1 (+https://github.com/ckan/ckanext-harvest)",
+    doc: "User-Agent sent to remote catalogs (a source's `user_agent` config overrides it)",
+  },
+  "ckan.harvest.http.max_response_mb": {
+    schema: int(1, 10_000),
+    default: 100,
+    doc: "Largest remote response accepted, in megabytes",
+  },
+  "ckan.harvest.import_batch_size": {
+    schema: int(1, 10_000),
+    default: 200,
+    doc: "Harvest objects imported per database transaction",
+  },
+} as const;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+/** Settings outside the ini namespace: fixed environment variable names operators and tests rely on. */
+export const ENV_SETTINGS = {
+  DATABASE_URL: "PostgreSQL URL; when unset, an embedded PGlite database under HARVEST_DATA_DIR is used",
+  HARVEST_DATA_DIR: "Where embedded data lives (default `./.harvest`)",
+  PORT: "HTTP port of `serve` (default 5000)",
+  HOST: "HTTP bind address of `serve` (default 127.0.0.1)",
+  HARVEST_CONFIG: "Config file read when no -c/--config is given",
+} as const;

@@ -1,0 +1,60 @@
+/**
+ * Storage: postgres.js against a real PostgreSQL (`DATABASE_URL`) or against the embedded PGlite
+ * database served on loopback, so the same SQL runs on both.
+ *
+ * @module
+ */
+import postgres from "postgres";
+import { getLogger } from "@logtape/logtape";
+import type { Config } from "../config/mod.ts";
+import { openEmbedded } from "./embedded.ts";
+
+export { migrate, pendingMigrations } from "./migrate.ts";
+
+// deno-lint-ignore ban-types
+export type Sql = postgres.Sql<{}>;
+export type Tx = postgres.TransactionSql;
+export type Queryable = Sql | Tx;
+
+/** An open database, whichever kind. */
+export interface Database {
+  sql: Sql;
+  /** `postgres`, `embedded` (this process holds the files) or `embedded-client` (another does). */
+  mode: "postgres" | "embedded" | "embedded-client";
+  /** One line saying where the data lives, for operators. */
+  description: string;
+  close(): Promise<void>;
+}
+
+const log = getLogger(["harvest", "db"]);
+
+/** Opens the database the configuration names. */
+export async function openDatabase(config: Config, options: { max?: number } = {}): Promise<Database> {
+  if (config.databaseUrl) {
+    const sql = postgres(config.databaseUrl, { onnotice: () => {}, connect_timeout: 10, max: options.max ?? 10 });
+    const url = new URL(config.databaseUrl);
+    return {
+      sql,
+      mode: "postgres",
+      description: `PostgreSQL at ${url.hostname}:${url.port || 5432}${url.pathname}`,
+      close: () => sql.end({ timeout: 5 }),
+    };
+  }
+  const embedded = await openEmbedded(config.dataDir);
+  const sql = postgres(embedded.url, { onnotice: () => {}, connect_timeout: 10, max: options.max ?? 4 });
+  const description = embedded.holder
+    ? `embedded database in ${config.dataDir} (served to other processes at ${new URL(embedded.url).host})`
+    : `embedded database in ${config.dataDir}, held by process ${embedded.pid}: connected through its socket ${
+      new URL(embedded.url).host
+    }`;
+  log.debug("Opened {description}", { description });
+  return {
+    sql,
+    mode: embedded.holder ? "embedded" : "embedded-client",
+    description,
+    async close() {
+      await sql.end({ timeout: 5 });
+      await embedded.close();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import type { PGlite } from "@electric-sql/pglite";
+
+// Extended-protocol messages that only make sense together with the Sync that follows them.
+const BUFFERED = new Set([0x50, 0x42, 0x44, 0x45, 0x43]); // Parse, Bind, Describe, Execute, Close
+const TERMINATE = 0x58;
+
+/**
+ * Shares PGlite's single backend session between many client connections.
+ *
+ * pglite-socket's own multiplexer runs each protocol message as it arrives, so a Parse from one
+ * client can land between another client's Bind and Execute ("portal does not exist"). This queue
+ * is handed to pglite-socket's `PGLiteSocketHandler` instead: it keeps each client's messages until
+ * the Sync (or simple Query) that ends them, runs them as one unit, and while a client is inside a
+ * transaction it holds the session so no other client's statements run inside that transaction.
+ */
+export class SessionQueue {
+  #db: PGlite;
+  #pending = new Map<number, Uint8Array[]>();
+  #busy = false;
+  #owner: number | null = null;
+  #waiters: (() => void)[] = [];
+
+  constructor(db: PGlite) {
+    this.#db = db;
+  }
+
+  async enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
+    const type = message[0]!;
+    if (BUFFERED.has(type)) {
+      const list = this.#pending.get(handlerId) ?? [];
+      list.push(message);
+      this.#pending.set(handlerId, list);
+      return 0;
+    }
+    if (type === TERMINATE) {
+      this.#pending.delete(handlerId);
+      return 0;
+    }
+    const parts = this.#pending.get(handlerId) ?? [];
+    this.#pending.delete(handlerId);
+    parts.push(message);
+    const batch = parts.length === 1 ? message : concat(parts);
+    await this.#acquire(handlerId);
+    let written = 0;
+    try {
+      await this.#db.execProtocolRawStream(batch, {
+        onRawData: (data) => {
+          written += data.length;
+          onData(data);
+        },
+      });
+    } finally {
+      this.#owner = this.#db.isInTransaction() ? handlerId : null;
+      this.#release();
+    }
+    return written;
+  }
+
+  getQueueLength(): number {
+    return this.#waiters.length;
+  }
+
+  clearQueueForHandler(handlerId: number): void {
+    this.#pending.delete(handlerId);
+  }
+
+  async clearTransactionIfNeeded(handlerId: number): Promise<void> {
+    if (this.#owner !== handlerId) return;
+    await this.#acquire(handlerId);
+    try {
+      if (this.#db.isInTransaction()) await this.#db.exec("ROLLBACK");
+    } finally {
+      this.#owner = null;
+      this.#release();
+    }
+  }
+
+  async #acquire(handlerId: number): Promise<void> {
+    while (this.#busy || (this.#owner !== null && this.#owner !== handlerId)) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+    this.#busy = true;
+  }
+
+  #release(): void {
+    this.#busy = false;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,174 @@
+import { RemoteError } from "../errors/mod.ts";
+
+/** Options of the client that every harvester uses for remote requests. */
+export interface HttpOptions {
+  userAgent: string;
+  timeoutMs: number;
+  maxBytes: number;
+  /** Attempts per request for network errors, 429 and 5xx answers. */
+  attempts?: number;
+  /** Longest wait between attempts, whatever `Retry-After` says. */
+  maxBackoffMs?: number;
+  /** Requests in flight at once per host. */
+  perHostConcurrency?: number;
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Overrides the client's maximum response size. */
+  maxBytes?: number;
+}
+
+class Semaphore {
+  #free: number;
+  #waiters: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = n;
+  }
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+  release(): void {
+    const next = this.#waiters.shift();
+    if (next) next();
+    else this.#free++;
+  }
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return seconds * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/**
+ * A polite HTTP client: a timeout on every request, retries with backoff that honour `Retry-After`,
+ * a maximum response size, a `User-Agent`, and a limit on concurrent requests per host. Every
+ * failure is a `RemoteError` whose message names the URL and what went wrong.
+ */
+export class HttpClient {
+  #options: Required<HttpOptions>;
+  #hosts = new Map<string, Semaphore>();
+
+  constructor(options: HttpOptions) {
+    this.#options = { attempts: 3, maxBackoffMs: 30_000, perHostConcurrency: 4, ...options };
+  }
+
+  /** GETs a URL and returns the body as text. */
+  async getText(url: string, options: RequestOptions = {}): Promise<{ text: string; contentType: string }> {
+    const host = new URL(url).host;
+    let sem = this.#hosts.get(host);
+    if (!sem) this.#hosts.set(host, sem = new Semaphore(this.#options.perHostConcurrency));
+    await sem.acquire();
+    try {
+      return await this.#withRetries(url, options);
+    } finally {
+      sem.release();
+    }
+  }
+
+  /** GETs a URL and parses the body as JSON; `what` names the remote in the error ("remote CKAN"). */
+  async getJson(url: string, options: RequestOptions & { what?: string } = {}): Promise<unknown> {
+    const { text } = await this.getText(url, options);
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new RemoteError(`Response from ${options.what ?? "the remote server"} was not JSON: ${url}`);
+    }
+  }
+
+  async #withRetries(url: string, options: RequestOptions): Promise<{ text: string; contentType: string }> {
+    const { attempts, maxBackoffMs } = this.#options;
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#once(url, options);
+      } catch (error) {
+        const retryable = error instanceof RetryableError;
+        if (!retryable || attempt >= attempts || options.signal?.aborted) {
+          throw retryable ? error.cause : error;
+        }
+        const wait = Math.min(maxBackoffMs, error.waitMs ?? 250 * 2 ** (attempt - 1));
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  async #once(url: string, options: RequestOptions): Promise<{ text: string; contentType: string }> {
+    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: { "User-Agent": this.#options.userAgent, Accept: "application/json, */*", ...options.headers },
+        signal,
+        redirect: "follow",
+      });
+    } catch (error) {
+      if (timeout.aborted) {
+        throw new RetryableError(
+          new RemoteError(`Request error: no answer within ${this.#options.timeoutMs / 1000} s: ${url}`),
+        );
+      }
+      if (options.signal?.aborted) throw new RemoteError(`Request cancelled: ${url}`);
+      throw new RetryableError(new RemoteError(`Request error: ${describeNetworkError(error)}: ${url}`));
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      const failure = new RemoteError(`HTTP error: ${response.status} ${response.statusText} ${url}`, response.status);
+      if (response.status === 429 || response.status >= 500) {
+        throw new RetryableError(failure, retryAfterMs(response.headers.get("retry-after")));
+      }
+      throw failure;
+    }
+    const limit = options.maxBytes ?? this.#options.maxBytes;
+    const declared = Number(response.headers.get("content-length") ?? "0");
+    if (declared > limit) {
+      await response.body?.cancel();
+      throw new RemoteError(`Response too large: ${declared} bytes (limit ${limit}): ${url}`);
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of response.body ?? []) {
+        size += chunk.length;
+        if (size > limit) throw new RemoteError(`Response too large: over ${limit} bytes: ${url}`);
+        chunks.push(chunk);
+      }
+    } catch (error) {
+      if (error instanceof RemoteError) throw error;
+      if (timeout.aborted) {
+        throw new RetryableError(
+          new RemoteError(`Request error: no answer within ${this.#options.timeoutMs / 1000} s: ${url}`),
+        );
+      }
+      throw new RetryableError(new RemoteError(`Request error: ${describeNetworkError(error)}: ${url}`));
+    }
+    const bytes = new Uint8Array(size);
+    let offset = 0;
+    for (const c of chunks) {
+      bytes.set(c, offset);
+      offset += c.length;
+    }
+    return { text: new TextDecoder().decode(bytes), contentType: response.headers.get("content-type") ?? "" };
+  }
+}
+
+class RetryableError extends Error {
+  constructor(override readonly cause: RemoteError, readonly waitMs?: number) {
+    super(cause.message);
+  }
+}
+
+function describeNetworkError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/connection refused/i.test(message)) return "connection refused";
+  if (/dns|name or service not known|failed to lookup/i.test(message)) return "host name not found";
+  return message.replace(/^error sending request for url \([^)]*\): /, "");
+}

@@ -1,0 +1,142 @@
+import type { Tx } from "../db/mod.ts";
+import { ValidationError } from "../errors/mod.ts";
+import {
+  ensureNameIsUnique,
+  mungeTitleToName,
+  type PackageInput,
+  packageInputSchema,
+  readPackages,
+  writePackage,
+} from "../catalog/mod.ts";
+import type { GroupRef, ImportCatalog, ImportContext } from "./interface.ts";
+import type { ReportStatus } from "./dicts.ts";
+
+/** Fields the harvest layer adds to datasets; a remote's values for them describe the remote's harvest. */
+const HARVEST_FIELDS = new Set(["harvest_object_id", "harvest_source_id", "harvest_source_title"]);
+
+/** The import's view of the catalog, bound to one object inside its transaction. */
+export class TxImportCatalog implements ImportCatalog {
+  /** What the import did, which decides the object's report status. */
+  outcome: ReportStatus | undefined;
+
+  constructor(
+    private readonly tx: Tx,
+    private readonly ctx: Omit<ImportContext, "catalog">,
+    private readonly contentHash: string | null,
+  ) {}
+
+  async findGroup(idOrName: string, kind: "group" | "organization"): Promise<GroupRef | undefined> {
+    const [g] = await this.tx<GroupRef[]>`
+      SELECT id, name FROM "group" WHERE (id = ${idOrName} OR name = ${idOrName})
+        AND is_organization = ${kind === "organization"} AND state = 'active'
+      ORDER BY (id = ${idOrName}) DESC LIMIT 1`;
+    return g;
+  }
+
+  async createGroup(
+    dict: { id?: string; name: string; title?: string; description?: string; image_url?: string },
+    kind: "group" | "organization",
+  ): Promise<GroupRef> {
+    const id = dict.id && (await this.tx`SELECT 1 FROM "group" WHERE id = ${dict.id}`).length === 0
+      ? dict.id
+      : crypto.randomUUID();
+    const [g] = await this.tx<GroupRef[]>`
+      INSERT INTO "group" (id, name, title, description, image_url, is_organization)
+      VALUES (${id}, ${dict.name}, ${dict.title ?? dict.name}, ${dict.description ?? ""},
+        ${dict.image_url ?? ""}, ${kind === "organization"})
+      ON CONFLICT (name) DO UPDATE SET name = excluded.name
+      RETURNING id, name`;
+    return g!;
+  }
+
+  async createOrUpdateDataset(input: PackageInput): Promise<true | "unchanged"> {
+    const parsed = packageInputSchema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ValidationError({
+        [issue.path.join(".") || "package"]: [`Invalid package with GUID ${this.ctx.object.guid}: ${issue.message}`],
+      });
+    }
+    const pkg = parsed.data;
+    pkg.extras = (pkg.extras ?? []).filter((e) => !HARVEST_FIELDS.has(e.key));
+    const { object, source } = this.ctx;
+    const tx = this.tx;
+    const [existing] = await tx<{ package_id: string; object_id: string; content_hash: string | null; name: string; state: string }[]>`
+      SELECT o.package_id, o.id AS object_id, o.content_hash, p.name, p.state
+      FROM harvest_object o JOIN package p ON p.id = o.package_id
+      WHERE o.harvest_source_id = ${source.id} AND o.guid = ${object.guid} AND o.current
+      FOR UPDATE OF o`;
+    if (
+      existing && !this.ctx.forceImport && this.contentHash !== null && existing.content_hash === this.contentHash &&
+      existing.state === "active"
+    ) {
+      return "unchanged";
+    }
+    const groupIds: string[] = [];
+    for (const g of pkg.groups ?? []) {
+      const key = g.id ?? g.name;
+      const found = key ? await this.findGroup(key, "group") : undefined;
+      if (found) groupIds.push(found.id);
+    }
+    const ownerOrg = pkg.owner_org ? (await this.findGroup(pkg.owner_org, "organization"))?.id ?? null : null;
+
+    if (existing) {
+      const { notOverwriteFields } = this.ctx.settings;
+      if (notOverwriteFields.length > 0) {
+        const [local] = await readPackages(tx, [existing.package_id]);
+        for (const field of notOverwriteFields) {
+          if (local && field in local) (pkg as Record<string, unknown>)[field] = local[field];
+        }
+      }
+      await writePackage(tx, {
+        id: existing.package_id,
+        name: existing.name,
+        pkg,
+        ownerOrg,
+        groupIds,
+        create: false,
+      });
+      await tx`UPDATE harvest_object SET current = false WHERE package_id = ${existing.package_id} AND current`;
+      await tx`UPDATE harvest_object SET current = true, package_id = ${existing.package_id} WHERE id = ${object.id}`;
+      this.outcome = "updated";
+      return true;
+    }
+
+    const wantedId = pkg.id ?? undefined;
+    const id = wantedId && (await tx`SELECT 1 FROM package WHERE id = ${wantedId}`).length === 0
+      ? wantedId
+      : crypto.randomUUID();
+    const ideal = mungeTitleToName(pkg.name || pkg.title || object.guid);
+    for (let attempt = 0;; attempt++) {
+      const name = await ensureNameIsUnique(tx, ideal, { append: this.ctx.settings.nameAppend });
+      if (!name) {
+        throw ValidationError.of("name", `Cannot find a free name for "${ideal}": ${ideal}1 to ${ideal}999 are taken`);
+      }
+      try {
+        await tx.savepoint((sp) => writePackage(sp, { id, name, pkg, ownerOrg, groupIds, create: true }));
+        break;
+      } catch (error) {
+        // Another import took the name between the check and the insert: pick again.
+        const clash = (error as { constraint_name?: string }).constraint_name === "package_name_key";
+        if (!clash || attempt >= 5) throw error;
+      }
+    }
+    await tx`UPDATE harvest_object SET current = true, package_id = ${id} WHERE id = ${object.id}`;
+    this.outcome = "added";
+    return true;
+  }
+
+  async deleteDataset(): Promise<boolean> {
+    const { object, source } = this.ctx;
+    const [current] = await this.tx<{ id: string; package_id: string }[]>`
+      SELECT id, package_id FROM harvest_object
+      WHERE harvest_source_id = ${source.id} AND guid = ${object.guid} AND current AND package_id IS NOT NULL
+      FOR UPDATE`;
+    if (!current) return false;
+    await this.tx`UPDATE package SET state = 'deleted', metadata_modified = now() WHERE id = ${current.package_id}`;
+    await this.tx`UPDATE harvest_object SET current = false WHERE package_id = ${current.package_id} AND current`;
+    await this.tx`UPDATE harvest_object SET package_id = ${current.package_id} WHERE id = ${object.id}`;
+    this.outcome = "deleted";
+    return true;
+  }
+}

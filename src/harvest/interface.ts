@@ -1,0 +1,141 @@
+import type { Logger } from "@logtape/logtape";
+import type { HttpClient } from "./http.ts";
+import type { PackageInput } from "../catalog/mod.ts";
+
+/** What `harvesters_info_show` lists for each harvester. */
+export interface HarvesterInfo {
+  /** The source type stored on sources, e.g. `ckan`. */
+  name: string;
+  title: string;
+  description: string;
+  /** `Text` shows a config textarea in the UI; `Hidden` does not. */
+  form_config_interface?: "Text" | "Hidden";
+}
+
+/** A stage's answer: done, nothing to do because nothing changed, or failed (errors saved). */
+export type StageResult = true | "unchanged" | false;
+
+/** The harvest source a stage works for. */
+export interface SourceInfo {
+  id: string;
+  name: string;
+  title: string;
+  url: string;
+  type: string;
+  /** The raw config string as stored. */
+  config: string;
+  owner_org: string | null;
+}
+
+/** One record found by gather. `content` stored at gather saves a fetch per record. */
+export interface GatheredRecord {
+  guid: string;
+  content?: string;
+  extras?: Record<string, string>;
+  /** The remote's modification time, when the listing gives one. */
+  metadataModified?: string;
+}
+
+/** One harvest object as a stage sees it. */
+export interface ObjectInfo {
+  id: string;
+  guid: string;
+  content: string | null;
+  extras: Record<string, string>;
+  harvest_job_id: string;
+  harvest_source_id: string;
+  package_id: string | null;
+}
+
+interface StageContext {
+  source: SourceInfo;
+  job: { id: string; created: Date };
+  /** The source config parsed as JSON (`{}` when empty). */
+  config: Record<string, unknown>;
+  http: HttpClient;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export interface GatherContext extends StageContext {
+  saveGatherError(message: string): Promise<void>;
+  /** The newest Finished job of this source with no errors, the baseline of incremental harvests. */
+  lastErrorFreeJob(): Promise<{ id: string; gather_started: Date } | undefined>;
+}
+
+/** A local group or organization as the import sees it. */
+export interface GroupRef {
+  id: string;
+  name: string;
+}
+
+/** What import may do to the local catalog on behalf of its object. */
+export interface ImportCatalog {
+  findGroup(idOrName: string, kind: "group" | "organization"): Promise<GroupRef | undefined>;
+  createGroup(
+    dict: { id?: string; name: string; title?: string; description?: string; image_url?: string },
+    kind: "group" | "organization",
+  ): Promise<GroupRef>;
+  /**
+   * Creates or updates the dataset identified by (source, object guid) and makes this object the
+   * current one. Answers "unchanged" (and keeps the previous object current) when nothing changed.
+   */
+  createOrUpdateDataset(pkg: PackageInput): Promise<true | "unchanged">;
+  /** Withdraws the dataset identified by (source, guid), if any; the object is reported `deleted`. */
+  deleteDataset(): Promise<boolean>;
+}
+
+export interface ObjectContext extends StageContext {
+  object: ObjectInfo;
+  /** True when an operator asked to import even if nothing changed (`run-test GUID`, `import`). */
+  forceImport: boolean;
+  saveObjectError(message: string, stage?: string, line?: number): Promise<void>;
+}
+
+export interface FetchContext extends ObjectContext {
+  setContent(content: string): void;
+}
+
+export interface ImportContext extends ObjectContext {
+  catalog: ImportCatalog;
+  /** Values of `ckan.harvest.*` settings that shape datasets. */
+  settings: { notOverwriteFields: string[]; nameAppend: "number-sequence" | "random-hex" };
+}
+
+/** Lookups `validateConfig` may need. */
+export interface ValidateContext {
+  groupExists(idOrName: string): Promise<boolean>;
+  userExists(name: string): Promise<boolean>;
+}
+
+/**
+ * A harvester plugin: the TypeScript form of ckanext-harvest's `IHarvester`.
+ *
+ * @example
+ * ```ts
+ * const harvester: Harvester = {
+ *   info: () => ({ name: "mine", title: "Mine", description: "Harvests my catalog" }),
+ *   async *gather(ctx) { yield [{ guid: "a", content: "{}" }]; },
+ *   fetch: () => Promise.resolve(true),
+ *   async import(ctx) { return await ctx.catalog.createOrUpdateDataset({ title: "A" }); },
+ * };
+ * ```
+ */
+export interface Harvester {
+  info(): HarvesterInfo;
+  /**
+   * Checks a source config; throws a `ValidationError` (or any Error, whose message is shown) when it is
+   * not acceptable, and returns the config string to store (possibly rewritten).
+   */
+  validateConfig?(config: string, ctx: ValidateContext): string | Promise<string>;
+  /** Checks, when a source is created, that its URL answers like the catalog this harvester reads. */
+  checkUrl?(url: string, http: HttpClient): Promise<void>;
+  /** Where an operator can see the remote record of an object, for the job report. */
+  getOriginalUrl?(object: ObjectInfo, source: SourceInfo): string | undefined;
+  /** Fields of the config that are secret: redacted for everyone who may not edit the source. */
+  secretConfigKeys?(): string[];
+  /** Lists the remote records, page by page. Failures are saved with `ctx.saveGatherError`. */
+  gather(ctx: GatherContext): AsyncIterable<GatheredRecord[]>;
+  fetch(ctx: FetchContext): Promise<StageResult>;
+  import(ctx: ImportContext): Promise<StageResult>;
+}

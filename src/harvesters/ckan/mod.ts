@@ -1,0 +1,346 @@
+/**
+ * The `ckan` harvester: harvests a remote CKAN site (or another instance of this service) through
+ * its action API, `package_search` page by page, storing each dataset's dict at gather.
+ *
+ * @module
+ */
+import { RemoteError, ValidationError } from "../../errors/mod.ts";
+import { mungeTag } from "../../catalog/mod.ts";
+import type {
+  GatherContext,
+  GatheredRecord,
+  Harvester,
+  ImportContext,
+  ObjectInfo,
+  SourceInfo,
+  ValidateContext,
+} from "../../harvest/interface.ts";
+import type { HttpClient } from "../../harvest/http.ts";
+import { type CkanConfig, parseCkanConfig } from "./config.ts";
+
+export { parseCkanConfig };
+export type { CkanConfig };
+
+/** The hook of harvesters that extend this one: change the dataset before it is written. */
+export type ModifyPackageDict = (
+  pkg: Record<string, unknown>,
+  object: ObjectInfo,
+  ctx: ImportContext,
+) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+function baseUrl(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+function headers(config: CkanConfig): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (config.api_key) h.Authorization = config.api_key;
+  if (config.user_agent) h["User-Agent"] = config.user_agent;
+  return h;
+}
+
+/** Calls a remote CKAN action and returns its `result`, or throws a RemoteError saying why not. */
+export async function callRemoteAction(
+  http: HttpClient,
+  base: string,
+  action: string,
+  params: Record<string, string>,
+  options: { headers?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<unknown> {
+  const url = `${baseUrl(base)}/api/3/action/${action}?${new URLSearchParams(params)}`;
+  const body = await http.getJson(url, { ...options, what: "remote CKAN" });
+  if (!body || typeof body !== "object" || !("success" in body)) {
+    throw new RemoteError(`Response from remote CKAN is not a CKAN API answer: ${url}`);
+  }
+  const envelope = body as { success: boolean; result?: unknown; error?: { message?: string } };
+  if (!envelope.success) {
+    throw new RemoteError(`Remote CKAN refused ${action}: ${envelope.error?.message ?? JSON.stringify(envelope.error)}`);
+  }
+  return envelope.result;
+}
+
+function filterTerms(config: CkanConfig): string[] {
+  const terms: string[] = [];
+  const quote = (v: string) => `"${v.replace(/"/g, '\\"')}"`;
+  for (const [field, include, exclude] of [
+    ["organization", config.organizations_filter_include, config.organizations_filter_exclude],
+    ["groups", config.groups_filter_include, config.groups_filter_exclude],
+  ] as const) {
+    if (include?.length) terms.push(`(${include.map((v) => `${field}:${quote(v)}`).join(" OR ")})`);
+    for (const v of exclude ?? []) terms.push(`-${field}:${quote(v)}`);
+  }
+  return terms;
+}
+
+function toSolrDate(d: Date): string {
+  return d.toISOString();
+}
+
+/** Pages through `package_search`, yielding each page's datasets (ids already seen dropped). */
+async function* searchPages(
+  ctx: GatherContext,
+  config: CkanConfig,
+  fq: string,
+  seen: Set<string>,
+): AsyncGenerator<Record<string, unknown>[]> {
+  const rows = config.rows ?? 1000;
+  let previous: string | undefined;
+  for (let start = 0;; start += rows) {
+    const params: Record<string, string> = { rows: String(rows), start: String(start), sort: "id asc" };
+    if (fq) params.fq = fq;
+    const result = await callRemoteAction(ctx.http, ctx.source.url, "package_search", params, {
+      headers: headers(config),
+      signal: ctx.signal,
+    }) as { results?: unknown };
+    if (!result || !Array.isArray(result.results)) {
+      throw new RemoteError(`Response from remote CKAN has no result.results list: ${ctx.source.url}`);
+    }
+    const page = result.results as Record<string, unknown>[];
+    if (page.length === 0) return;
+    const signature = page.map((p) => p.id).join(",");
+    if (signature === previous) throw new RemoteError("The paging doesn't seem to work");
+    previous = signature;
+    const fresh = page.filter((p) => typeof p.id === "string" && !seen.has(p.id));
+    for (const p of fresh) seen.add(p.id as string);
+    yield fresh;
+    if (page.length < rows) return;
+  }
+}
+
+function toRecords(page: Record<string, unknown>[]): GatheredRecord[] {
+  return page.map((p) => ({
+    guid: p.id as string,
+    content: JSON.stringify(p),
+    metadataModified: typeof p.metadata_modified === "string" ? p.metadata_modified : undefined,
+  }));
+}
+
+async function* gather(ctx: GatherContext): AsyncGenerator<GatheredRecord[]> {
+  let config: CkanConfig;
+  try {
+    config = parseCkanConfig(ctx.source.config);
+  } catch (error) {
+    await ctx.saveGatherError(`Invalid source configuration: ${(error as Error).message}`);
+    return;
+  }
+  const base = baseUrl(ctx.source.url);
+  const terms = filterTerms(config);
+  const seen = new Set<string>();
+
+  const baseline = config.force_all ? undefined : await ctx.lastErrorFreeJob();
+  if (baseline) {
+    const since = new Date(baseline.gather_started.getTime() - 60 * 60 * 1000);
+    const fq = [...terms, `metadata_modified:[${toSolrDate(since)} TO *]`].join(" ");
+    try {
+      let count = 0;
+      for await (const page of searchPages(ctx, config, fq, seen)) {
+        count += page.length;
+        if (page.length > 0) yield toRecords(page);
+      }
+      if (count === 0) ctx.log.info("No datasets have been updated on the remote CKAN since {since}", { since });
+      return;
+    } catch (error) {
+      if (seen.size > 0) throw error;
+      ctx.log.info("Incremental search failed ({error}); falling back to a full harvest", {
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  let count = 0;
+  try {
+    for await (const page of searchPages(ctx, config, terms.join(" "), seen)) {
+      count += page.length;
+      if (page.length > 0) yield toRecords(page);
+    }
+  } catch (error) {
+    await ctx.saveGatherError(
+      `Unable to search remote CKAN for datasets: ${(error as Error).message} url: ${base}` +
+        (terms.length ? ` terms: ${terms.join(" ")}` : ""),
+    );
+    return;
+  }
+  if (count === 0) await ctx.saveGatherError(`No datasets found at CKAN: ${base}`);
+}
+
+const PLACEHOLDERS = [
+  "dataset_id",
+  "harvest_source_id",
+  "harvest_source_url",
+  "harvest_source_title",
+  "harvest_job_id",
+  "harvest_object_id",
+] as const;
+
+function formatExtra(value: string, vars: Record<(typeof PLACEHOLDERS)[number], string>): string {
+  return value.replace(/\{([^{}]*)\}/g, (_, name: string) => {
+    if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
+      throw new Error(`Unknown placeholder {${name}} in default_extras; allowed: ${PLACEHOLDERS.join(", ")}`);
+    }
+    return vars[name as (typeof PLACEHOLDERS)[number]];
+  });
+}
+
+async function fetchRemoteGroup(
+  http: HttpClient,
+  source: SourceInfo,
+  config: CkanConfig,
+  action: "group_show" | "organization_show",
+  id: string,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    return await callRemoteAction(http, source.url, action, { id }, { headers: headers(config) }) as Record<
+      string,
+      unknown
+    >;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the local dataset from the stored remote dict (reference §5.4). */
+async function importObject(ctx: ImportContext, modify?: ModifyPackageDict): Promise<true | "unchanged" | false> {
+  const { object, source } = ctx;
+  if (object.content === null) {
+    await ctx.saveObjectError(`Empty content for object ${object.id}`, "Import");
+    return false;
+  }
+  let pkg: Record<string, unknown>;
+  try {
+    pkg = JSON.parse(object.content);
+  } catch (error) {
+    await ctx.saveObjectError(`Content of object ${object.id} is not JSON: ${(error as Error).message}`, "Import");
+    return false;
+  }
+  if (pkg.type === "harvest") {
+    ctx.log.info("Skipping remote harvest source {name}", { name: pkg.name });
+    return "unchanged";
+  }
+  const config = parseCkanConfig(source.config);
+
+  // Tags: defaults appended, optionally cleaned.
+  let tags = Array.isArray(pkg.tags) ? (pkg.tags as unknown[]) : [];
+  for (const t of config.default_tags ?? []) {
+    if (!tags.some((x) => JSON.stringify(x) === JSON.stringify(t))) tags.push(t);
+  }
+  if (config.clean_tags) {
+    tags = tags.map((t) =>
+      typeof t === "string" ? mungeTag(t) : { ...(t as object), name: mungeTag(String((t as { name: unknown }).name)) }
+    ).filter((t) => (typeof t === "string" ? t : (t as { name: string }).name).length > 0);
+  }
+  pkg.tags = tags;
+
+  // Groups: dropped unless remote_groups says how to map them.
+  const remoteGroups = Array.isArray(pkg.groups) ? pkg.groups as { id?: string; name?: string }[] : [];
+  const groups: { id: string; name: string }[] = [];
+  if (config.remote_groups === "only_local" || config.remote_groups === "create") {
+    for (const g of remoteGroups) {
+      const local = (g.id && await ctx.catalog.findGroup(g.id, "group")) ||
+        (g.name && await ctx.catalog.findGroup(g.name, "group"));
+      if (local) groups.push(local);
+      else if (config.remote_groups === "create" && (g.id || g.name)) {
+        const remote = await fetchRemoteGroup(ctx.http, source, config, "group_show", (g.id ?? g.name)!);
+        if (remote && typeof remote.name === "string") {
+          groups.push(await ctx.catalog.createGroup(groupFields(remote), "group"));
+        } else ctx.log.warning("Could not fetch remote group {group}", { group: g.id ?? g.name });
+      }
+    }
+  }
+  for (const name of config.default_groups ?? []) {
+    const local = await ctx.catalog.findGroup(name, "group");
+    if (local && !groups.some((g) => g.id === local.id)) groups.push(local);
+  }
+  pkg.groups = groups;
+
+  // Organization: the source's unless remote_orgs maps the remote one.
+  let ownerOrg = source.owner_org;
+  if ((config.remote_orgs === "only_local" || config.remote_orgs === "create") && typeof pkg.owner_org === "string") {
+    const remoteOrg = pkg.organization as Record<string, unknown> | undefined;
+    const local = await ctx.catalog.findGroup(pkg.owner_org, "organization") ??
+      (typeof remoteOrg?.name === "string" ? await ctx.catalog.findGroup(remoteOrg.name, "organization") : undefined);
+    if (local) ownerOrg = local.id;
+    else if (config.remote_orgs === "create") {
+      const remote = await fetchRemoteGroup(ctx.http, source, config, "organization_show", pkg.owner_org) ?? remoteOrg;
+      if (remote && typeof remote.name === "string") {
+        ownerOrg = (await ctx.catalog.createGroup(groupFields(remote), "organization")).id;
+      }
+    }
+  }
+  pkg.owner_org = ownerOrg;
+  delete pkg.organization;
+
+  // Extras: defaults with placeholders; existing ones kept unless override_extras.
+  let extras = Array.isArray(pkg.extras) ? pkg.extras as { key: string; value: unknown }[] : [];
+  const vars = {
+    dataset_id: String(pkg.id ?? ""),
+    harvest_source_id: source.id,
+    harvest_source_url: source.url.replace(/^\/+|\/+$/g, ""),
+    harvest_source_title: source.title,
+    harvest_job_id: object.harvest_job_id,
+    harvest_object_id: object.id,
+  };
+  for (const [key, raw] of Object.entries(config.default_extras ?? {})) {
+    const exists = extras.some((e) => e.key === key);
+    if (exists && !config.override_extras) continue;
+    if (exists) extras = extras.filter((e) => e.key !== key);
+    extras.push({ key, value: typeof raw === "string" ? formatExtra(raw, vars) : raw });
+  }
+  pkg.extras = extras;
+
+  // Resources become plain links to the remote copies.
+  if (Array.isArray(pkg.resources)) {
+    pkg.resources = (pkg.resources as Record<string, unknown>[]).map(({ url_type: _u, revision_id: _r, ...r }) => r);
+  }
+
+  if (modify) pkg = await modify(pkg, object, ctx);
+  return await ctx.catalog.createOrUpdateDataset(pkg);
+}
+
+function groupFields(remote: Record<string, unknown>) {
+  const str = (v: unknown) => typeof v === "string" ? v : undefined;
+  return {
+    id: str(remote.id),
+    name: String(remote.name),
+    title: str(remote.title),
+    description: str(remote.description),
+    image_url: str(remote.image_url),
+  };
+}
+
+/** Options of `ckanHarvester()` for harvesters that extend it. */
+export interface CkanHarvesterOptions {
+  modifyPackageDict?: ModifyPackageDict;
+  name?: string;
+  title?: string;
+  description?: string;
+}
+
+/** Creates the CKAN harvester; pass `modifyPackageDict` to extend it. */
+export function ckanHarvester(options: CkanHarvesterOptions = {}): Harvester {
+  return {
+    info: () => ({
+      name: options.name ?? "ckan",
+      title: options.title ?? "CKAN",
+      description: options.description ?? "Harvests remote CKAN instances",
+      form_config_interface: "Text",
+    }),
+    async validateConfig(text: string, ctx: ValidateContext): Promise<string> {
+      const config = parseCkanConfig(text);
+      for (const group of config.default_groups ?? []) {
+        if (!await ctx.groupExists(group)) throw ValidationError.of("config", `Default group not found: ${group}`);
+      }
+      if (config.user && !await ctx.userExists(config.user)) {
+        throw ValidationError.of("config", `User not found: ${config.user}`);
+      }
+      return text;
+    },
+    async checkUrl(url: string, http: HttpClient): Promise<void> {
+      await callRemoteAction(http, url, "package_search", { rows: "0" });
+    },
+    secretConfigKeys: () => ["api_key"],
+    getOriginalUrl: (object, source) => `${baseUrl(source.url)}/dataset/${encodeURIComponent(object.guid)}`,
+    gather,
+    fetch: () => Promise.resolve(true),
+    import: (ctx) => importObject(ctx, options.modifyPackageDict),
+  };
+}

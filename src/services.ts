@@ -1,0 +1,43 @@
+import type { Config } from "./config/mod.ts";
+import { type Database, openDatabase, type Sql } from "./db/mod.ts";
+import { HarvesterRegistry } from "./harvest/registry.ts";
+import { HttpClient } from "./harvest/http.ts";
+import { ckanHarvester } from "./harvesters/ckan/mod.ts";
+
+/** Everything an action needs, opened once per process. */
+export interface Services extends AsyncDisposable {
+  config: Config;
+  db: Database;
+  sql: Sql;
+  harvesters: HarvesterRegistry;
+  http: HttpClient;
+  close(): Promise<void>;
+}
+
+/** The built-in harvesters. */
+export function builtinHarvesters(): HarvesterRegistry {
+  const registry = new HarvesterRegistry();
+  registry.register(ckanHarvester());
+  return registry;
+}
+
+/** Opens the database and builds the harvester registry for one process. */
+export async function openServices(config: Config, options: { maxConnections?: number } = {}): Promise<Services> {
+  const db = await openDatabase(config, { max: options.maxConnections });
+  const v = config.values;
+  const http = new HttpClient({
+    userAgent: v["ckan.harvest.http.user_agent"],
+    timeoutMs: v["ckan.harvest.http.timeout"] * 1000,
+    maxBytes: v["ckan.harvest.http.max_response_mb"] * 1024 * 1024,
+  });
+  const close = () => db.close();
+  return {
+    config,
+    db,
+    sql: db.sql,
+    harvesters: builtinHarvesters(),
+    http,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
