@@ -136,7 +136,9 @@ CREATE TABLE harvest_job (
   created timestamptz NOT NULL DEFAULT now(),
   gather_started timestamptz,
   gather_finished timestamptz,
-  finished timestamptz
+  finished timestamptz,
+  -- The source config the job ran with: an incremental harvest only builds on a job with the same.
+  config_hash text
 );
 CREATE INDEX harvest_job_source_idx ON harvest_job (source_id, created DESC);
 CREATE INDEX harvest_job_status_idx ON harvest_job (status);
@@ -209,3 +211,14 @@ CREATE TABLE harvest_log (
   created timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX harvest_log_created_idx ON harvest_log (created);
+
+-- The default queue backend: a table read with FOR UPDATE SKIP LOCKED.
+CREATE TABLE harvest_queue (
+  id bigserial PRIMARY KEY,
+  queue text NOT NULL,
+  body text NOT NULL,
+  enqueued timestamptz NOT NULL DEFAULT now(),
+  locked_until timestamptz,
+  deliveries integer NOT NULL DEFAULT 0
+);
+CREATE INDEX harvest_queue_ready_idx ON harvest_queue (queue, locked_until, id);

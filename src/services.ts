@@ -3,6 +3,7 @@ import { type Database, openDatabase, type Sql } from "./db/mod.ts";
 import { HarvesterRegistry } from "./harvest/registry.ts";
 import { HttpClient } from "./harvest/http.ts";
 import { ckanHarvester } from "./harvesters/ckan/mod.ts";
+import { openQueue, type Queue } from "./queue/mod.ts";
 
 /** Everything an action needs, opened once per process. */
 export interface Services extends AsyncDisposable {
@@ -11,6 +12,7 @@ export interface Services extends AsyncDisposable {
   sql: Sql;
   harvesters: HarvesterRegistry;
   http: HttpClient;
+  queue: Queue;
   close(): Promise<void>;
 }
 
@@ -30,13 +32,18 @@ export async function openServices(config: Config, options: { maxConnections?: n
     timeoutMs: v["ckan.harvest.http.timeout"] * 1000,
     maxBytes: v["ckan.harvest.http.max_response_mb"] * 1024 * 1024,
   });
-  const close = () => db.close();
+  const queue = openQueue({ type: v["ckan.harvest.mq.type"], sql: db.sql, siteId: v["ckan.site_id"] });
+  const close = async () => {
+    await queue.close();
+    await db.close();
+  };
   return {
     config,
     db,
     sql: db.sql,
     harvesters: builtinHarvesters(),
     http,
+    queue,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -59,7 +59,20 @@ export interface SearchParams {
   /** Fields to count values of, e.g. ["organization", "tags"]. */
   facet_fields?: string[];
   facet_limit?: number;
+  /** Comma-separated fields to return instead of whole datasets (cheap listings: `fl=id,metadata_modified`). */
+  fl?: string;
 }
+
+const FL_COLUMNS: Record<string, string> = {
+  id: "p.id",
+  name: "p.name",
+  title: "p.title",
+  metadata_modified: `to_char(p.metadata_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`,
+  metadata_created: `to_char(p.metadata_created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`,
+  owner_org: "p.owner_org",
+  state: "p.state",
+  private: "p.private",
+};
 
 const SORTABLE: Record<string, string> = {
   id: "p.id",
@@ -130,8 +143,10 @@ export async function searchPackages(
     allParams.length,
   );
   if (!params.include_private) conds.push("NOT p.private");
-  else conds.push(vis.sql);
-  allParams.push(...vis.params);
+  else {
+    conds.push(vis.sql);
+    allParams.push(...vis.params);
+  }
   const states = params.include_drafts ? "('active', 'draft')" : "('active')";
   conds.push(`p.state IN ${states}`);
   if (!/\b(dataset_)?type:/.test(`${q} ${params.fq ?? ""}`)) conds.push(`p.type = 'dataset'`);
@@ -142,8 +157,11 @@ export async function searchPackages(
   const order = compileSort(params.sort, hasText, score);
   const limitParam = `$${allParams.push(rows)}`;
   const offsetParam = `$${allParams.push(start)}`;
+  const fl = params.fl?.split(",").map((f) => f.trim()).filter((f) => f.length > 0);
+  const flOnly = fl && fl.length > 0 && fl.every((f) => f in FL_COLUMNS);
+  const flSelect = flOnly ? fl.map((f) => `, ${FL_COLUMNS[f]} AS "fl_${f}"`).join("") : "";
   const page = await sql.unsafe(
-    `SELECT p.id, count(*) OVER ()::int AS total FROM package p WHERE ${where}
+    `SELECT p.id${flSelect}, count(*) OVER ()::int AS total FROM package p WHERE ${where}
      ORDER BY ${order} LIMIT ${limitParam} OFFSET ${offsetParam}`,
     allParams as never[],
   );
@@ -155,7 +173,9 @@ export async function searchPackages(
     );
     count = (c[0] as unknown as { n: number }).n;
   }
-  const results = await readPackages(sql, page.map((r) => (r as unknown as { id: string }).id));
+  const results = flOnly
+    ? page.map((r) => Object.fromEntries(fl.map((f) => [f, (r as unknown as Record<string, unknown>)[`fl_${f}`]])))
+    : await readPackages(sql, page.map((r) => (r as unknown as { id: string }).id));
   const facets: Record<string, Record<string, number>> = {};
   const searchFacets: Record<string, unknown> = {};
   for (const field of params.facet_fields ?? []) {

@@ -18,9 +18,9 @@ export const CONFIG_KEYS = {
     doc: "Namespaces queue names and keys; sites sharing a broker need distinct ids",
   },
   "ckan.site_url": {
-    schema: z.url(),
-    default: "http://127.0.0.1:5000",
-    doc: "Public base URL of this service, used in links printed and mailed",
+    schema: z.url().optional(),
+    default: undefined,
+    doc: "Public base URL of this service, used in links printed and mailed (default http://HOST:PORT)",
   },
   "ckan.site_title": {
     schema: z.string(),

@@ -13,7 +13,7 @@ import { CONFIG_KEYS, type ConfigKey, ENV_SETTINGS } from "./keys.ts";
 export { CONFIG_KEYS, ENV_SETTINGS };
 export type { ConfigKey };
 
-type Values = { [K in ConfigKey]: z.output<(typeof CONFIG_KEYS)[K]["schema"]> };
+type Values = { [K in ConfigKey]: z.output<(typeof CONFIG_KEYS)[K]["schema"]> } & { "ckan.site_url": string };
 
 /** The validated configuration of one process. */
 export interface Config {
@@ -120,12 +120,14 @@ export function loadConfig(
       `Invalid configuration: DATABASE_URL = (hidden): expected a postgres:// or postgresql:// URL`,
     );
   }
+  const host = env.HOST || "127.0.0.1";
+  values["ckan.site_url"] ??= `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   return {
     values: values as Values,
     databaseUrl,
     dataDir: env.HARVEST_DATA_DIR || "./.harvest",
     port: Number(port),
-    host: env.HOST || "127.0.0.1",
+    host,
     file,
   };
 }

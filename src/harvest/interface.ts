@@ -34,6 +34,11 @@ export interface GatheredRecord {
   extras?: Record<string, string>;
   /** The remote's modification time, when the listing gives one. */
   metadataModified?: string;
+  /**
+   * The harvester knows the record did not change (e.g. an incremental listing). The object is
+   * recorded "not modified" at once when the dataset exists locally; otherwise it is fetched.
+   */
+  unchanged?: boolean;
 }
 
 /** One harvest object as a stage sees it. */

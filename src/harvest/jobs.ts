@@ -92,17 +92,19 @@ export async function jobDicts(
 /**
  * The baseline of an incremental harvest: the newest other Finished job of the source that had a
  * gather, no gather errors, and no object that ended non-current with a status other than
- * "not modified" (reference §5.2).
+ * "not modified" (reference §5.2), and that ran with the same source config: when the config
+ * changed, every dataset may come out differently, so the harvest is a full one.
  */
 export async function lastErrorFreeJob(
   sql: Queryable,
   sourceId: string,
   exceptJobId: string,
+  configHash: string,
 ): Promise<{ id: string; gather_started: Date } | undefined> {
   const [job] = await sql<{ id: string; gather_started: Date }[]>`
     SELECT j.id, j.gather_started FROM harvest_job j
     WHERE j.source_id = ${sourceId} AND j.id <> ${exceptJobId} AND j.status = 'Finished'
-      AND j.gather_started IS NOT NULL
+      AND j.gather_started IS NOT NULL AND j.config_hash = ${configHash}
       AND NOT EXISTS (SELECT 1 FROM harvest_gather_error g WHERE g.harvest_job_id = j.id)
       AND NOT EXISTS (SELECT 1 FROM harvest_object o WHERE o.harvest_job_id = j.id AND NOT o.current
         AND o.report_status IS NOT NULL AND o.report_status NOT IN ('not modified', 'deleted'))

@@ -94,7 +94,9 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
       WHERE id = ${jobId}`;
     return;
   }
-  await sql`UPDATE harvest_job SET gather_started = coalesce(gather_started, now()) WHERE id = ${jobId}`;
+  const configHash = await contentHash(source.type, source.config);
+  await sql`UPDATE harvest_job SET gather_started = coalesce(gather_started, now()), config_hash = ${configHash}
+    WHERE id = ${jobId}`;
   const ctx: GatherContext = {
     source: sourceInfo(source),
     job: { id: row.id, created: row.created },
@@ -103,7 +105,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     log: getLogger(["harvest", "harvester", source.type]),
     signal: options.signal ?? new AbortController().signal,
     saveGatherError: (message) => saveGatherError(sql, jobId, message),
-    lastErrorFreeJob: () => lastErrorFreeJob(sql, source.id, jobId),
+    lastErrorFreeJob: () => lastErrorFreeJob(sql, source.id, jobId, configHash),
   };
   try {
     for await (const batch of harvester.gather(ctx)) {
@@ -172,12 +174,13 @@ async function insertObjects(
     });
     if (extras.length > 0) await tx`INSERT INTO harvest_object_extra ${tx(extras)}`;
     if (ids.length === 0) return { fresh: [], unchanged: 0 };
+    const known = batch.filter((r) => r.unchanged).map((r) => byGuid.get(r.guid)!.id);
     const unchanged = await tx<{ id: string }[]>`
       UPDATE harvest_object n SET state = 'COMPLETE', report_status = 'not modified',
         fetch_started = now(), fetch_finished = now(), import_started = now(), import_finished = now()
       FROM harvest_object c JOIN package p ON p.id = c.package_id
-      WHERE n.id = ANY(${ids}) AND n.content_hash IS NOT NULL AND c.harvest_source_id = n.harvest_source_id
-        AND c.guid = n.guid AND c.current AND c.content_hash = n.content_hash AND p.state = 'active'
+      WHERE n.id = ANY(${ids}) AND c.harvest_source_id = n.harvest_source_id AND c.guid = n.guid AND c.current
+        AND p.state = 'active' AND (c.content_hash = n.content_hash OR n.id = ANY(${known}))
       RETURNING n.id`;
     const done = new Set(unchanged.map((r) => r.id));
     return { fresh: ids.filter((id) => !done.has(id)), unchanged: done.size };

@@ -111,3 +111,9 @@ export function sourceDict(
   dict.status = extra.status;
   return dict;
 }
+
+/** Points a source at a new URL (the demo's sample server moves between runs). */
+export async function updateSourceUrl(sql: Queryable, id: string, url: string): Promise<void> {
+  await sql`UPDATE harvest_source SET url = ${url}, url_normalized = ${normalizeUrl(url)}, metadata_modified = now()
+    WHERE id = ${id}`;
+}

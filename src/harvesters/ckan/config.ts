@@ -37,10 +37,10 @@ export function parseCkanConfig(text: string): CkanConfig {
   try {
     config = JSON.parse(text);
   } catch (error) {
-    fail(`Error parsing the configuration options: ${(error as Error).message}`);
+    fail(`Not valid JSON: ${(error as Error).message}`);
   }
   if (!config || typeof config !== "object" || Array.isArray(config)) {
-    fail("Error parsing the configuration options: the configuration must be a JSON object");
+    fail("The configuration must be a JSON object");
   }
   const c = config as Record<string, unknown>;
   if ("api_version" in c && !Number.isInteger(Number(c.api_version))) fail("api_version must be an integer");

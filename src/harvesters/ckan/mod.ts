@@ -76,18 +76,23 @@ function toSolrDate(d: Date): string {
   return d.toISOString();
 }
 
-/** Pages through `package_search`, yielding each page's datasets (ids already seen dropped). */
+/**
+ * Pages through `package_search` sorted by id, yielding each page's datasets with ids already seen
+ * dropped. `fl` asks for only some fields (CKAN 2.9+; older sites ignore it and send everything).
+ */
 async function* searchPages(
   ctx: GatherContext,
   config: CkanConfig,
   fq: string,
   seen: Set<string>,
+  fl?: string,
 ): AsyncGenerator<Record<string, unknown>[]> {
   const rows = config.rows ?? 1000;
   let previous: string | undefined;
   for (let start = 0;; start += rows) {
     const params: Record<string, string> = { rows: String(rows), start: String(start), sort: "id asc" };
     if (fq) params.fq = fq;
+    if (fl) params.fl = fl;
     const result = await callRemoteAction(ctx.http, ctx.source.url, "package_search", params, {
       headers: headers(config),
       signal: ctx.signal,
@@ -129,15 +134,20 @@ async function* gather(ctx: GatherContext): AsyncGenerator<GatheredRecord[]> {
 
   const baseline = config.force_all ? undefined : await ctx.lastErrorFreeJob();
   if (baseline) {
+    // Incremental: the datasets modified since the baseline in full, then an id-only listing of the
+    // rest, which are recorded as not modified without being transferred.
     const since = new Date(baseline.gather_started.getTime() - 60 * 60 * 1000);
     const fq = [...terms, `metadata_modified:[${toSolrDate(since)} TO *]`].join(" ");
     try {
-      let count = 0;
+      let modified = 0;
       for await (const page of searchPages(ctx, config, fq, seen)) {
-        count += page.length;
+        modified += page.length;
         if (page.length > 0) yield toRecords(page);
       }
-      if (count === 0) ctx.log.info("No datasets have been updated on the remote CKAN since {since}", { since });
+      if (modified === 0) ctx.log.info("No datasets have been updated on the remote CKAN since {since}", { since });
+      for await (const page of searchPages(ctx, config, terms.join(" "), seen, "id,metadata_modified")) {
+        if (page.length > 0) yield page.map((p) => ({ guid: p.id as string, unchanged: true }));
+      }
       return;
     } catch (error) {
       if (seen.size > 0) throw error;
@@ -340,7 +350,17 @@ export function ckanHarvester(options: CkanHarvesterOptions = {}): Harvester {
     secretConfigKeys: () => ["api_key"],
     getOriginalUrl: (object, source) => `${baseUrl(source.url)}/dataset/${encodeURIComponent(object.guid)}`,
     gather,
-    fetch: () => Promise.resolve(true),
+    async fetch(ctx) {
+      if (ctx.object.content !== null) return true;
+      // Listed as unchanged but missing locally: get the whole dataset.
+      const config = parseCkanConfig(ctx.source.config);
+      const pkg = await callRemoteAction(ctx.http, ctx.source.url, "package_show", { id: ctx.object.guid }, {
+        headers: headers(config),
+        signal: ctx.signal,
+      });
+      ctx.setContent(JSON.stringify(pkg));
+      return true;
+    },
     import: (ctx) => importObject(ctx, options.modifyPackageDict),
   };
 }

@@ -1,0 +1,106 @@
+import { z } from "zod";
+import { ValidationError } from "../errors/mod.ts";
+import { getJob, type JobRow, jobDicts } from "../harvest/jobs.ts";
+import { getSource } from "../harvest/sources.ts";
+import { AuthorizationError } from "../errors/mod.ts";
+import { canEditSource } from "./auth.ts";
+import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
+import { editableSource } from "./sources.ts";
+
+/** Thrown when a source already has a New or Running job. */
+export const JOB_EXISTS = "There already is an unrun job for this source";
+
+/**
+ * Creates a New job for a source, refusing a second pending one (the database's partial unique
+ * index settles races between callers).
+ */
+export async function createJob(ctx: ActionContext, sourceId: string): Promise<JobRow> {
+  const { sql } = ctx.services;
+  const source = await getSource(sql, sourceId);
+  if (source.state !== "active") throw ValidationError.of("source_id", "Can not create jobs on inactive sources");
+  try {
+    const [job] = await sql<JobRow[]>`
+      INSERT INTO harvest_job (id, source_id, status) VALUES (${crypto.randomUUID()}, ${source.id}, 'New')
+      RETURNING *`;
+    return job!;
+  } catch (error) {
+    if ((error as { constraint_name?: string }).constraint_name === "harvest_job_one_pending_idx") {
+      throw ValidationError.of("source_id", JOB_EXISTS);
+    }
+    throw error;
+  }
+}
+
+/** Sets a job Running and puts it on the gather queue. */
+export async function sendToGatherQueue(ctx: ActionContext, job: JobRow): Promise<JobRow> {
+  const { sql, queue } = ctx.services;
+  const [running] = await sql<JobRow[]>`
+    UPDATE harvest_job SET status = 'Running' WHERE id = ${job.id} AND status IN ('New', 'Running') RETURNING *`;
+  if (!running) throw ValidationError.of("id", `Job ${job.id} is ${job.status} and cannot be queued`);
+  await queue.publish("gather", [JSON.stringify({ harvest_job_id: job.id })]);
+  return running;
+}
+
+export const harvestJobCreate = defineAction({
+  name: "harvest_job_create",
+  doc: "Creates a job for a source; with run=true (the default) it is set Running and queued for gather.",
+  auth: "editor or admin of the source's organization",
+  sideEffectFree: false,
+  input: z.object({ source_id: zId, run: zBool.optional() }),
+  async run(ctx, input) {
+    const source = await editableSource(ctx, input.source_id, "create jobs");
+    let job = await createJob(ctx, source.id);
+    if (input.run ?? true) job = await sendToGatherQueue(ctx, job);
+    return (await jobDicts(ctx.services.sql, [job], { summaries: true }))[0];
+  },
+});
+
+async function jobForEditor(ctx: ActionContext, id: string): Promise<JobRow> {
+  const job = await getJob(ctx.services.sql, id);
+  await editableSource(ctx, job.source_id, "see jobs");
+  return job;
+}
+
+export const harvestJobShow = defineAction({
+  name: "harvest_job_show",
+  doc: "Shows a job with its stats and error summaries.",
+  auth: "editor or admin of the source's organization",
+  sideEffectFree: true,
+  input: z.object({ id: zId }),
+  async run(ctx, input) {
+    const job = await jobForEditor(ctx, input.id);
+    return (await jobDicts(ctx.services.sql, [job], { summaries: true }))[0];
+  },
+});
+
+export const harvestJobList = defineAction({
+  name: "harvest_job_list",
+  doc: "Lists jobs, newest first, a page at a time (default 100), optionally of one source and status.",
+  auth: "editor or admin of the source's organization; without source_id, the jobs of the sources the caller edits",
+  sideEffectFree: true,
+  input: z.object({
+    source_id: z.string().optional(),
+    status: z.enum(["New", "Running", "Finished", "Aborted"]).optional(),
+    limit: zInt(1, 1000).optional(),
+    offset: zInt(0).optional(),
+  }),
+  async run(ctx, input) {
+    const { sql } = ctx.services;
+    let sourceId: string | null = null;
+    if (input.source_id) sourceId = (await editableSource(ctx, input.source_id, "see jobs")).id;
+    else if (!ctx.actor.sysadmin && !ctx.actor.id) {
+      throw new AuthorizationError("Anonymous users are not authorized to list harvest jobs");
+    }
+    const jobs = await sql<JobRow[]>`
+      SELECT j.* FROM harvest_job j JOIN harvest_source s ON s.id = j.source_id
+      WHERE (${sourceId}::text IS NULL OR j.source_id = ${sourceId})
+        AND (${input.status ?? null}::text IS NULL OR j.status = ${input.status ?? null})
+        AND (${ctx.actor.sysadmin} OR s.owner_org IN (SELECT group_id FROM membership
+          WHERE user_id = ${ctx.actor.id ?? ""} AND capacity IN ('admin', 'editor')))
+      ORDER BY j.created DESC, j.id LIMIT ${input.limit ?? 100} OFFSET ${input.offset ?? 0}`;
+    return await jobDicts(sql, jobs);
+  },
+});
+
+export { canEditSource };
+export const jobActions = [harvestJobCreate, harvestJobShow, harvestJobList];

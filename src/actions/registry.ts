@@ -1,0 +1,61 @@
+import { z } from "zod";
+import type { Services } from "../services.ts";
+import { ValidationError } from "../errors/mod.ts";
+
+/** Who calls an action. The CLI acts as the site itself. */
+export interface Actor {
+  kind: "site" | "user" | "anonymous";
+  id: string | null;
+  name: string;
+  sysadmin: boolean;
+}
+
+export const SITE_ACTOR: Actor = { kind: "site", id: null, name: "site", sysadmin: true };
+export const ANONYMOUS: Actor = { kind: "anonymous", id: null, name: "", sysadmin: false };
+
+export interface ActionContext {
+  services: Services;
+  actor: Actor;
+}
+
+/** One operation: its input schema, who may call it (in words, for docs), and its logic. */
+export interface Action<I extends z.ZodType = z.ZodType> {
+  name: string;
+  doc: string;
+  /** The authorization rule in words; the logic enforces it. */
+  auth: string;
+  /** True for read-only actions, which HTTP also serves on GET. */
+  sideEffectFree: boolean;
+  input: I;
+  run(ctx: ActionContext, input: z.output<I>): Promise<unknown>;
+}
+
+export function defineAction<I extends z.ZodType>(action: Action<I>): Action<I> {
+  return action;
+}
+
+/** Turns zod issues into CKAN's `{field: [messages]}` validation error. */
+export function toValidationError(error: z.ZodError): ValidationError {
+  const fields: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const field = issue.path.length ? issue.path.join(".") : "input";
+    const missing = issue.code === "invalid_type" && issue.message.includes("received undefined");
+    (fields[field] ??= []).push(missing ? "Missing value" : issue.message);
+  }
+  return new ValidationError(fields);
+}
+
+/** Validates the input and runs an action. */
+export async function runAction(action: Action, ctx: ActionContext, raw: unknown): Promise<unknown> {
+  const parsed = action.input.safeParse(raw ?? {});
+  if (!parsed.success) throw toValidationError(parsed.error);
+  return await action.run(ctx, parsed.data);
+}
+
+// Input helpers: HTTP GET parameters arrive as strings, JSON bodies typed.
+export const zBool = z.union([z.boolean(), z.enum(["true", "false", "True", "False", "1", "0", "yes", "no"])])
+  .transform((v) => v === true || ["true", "True", "1", "yes"].includes(v as string));
+export const zInt = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.union([z.number(), z.string().regex(/^-?\d+$/, "must be an integer")]).transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+export const zId = z.string({ error: "Missing value" }).trim().min(1, "Missing value");

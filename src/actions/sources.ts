@@ -1,0 +1,250 @@
+import { z } from "zod";
+import type { Queryable } from "../db/mod.ts";
+import { AuthorizationError, messageOf, NotFoundError, ValidationError } from "../errors/mod.ts";
+import { NAME_PATTERN } from "../catalog/mod.ts";
+import { FREQUENCIES } from "../harvest/dicts.ts";
+import { getSource, normalizeUrl, organizationBrief, type SourceRow, sourceDict, sourceStatusCounts } from "../harvest/sources.ts";
+import { getJob, jobDicts } from "../harvest/jobs.ts";
+import { canEditSource, canReadSource, capacityIn, memberOrgIds } from "./auth.ts";
+import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
+
+const configField = z.union([z.string(), z.record(z.string(), z.unknown()).transform((o) => JSON.stringify(o))])
+  .optional();
+
+/** The `status` block of a source: job count, newest job with stats and summaries, current datasets. */
+export async function sourceStatus(sql: Queryable, sourceId: string): Promise<Record<string, unknown>> {
+  const counts = await sourceStatusCounts(sql, sourceId);
+  const last = counts.last_job_id
+    ? (await jobDicts(sql, [await getJob(sql, counts.last_job_id)], { summaries: true }))[0]!
+    : null;
+  return { job_count: counts.job_count, last_job: last, total_datasets: counts.total_datasets };
+}
+
+/** The full source dict as the actor may see it. */
+export async function showSourceAs(ctx: ActionContext, source: SourceRow): Promise<Record<string, unknown>> {
+  const { sql } = ctx.services;
+  return sourceDict(source, {
+    organization: await organizationBrief(sql, source.owner_org),
+    status: await sourceStatus(sql, source.id),
+    withConfig: await canEditSource(sql, ctx.actor, source),
+  });
+}
+
+/** Finds a source the actor may read; others are reported as not found, so private ones stay hidden. */
+export async function readableSource(ctx: ActionContext, idOrName: string): Promise<SourceRow> {
+  const source = await getSource(ctx.services.sql, idOrName);
+  if (!await canReadSource(ctx.services.sql, ctx.actor, source)) {
+    throw new NotFoundError(`Harvest source not found: ${idOrName}`);
+  }
+  return source;
+}
+
+async function resolveOrg(sql: Queryable, idOrName: string): Promise<string> {
+  const [org] = await sql<{ id: string }[]>`
+    SELECT id FROM "group" WHERE (id = ${idOrName} OR name = ${idOrName}) AND is_organization AND state = 'active'`;
+  if (!org) throw ValidationError.of("owner_org", `Organization does not exist: ${idOrName}`);
+  return org.id;
+}
+
+const sourceFields = {
+  url: z.string({ error: "Missing value" }).trim().min(1, "Missing value"),
+  name: z.string({ error: "Missing value" }).trim().min(1, "Missing value"),
+  source_type: z.string({ error: "Missing value" }).trim().min(1, "Missing value"),
+  title: z.string().optional(),
+  notes: z.string().optional(),
+  frequency: z.string().optional(),
+  config: configField,
+  owner_org: z.string().nullish(),
+  private: zBool.optional(),
+  state: z.enum(["active", "deleted"]).optional(),
+  check_url: zBool.optional().describe("Check that the URL answers like the harvester's catalog (default true)"),
+};
+
+/**
+ * Validates a source's fields against the harvester, the organization, and the other sources.
+ * Collects every problem so the operator can fix them in one go.
+ */
+async function validateSource(
+  ctx: ActionContext,
+  input: z.output<z.ZodObject<typeof sourceFields>>,
+  existing?: SourceRow,
+): Promise<{ frequency: string; config: string; ownerOrg: string | null; url: string }> {
+  const { sql, harvesters } = ctx.services;
+  const errors: Record<string, string[]> = {};
+  const add = (field: string, message: string) => (errors[field] ??= []).push(message);
+
+  if (!NAME_PATTERN.test(input.name)) {
+    add("name", "Must be 2-100 characters of lowercase letters (a-z), digits and these symbols: -_");
+  } else {
+    const [clash] = await sql`SELECT 1 FROM harvest_source WHERE name = ${input.name} AND id <> ${existing?.id ?? ""}`;
+    if (clash) add("name", `That name is already in use: ${input.name}`);
+  }
+  let url = input.url;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+  } catch {
+    add("url", `Not a valid http(s) URL: ${url}`);
+    url = "";
+  }
+  const harvester = harvesters.get(input.source_type);
+  if (!harvester) {
+    add("source_type", `Unknown harvester type: ${input.source_type}. Registered types: [${harvesters.names().join(", ")}]`);
+  }
+  const frequency = (input.frequency ?? "").trim().toUpperCase() || "MANUAL";
+  if (!(FREQUENCIES as readonly string[]).includes(frequency)) {
+    add("frequency", `Frequency ${input.frequency} not recognised; allowed: ${FREQUENCIES.join(", ")}`);
+  }
+  let ownerOrg: string | null = null;
+  if (input.owner_org) {
+    try {
+      ownerOrg = await resolveOrg(sql, input.owner_org);
+    } catch (error) {
+      add("owner_org", (error as ValidationError).fields.owner_org![0]!);
+    }
+  }
+  let config = input.config ?? "";
+  if (harvester?.validateConfig) {
+    try {
+      config = await harvester.validateConfig(config, {
+        groupExists: async (g) =>
+          (await sql`SELECT 1 FROM "group" WHERE (id = ${g} OR name = ${g}) AND NOT is_organization`).length > 0,
+        userExists: async (u) => (await sql`SELECT 1 FROM "user" WHERE name = ${u} OR id = ${u}`).length > 0,
+      });
+    } catch (error) {
+      const message = error instanceof ValidationError ? Object.values(error.fields).flat().join("; ") : messageOf(error);
+      add("config", `Error parsing the configuration options: ${message}`);
+    }
+  }
+  if (url) {
+    const [dup] = await sql<{ name: string }[]>`
+      SELECT name FROM harvest_source WHERE url_normalized = ${normalizeUrl(url)} AND config = ${config}
+        AND state = 'active' AND id <> ${existing?.id ?? ""}`;
+    if (dup) {
+      add(
+        "url",
+        `There already is a Harvest Source for this URL (& config): url=${url} config=${config} (source ${dup.name})`,
+      );
+    }
+  }
+  if (Object.keys(errors).length === 0 && harvester?.checkUrl && input.check_url !== false &&
+    url !== existing?.url) {
+    try {
+      await harvester.checkUrl(url, ctx.services.http);
+    } catch (error) {
+      add("url", `Cannot use ${url} as a ${harvester.info().title} source: ${messageOf(error)}`);
+    }
+  }
+  if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+  return { frequency, config, ownerOrg, url };
+}
+
+async function requireCreateIn(ctx: ActionContext, ownerOrg: string | null): Promise<void> {
+  if (ctx.actor.sysadmin) return;
+  const capacity = await capacityIn(ctx.services.sql, ctx.actor, ownerOrg);
+  if (capacity !== "admin" && capacity !== "editor") {
+    throw new AuthorizationError(
+      ownerOrg
+        ? `User ${ctx.actor.name || "(anonymous)"} not authorized to create harvest sources in this organization`
+        : `User ${ctx.actor.name || "(anonymous)"} not authorized to create harvest sources without an organization`,
+    );
+  }
+}
+
+export const harvestSourceCreate = defineAction({
+  name: "harvest_source_create",
+  doc: "Creates a harvest source. Returns the source dict.",
+  auth: "editor or admin of owner_org; sysadmin for sources without an organization",
+  sideEffectFree: false,
+  input: z.object(sourceFields),
+  async run(ctx, input) {
+    const { sql } = ctx.services;
+    if (input.owner_org) {
+      const [org] = await sql<{ id: string }[]>`
+        SELECT id FROM "group" WHERE (id = ${input.owner_org} OR name = ${input.owner_org}) AND is_organization`;
+      await requireCreateIn(ctx, org?.id ?? null);
+    } else await requireCreateIn(ctx, null);
+    const v = await validateSource(ctx, input);
+    const id = crypto.randomUUID();
+    try {
+      await sql`INSERT INTO harvest_source (id, name, title, notes, url, url_normalized, type, config, frequency,
+          owner_org, private, state, creator_user_id)
+        VALUES (${id}, ${input.name}, ${input.title?.trim() || input.name}, ${input.notes ?? ""}, ${v.url},
+          ${normalizeUrl(v.url)}, ${input.source_type}, ${v.config}, ${v.frequency}, ${v.ownerOrg},
+          ${input.private ?? false}, ${input.state ?? "active"}, ${ctx.actor.id})`;
+    } catch (error) {
+      if ((error as { constraint_name?: string }).constraint_name === "harvest_source_name_key") {
+        throw ValidationError.of("name", `That name is already in use: ${input.name}`);
+      }
+      throw error;
+    }
+    return await showSourceAs(ctx, await getSource(sql, id));
+  },
+});
+
+export const harvestSourceShow = defineAction({
+  name: "harvest_source_show",
+  doc: "Shows a source by id or name, or by exact url. The config is shown only to those who may edit it.",
+  auth: "anyone for public sources; organization members for private ones; config only for editors",
+  sideEffectFree: true,
+  input: z.object({ id: z.string().optional(), url: z.string().optional() }).refine((v) => v.id || v.url, {
+    message: "Please provide either an id or a url",
+    path: ["id"],
+  }),
+  async run(ctx, input) {
+    let idOrName = input.id;
+    if (!idOrName) {
+      const [row] = await ctx.services.sql<{ id: string }[]>`SELECT id FROM harvest_source WHERE url = ${input.url!}`;
+      if (!row) throw new NotFoundError(`Harvest source not found for url ${input.url}`);
+      idOrName = row.id;
+    }
+    return await showSourceAs(ctx, await readableSource(ctx, idOrName));
+  },
+});
+
+export const harvestSourceList = defineAction({
+  name: "harvest_source_list",
+  doc: "Lists the sources the caller may see, newest first, a page at a time.",
+  auth: "anyone; private and deleted sources only for their organization's members",
+  sideEffectFree: true,
+  input: z.object({
+    organization_id: z.string().optional(),
+    only_active: zBool.optional(),
+    only_to_run: zBool.optional(),
+    return_last_job_status: zBool.optional(),
+    limit: zInt(1).optional(),
+    offset: zInt(0).optional(),
+  }),
+  async run(ctx, input) {
+    const { sql, config } = ctx.services;
+    const cap = config.values["ckan.harvest.harvest_source_limit"];
+    const limit = Math.min(input.limit ?? cap, cap);
+    const orgs = await memberOrgIds(sql, ctx.actor);
+    const sysadmin = ctx.actor.sysadmin;
+    const rows = await sql<SourceRow[]>`
+      SELECT * FROM harvest_source s
+      WHERE (${sysadmin} OR (NOT s.private AND s.state = 'active') OR s.owner_org = ANY(${orgs}))
+        AND (${input.organization_id ?? null}::text IS NULL OR s.owner_org = ${input.organization_id ?? null}
+          OR s.owner_org IN (SELECT id FROM "group" WHERE name = ${input.organization_id ?? null}))
+        AND (NOT ${input.only_active ?? false} OR s.state = 'active')
+        AND (NOT ${input.only_to_run ?? false} OR (s.frequency <> 'MANUAL' AND s.state = 'active'
+          AND (s.next_run IS NULL OR s.next_run <= now())))
+      ORDER BY s.created DESC, s.id LIMIT ${limit} OFFSET ${input.offset ?? 0}`;
+    const out = [];
+    for (const s of rows) out.push(await showSourceAs(ctx, s));
+    return out;
+  },
+});
+
+export async function editableSource(ctx: ActionContext, idOrName: string, what: string): Promise<SourceRow> {
+  const source = await readableSource(ctx, idOrName);
+  if (!await canEditSource(ctx.services.sql, ctx.actor, source)) {
+    throw new AuthorizationError(
+      `User ${ctx.actor.name || "(anonymous)"} not authorized to ${what} of harvest source ${source.name}`,
+    );
+  }
+  return source;
+}
+
+export const sourceActions = [harvestSourceCreate, harvestSourceShow, harvestSourceList];
+export { zId };

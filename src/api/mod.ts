@@ -1,0 +1,134 @@
+/**
+ * The HTTP API: CKAN's action API (`/api/3/action/<name>`, GET for read-only actions, POST for all)
+ * in CKAN's envelope, and health checks. `createApp(services)` builds the app without a socket, so
+ * tests hand it requests directly.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { getLogger } from "@logtape/logtape";
+import type { Services } from "../services.ts";
+import { ACTIONS, type Actor, ANONYMOUS, runAction } from "../actions/mod.ts";
+import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
+import { actorForToken } from "../auth/tokens.ts";
+
+const log = getLogger(["harvest", "api"]);
+
+/** Largest request body accepted, in bytes. */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+class BadRequest extends Error {}
+
+function helpUrl(services: Services, name: string): string {
+  return `${services.config.values["ckan.site_url"]}/api/3/action/help_show?name=${encodeURIComponent(name)}`;
+}
+
+/** Maps an error to CKAN's error envelope and status. */
+function errorBody(error: unknown): { status: ContentfulStatusCode; error: Record<string, unknown> } {
+  if (error instanceof ValidationError) {
+    return { status: 409, error: { __type: "Validation Error", ...error.fields } };
+  }
+  if (error instanceof AuthorizationError) {
+    return { status: 403, error: { __type: "Authorization Error", message: `Access denied: ${error.message}` } };
+  }
+  if (error instanceof NotFoundError) {
+    return { status: 404, error: { __type: "Not Found Error", message: `Not found: ${error.message}` } };
+  }
+  if (error instanceof BadRequest) {
+    return { status: 400, error: { __type: "Bad Request", message: error.message } };
+  }
+  return { status: 500, error: { __type: "Internal Server Error", message: "Internal server error" } };
+}
+
+async function readInput(req: Request, url: URL): Promise<Record<string, unknown>> {
+  const query = Object.fromEntries(url.searchParams);
+  if (req.method !== "POST") return query;
+  const type = req.headers.get("content-type") ?? "";
+  const text = await req.text();
+  if (!text.trim()) return query;
+  if (type.includes("application/x-www-form-urlencoded")) {
+    return { ...query, ...Object.fromEntries(new URLSearchParams(text)) };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new BadRequest("Bad request - JSON Error: the request body is not valid JSON");
+  }
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    throw new BadRequest("Bad request - JSON Error: the request body must be a JSON object");
+  }
+  return { ...query, ...body as Record<string, unknown> };
+}
+
+/** Builds the HTTP app over the given services. */
+export function createApp(services: Services): Hono<{ Variables: { actor: Actor } }> {
+  const app = new Hono<{ Variables: { actor: Actor } }>();
+
+  app.use("/api/*", async (c, next) => {
+    const header = c.req.header("Authorization") ?? c.req.header("X-CKAN-API-Key");
+    let actor = ANONYMOUS;
+    if (header) {
+      const found = await actorForToken(services.sql, header);
+      if (!found) {
+        return c.json({
+          help: helpUrl(services, ""),
+          success: false,
+          error: { __type: "Authorization Error", message: "Access denied: the API token is not valid" },
+        }, 403);
+      }
+      actor = found;
+    }
+    c.set("actor", actor);
+    await next();
+  });
+
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        c.json({
+          success: false,
+          error: { __type: "Bad Request", message: `Bad request - the body is larger than ${MAX_BODY_BYTES} bytes` },
+        }, 413),
+    }),
+  );
+
+  app.on(["GET", "POST"], ["/api/3/action/:name", "/api/action/:name"], async (c) => {
+    const name = c.req.param("name");
+    const help = helpUrl(services, name);
+    try {
+      const action = ACTIONS.get(name);
+      if (!action) throw new BadRequest(`Bad request - Action name not known: ${name}`);
+      if (c.req.method !== "POST" && !action.sideEffectFree) {
+        throw new BadRequest(`Bad request - ${name} changes data: please use POST`);
+      }
+      const input = await readInput(c.req.raw, new URL(c.req.url));
+      const result = await runAction(action, { services, actor: c.get("actor") }, input);
+      return c.json({ help, success: true, result });
+    } catch (error) {
+      const { status, error: body } = errorBody(error);
+      if (status === 500) log.error("Action {name} failed: {error}", { name, error });
+      return c.json({ help, success: false, error: body }, status);
+    }
+  });
+
+  app.get("/healthz", async (c) => {
+    try {
+      await services.sql`SELECT 1`;
+      return c.json({ status: "ok", database: "ok" });
+    } catch {
+      return c.json({ status: "error", database: "unreachable" }, 503);
+    }
+  });
+
+  app.notFound((c) => c.json({ success: false, error: { __type: "Not Found Error", message: "Not found" } }, 404));
+  app.onError((error, c) => {
+    log.error("Request failed: {error}", { error });
+    return c.json({ success: false, error: errorBody(error).error }, errorBody(error).status);
+  });
+  return app;
+}

@@ -1,0 +1,176 @@
+/**
+ * The `harvester` CLI: the original's commands and names, as thin adapters over the actions. Every
+ * command acts as the site itself; errors print one line and exit non-zero.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { migrate } from "../db/mod.ts";
+import { getSource } from "../harvest/sources.ts";
+import { runJobInProcess } from "../harvest/run.ts";
+import { act, CliError, describeError, type GlobalOptions, note, out, withServices } from "./context.ts";
+import { progressDisplay, summaryLine } from "./progress.ts";
+
+type Dict = Record<string, unknown>;
+
+function printJson(value: unknown) {
+  out(JSON.stringify(value, null, 2));
+}
+
+function printSource(s: Dict) {
+  const status = s.status as Dict;
+  out(`Source id: ${s.id}`);
+  out(`     name: ${s.name}`);
+  out(`      url: ${s.url}`);
+  out(`     type: ${s.source_type}`);
+  out(`   active: ${s.active}`);
+  out(`frequency: ${s.frequency}`);
+  out(`     jobs: ${status.job_count}`);
+  out(` datasets: ${status.total_datasets}`);
+}
+
+function printJob(j: Dict) {
+  const st = j.stats as Dict;
+  out(`Job ${j.id}  ${String(j.status).padEnd(8)}  created ${j.created}  finished ${j.finished ?? "-"}  ` +
+    `added ${st.added}, updated ${st.updated}, not modified ${st["not modified"]}, deleted ${st.deleted}, ` +
+    `errored ${st.errored}`);
+}
+
+/** Builds the command tree. `onError` receives the one-line message of a failed command. */
+export function buildProgram() {
+  const program = new Command("harvester")
+    .description("Harvests dataset metadata from remote catalogs into the local catalog")
+    .option("-c, --config <file>", "ini config file ([app:main] section, ckanext-harvest key names)")
+    .option("--json", "print data as JSON, for scripts")
+    .showHelpAfterError()
+    .exitOverride();
+  const globals = (cmd: { optsWithGlobals(): unknown }) => cmd.optsWithGlobals() as GlobalOptions;
+
+  const db = program.command("db").description("Database schema commands");
+  const upgrade = async (_: unknown, cmd: { optsWithGlobals(): unknown }) => {
+    await withServices(globals(cmd), async ({ services }) => {
+      const applied = await migrate(services.sql);
+      out(applied.length ? `Applied migrations: ${applied.join(", ")}` : "Database schema is up to date");
+    }, { migrate: true });
+  };
+  db.command("upgrade").description("Apply pending migrations (idempotent)").action(upgrade);
+  program.command("initdb").description("Alias of `db upgrade`").action(upgrade);
+
+  const source = program.command("source").description("Harvest source commands");
+  source.command("create")
+    .description("Create a harvest source")
+    .argument("<name>")
+    .argument("<url>")
+    .argument("<type>", "harvester type, e.g. ckan")
+    .argument("[title]")
+    .argument("[active]", "accepted for compatibility; sources start active")
+    .argument("[owner_org]")
+    .argument("[frequency]", "MANUAL, MONTHLY, WEEKLY, BIWEEKLY, DAILY or ALWAYS", "MANUAL")
+    .argument("[config]", "JSON config of the harvester")
+    .option("--no-check-url", "do not check that the URL answers like the harvester's catalog")
+    .action(async (name, url, type, title, _active, ownerOrg, frequency, config, opts, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const created = await act(ctx, "harvest_source_create", {
+          name,
+          url,
+          source_type: type,
+          title,
+          owner_org: ownerOrg || undefined,
+          frequency,
+          config,
+          check_url: opts.checkUrl,
+        }) as Dict;
+        if (globals(cmd).json) return printJson(created);
+        out("Created new harvest source:");
+        printSource(created);
+        const all = await act(ctx, "harvest_source_list", {}) as unknown[];
+        out(`There are ${all.length} harvest sources`);
+        if (frequency === "") {
+          const job = await act(ctx, "harvest_job_create", { source_id: created.id }) as Dict;
+          out(`A new harvest job ${job.id} has been created`);
+        }
+      });
+    });
+  source.command("show").description("Show a harvest source").argument("<id_or_name>").action(async (id, _o, cmd) => {
+    await withServices(globals(cmd), async (ctx) => {
+      const s = await act(ctx, "harvest_source_show", { id }) as Dict;
+      if (globals(cmd).json) return printJson(s);
+      printSource(s);
+    });
+  });
+
+  program.command("sources").description("List harvest sources (add `all` to include inactive ones)")
+    .argument("[all]").action(async (all, _o, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const list = await act(ctx, "harvest_source_list", { only_active: all !== "all" }) as Dict[];
+        if (globals(cmd).json) return printJson(list);
+        for (const s of list) {
+          out(`${s.id}  ${String(s.name).padEnd(30)} ${String(s.source_type).padEnd(8)} ` +
+            `${String(s.frequency).padEnd(8)} ${s.active ? "active" : "inactive"}  ${s.url}`);
+        }
+        out(`${list.length} harvest source(s)`);
+      });
+    });
+
+  program.command("job").description("Create a harvest job for a source and queue it for gather")
+    .argument("<source_id_or_name>").action(async (id, _o, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const job = await act(ctx, "harvest_job_create", { source_id: id }) as Dict;
+        if (globals(cmd).json) return printJson(job);
+        out(`Created harvest job ${job.id} (status ${job.status}); a gather consumer will pick it up`);
+      });
+    });
+
+  program.command("jobs").description("List harvest jobs, newest first").argument("[source_id_or_name]")
+    .option("--limit <n>", "jobs to show", "100")
+    .action(async (id, opts, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const jobs = await act(ctx, "harvest_job_list", { source_id: id, limit: opts.limit }) as Dict[];
+        if (globals(cmd).json) return printJson(jobs);
+        for (const j of jobs) printJob(j);
+        out(`${jobs.length} job(s)`);
+      });
+    });
+
+  program.command("run-test").alias("run_test")
+    .description("Run gather, fetch and import of a source in this process, without the queues")
+    .argument("<source_id_or_name>")
+    .argument("[guid]", "only process records whose guid occurs here (also written force-import=GUID)")
+    .option("--concurrency <n>", "objects processed at once", "4")
+    .action(async (id, guid, opts, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const src = await getSource(ctx.services.sql, id);
+        const display = progressDisplay(src.name);
+        const summary = await runJobInProcess(ctx, src, {
+          guid: guid?.includes("=") ? guid.slice(guid.lastIndexOf("=") + 1) : guid,
+          concurrency: Number(opts.concurrency) || 4,
+          onProgress: (p) => display.update(p),
+        });
+        display.end();
+        if (globals(cmd).json) return printJson(summary);
+        for (const e of summary.gatherErrors) note(`Gather error: ${e}`);
+        out(summaryLine(summary));
+        if (summary.gatherErrors.length > 0 && summary.stats.added + summary.stats.updated === 0) {
+          throw new CliError(`The harvest of ${src.name} failed: ${summary.gatherErrors[0]}`);
+        }
+      }, { maxConnections: 8 });
+    });
+
+  return program;
+}
+
+/** Runs the CLI with the given arguments; returns the exit code. */
+export async function runCli(args: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return 0;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") return 0;
+    if (typeof code === "string" && code.startsWith("commander.")) return 2;
+    note(`Error: ${describeError(error)}`);
+    if (Deno.env.get("HARVEST_DEBUG")) console.error(error);
+    return 1;
+  }
+}

@@ -1,0 +1,150 @@
+import type { Services } from "../services.ts";
+import { createJob } from "../actions/jobs.ts";
+import type { ActionContext } from "../actions/registry.ts";
+import { ValidationError } from "../errors/mod.ts";
+import { finishJobIfComplete, type JobRow, jobStats } from "./jobs.ts";
+import { gatherJob, type ObjectOutcome, processObject } from "./pipeline.ts";
+import type { SourceRow } from "./sources.ts";
+import type { JobStats } from "./dicts.ts";
+
+/** Live counts of a job run in this process. */
+export interface Progress {
+  gathered: number;
+  done: number;
+  counts: JobStats;
+}
+
+export interface RunSummary {
+  jobId: string;
+  stats: JobStats;
+  gatherErrors: string[];
+  objectErrors: number;
+  seconds: number;
+  status: string;
+}
+
+export interface RunOptions {
+  /** Only objects whose guid occurs in this string are processed, and imported even if unchanged. */
+  guid?: string;
+  concurrency?: number;
+  onProgress?(progress: Progress): void;
+  signal?: AbortSignal;
+}
+
+/** Aborts a job: Finished with a finish time, and its unfinished objects set to ERROR. */
+export async function abortJob(services: Services, jobId: string): Promise<void> {
+  await services.sql.begin(async (tx) => {
+    await tx`UPDATE harvest_job SET status = 'Finished', finished = coalesce(finished, now())
+      WHERE id = ${jobId} AND status IN ('New', 'Running')`;
+    await tx`UPDATE harvest_object SET state = 'ERROR' WHERE harvest_job_id = ${jobId}
+      AND state NOT IN ('COMPLETE', 'ERROR')`;
+  });
+}
+
+/**
+ * Runs gather, fetch and import of a new job in this process, without the queues (`run-test`):
+ * the job is never put on the gather queue, so a running consumer cannot gather it a second time.
+ * Objects are processed as gather writes them.
+ */
+export async function runJobInProcess(
+  ctx: ActionContext,
+  source: SourceRow,
+  options: RunOptions = {},
+): Promise<RunSummary> {
+  const { services } = ctx;
+  const { sql } = services;
+  const started = performance.now();
+  const [pending] = await sql<JobRow[]>`
+    SELECT * FROM harvest_job WHERE source_id = ${source.id} AND status IN ('New', 'Running')`;
+  if (pending?.status === "Running") {
+    throw ValidationError.of(
+      "source",
+      `There already is a running job for ${source.name} (job ${pending.id}); stop it with: harvester job-abort ${pending.id}`,
+    );
+  }
+  const job = pending ?? await createJob(ctx, source.id);
+  await sql`UPDATE harvest_job SET status = 'Running' WHERE id = ${job.id}`;
+
+  const progress: Progress = {
+    gathered: 0,
+    done: 0,
+    counts: { added: 0, updated: 0, "not modified": 0, errored: 0, deleted: 0 },
+  };
+  const report = () => options.onProgress?.(progress);
+  const queue: string[] = [];
+  let gatherDone = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const record = (outcome: ObjectOutcome) => {
+    if (outcome !== "skipped") progress.counts[outcome]++;
+    progress.done++;
+    report();
+  };
+
+  const worker = async () => {
+    for (;;) {
+      const id = queue.shift();
+      if (id === undefined) {
+        if (gatherDone) return;
+        await new Promise<void>((resolve) => {
+          const previous = wake;
+          wake = () => {
+            previous?.();
+            resolve();
+          };
+        });
+        continue;
+      }
+      record(await processObject(services, id, { forceImport: options.guid !== undefined, signal: options.signal }));
+    }
+  };
+  const workers = Array.from({ length: options.concurrency ?? 4 }, worker);
+
+  await gatherJob(services, job.id, {
+    signal: options.signal,
+    onBatch: (gathered, unchanged) => {
+      progress.gathered += gathered;
+      progress.counts["not modified"] += unchanged;
+      progress.done += unchanged;
+      report();
+    },
+    publish: async (ids) => {
+      let selected = ids;
+      if (options.guid !== undefined) {
+        const rows = await sql<{ id: string; guid: string }[]>`SELECT id, guid FROM harvest_object WHERE id = ANY(${ids})`;
+        selected = rows.filter((r) => options.guid!.includes(r.guid)).map((r) => r.id);
+        const others = ids.filter((id) => !selected.includes(id));
+        // Records outside the test are not part of this run.
+        if (others.length) await sql`DELETE FROM harvest_object WHERE id = ANY(${others})`;
+        progress.gathered -= others.length;
+      }
+      queue.push(...selected);
+      notify();
+      // Back-pressure: let the workers catch up before gathering more.
+      while (queue.length > 2000) await new Promise((r) => setTimeout(r, 20));
+    },
+  });
+  gatherDone = true;
+  notify();
+  await Promise.all(workers);
+  await finishJobIfComplete(sql, job.id);
+
+  const stats = (await jobStats(sql, [job.id])).get(job.id)!;
+  const gatherErrors = (await sql<{ message: string }[]>`
+    SELECT message FROM harvest_gather_error WHERE harvest_job_id = ${job.id} ORDER BY created`).map((r) => r.message);
+  const [{ n: objectErrors }] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
+    WHERE o.harvest_job_id = ${job.id}` as unknown as [{ n: number }];
+  const [final] = await sql<{ status: string }[]>`SELECT status FROM harvest_job WHERE id = ${job.id}`;
+  return {
+    jobId: job.id,
+    stats,
+    gatherErrors,
+    objectErrors,
+    seconds: (performance.now() - started) / 1000,
+    status: final!.status,
+  };
+}

@@ -1,0 +1,80 @@
+import type { Sql } from "../db/mod.ts";
+import type { ListenOptions, Queue, QueueName } from "./mod.ts";
+
+/** How long a delivered message stays invisible before it is delivered again. */
+const VISIBILITY_SECONDS = 300;
+
+/**
+ * The default backend: a table queue. Consumers claim rows with `FOR UPDATE SKIP LOCKED` and a
+ * visibility timeout, and delete them once handled, so a consumer that dies loses nothing.
+ */
+export class PostgresQueue implements Queue {
+  constructor(private readonly sql: Sql, private readonly siteId: string) {}
+
+  #name(queue: QueueName): string {
+    return `ckan.harvest.${this.siteId}.${queue}`;
+  }
+
+  async publish(queue: QueueName, bodies: string[]): Promise<void> {
+    if (bodies.length === 0) return;
+    const name = this.#name(queue);
+    await this.sql`INSERT INTO harvest_queue ${this.sql(bodies.map((body) => ({ queue: name, body })))}`;
+  }
+
+  async listen(queue: QueueName, handler: (body: string) => Promise<void>, options: ListenOptions): Promise<void> {
+    const name = this.#name(queue);
+    const concurrency = options.concurrency ?? 1;
+    const inFlight = new Set<Promise<void>>();
+    while (!options.signal.aborted) {
+      const free = concurrency - inFlight.size;
+      const claimed = free <= 0 ? [] : await this.sql<{ id: string; body: string }[]>`
+        UPDATE harvest_queue SET locked_until = now() + make_interval(secs => ${VISIBILITY_SECONDS}),
+          deliveries = deliveries + 1
+        WHERE id IN (SELECT id FROM harvest_queue WHERE queue = ${name}
+          AND (locked_until IS NULL OR locked_until < now()) ORDER BY id LIMIT ${free} FOR UPDATE SKIP LOCKED)
+        RETURNING id, body`;
+      for (const message of claimed) {
+        const task = handler(message.body)
+          .then(() => this.sql`DELETE FROM harvest_queue WHERE id = ${message.id}`.then(() => {}))
+          .catch(() =>
+            this.sql`UPDATE harvest_queue SET locked_until = now() + interval '5 seconds' WHERE id = ${message.id}`
+              .then(() => {}, () => {})
+          )
+          .finally(() => inFlight.delete(task));
+        inFlight.add(task);
+      }
+      if (claimed.length === 0) {
+        const wait = inFlight.size > 0 ? Promise.race(inFlight) : sleep(250, options.signal);
+        await wait;
+      } else if (inFlight.size >= concurrency) {
+        await Promise.race(inFlight);
+      }
+    }
+    await Promise.allSettled(inFlight);
+  }
+
+  async purge(queue: QueueName): Promise<number> {
+    const rows = await this.sql`DELETE FROM harvest_queue WHERE queue = ${this.#name(queue)} RETURNING id`;
+    return rows.length;
+  }
+
+  async depth(queue: QueueName): Promise<number> {
+    const [row] = await this.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM harvest_queue WHERE queue = ${this.#name(queue)}`;
+    return row!.n;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
