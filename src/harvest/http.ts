@@ -167,8 +167,10 @@ class RetryableError extends Error {
 }
 
 function describeNetworkError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  const message = error instanceof Error ? `${error.message}${cause}` : String(error);
   if (/connection refused/i.test(message)) return "connection refused";
   if (/dns|name or service not known|failed to lookup/i.test(message)) return "host name not found";
-  return message.replace(/^error sending request for url \([^)]*\): /, "");
+  if (/timed out/i.test(message)) return "connection timed out";
+  return message.replace(/^fetch failed: /, "").replace(/^error sending request for url \([^)]*\): /, "");
 }
