@@ -34,7 +34,10 @@ Deno.test("source create and run-test put every remote dataset into the local ca
       (local.resources as Dict[]).map((r) => [r.id, r.url, r.format]),
       (remoteDataset.resources as Dict[]).map((r) => [r.id, r.url, r.format]),
     );
-    assertEquals(local.extras, [...(remoteDataset.extras as Dict[])].sort((a, b) => String(a.key).localeCompare(String(b.key))));
+    assertEquals(
+      local.extras,
+      [...(remoteDataset.extras as Dict[])].sort((a, b) => String(a.key).localeCompare(String(b.key))),
+    );
     assertEquals(local.harvest_source_title, "Remote CKAN");
     assert(!("url_type" in (local.resources as Dict[])[0]!), "url_type is removed from resources");
   }
@@ -75,8 +78,10 @@ Deno.test("a remote change shows as updated on the next run-test, and only that 
 Deno.test("bad input to the CLI gives one clear line, a non-zero exit, and changes nothing stored", async () => {
   await using db = await freshDatabase();
   await using remote = serveCkanCatalog(sampleCatalog({ count: 3 }));
-  const html = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () =>
-    new Response("<html><body>Not a catalog</body></html>", { headers: { "content-type": "text/html" } }));
+  const html = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("<html><body>Not a catalog</body></html>", { headers: { "content-type": "text/html" } }),
+  );
   const htmlUrl = `http://127.0.0.1:${html.addr.port}`;
   const env = { DATABASE_URL: db.url };
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -86,14 +91,29 @@ Deno.test("bad input to the CLI gives one clear line, a non-zero exit, and chang
   assertEquals((await cli(["source", "create", "first", remote.url, "ckan"], env)).code, 0);
 
   const cases: [string[], RegExp][] = [
-    [["source", "create", "aa", remote.url + "/other", "nosuch"], /source_type: Unknown harvester type: nosuch\. Registered types: \[ckan\]/],
-    [["source", "create", "bb", remote.url + "/x", "ckan", "", "", "", "MANUAL", "{not json"], /config: Error parsing the configuration options: Not valid JSON/],
-    [["source", "create", "cc", deadUrl, "ckan"], /url: Cannot use http:\/\/127\.0\.0\.1:\d+ as a CKAN source: Request error: connection refused/],
-    [["source", "create", "dd", htmlUrl, "ckan"], /url: Cannot use .* as a CKAN source: Response from remote CKAN was not JSON/],
+    [
+      ["source", "create", "aa", remote.url + "/other", "nosuch"],
+      /source_type: Unknown harvester type: nosuch\. Registered types: \[ckan\]/,
+    ],
+    [
+      ["source", "create", "bb", remote.url + "/x", "ckan", "", "", "", "MANUAL", "{not json"],
+      /config: Error parsing the configuration options: Not valid JSON/,
+    ],
+    [
+      ["source", "create", "cc", deadUrl, "ckan"],
+      /url: Cannot use http:\/\/127\.0\.0\.1:\d+ as a CKAN source: Request error: connection refused/,
+    ],
+    [
+      ["source", "create", "dd", htmlUrl, "ckan"],
+      /url: Cannot use .* as a CKAN source: Response from remote CKAN was not JSON/,
+    ],
     [["source", "create", "ee", remote.url + "/", "ckan"], /url: There already is a Harvest Source for this URL/],
     [["source", "create", "first", remote.url + "/y", "ckan"], /name: That name is already in use: first/],
     [["source", "create", "ff", "not a url", "ckan"], /url: Not a valid http\(s\) URL/],
-    [["source", "create", "gg", remote.url + "/z", "ckan", "", "", "", "YEARLY"], /frequency: Frequency YEARLY not recognised/],
+    [
+      ["source", "create", "gg", remote.url + "/z", "ckan", "", "", "", "YEARLY"],
+      /frequency: Frequency YEARLY not recognised/,
+    ],
     [["source", "show", "missing"], /Harvest source not found: missing/],
     [["run-test", "missing"], /Harvest source not found: missing/],
   ];

@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { ValidationError } from "../errors/mod.ts";
-import { getJob, type JobRow, jobDicts } from "../harvest/jobs.ts";
+import { getJob, jobDicts, type JobRow } from "../harvest/jobs.ts";
 import { getSource } from "../harvest/sources.ts";
 import { AuthorizationError } from "../errors/mod.ts";
-import { canEditSource } from "./auth.ts";
+import { canEditSource, requireSysadmin } from "./auth.ts";
+import { abortJob } from "../harvest/run.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 import { editableSource } from "./sources.ts";
 
@@ -102,5 +103,28 @@ export const harvestJobList = defineAction({
   },
 });
 
+export const harvestJobAbort = defineAction({
+  name: "harvest_job_abort",
+  doc: "Stops a job: given a job id, or a source id or name (its newest job), sets the job Finished " +
+    "(recording the finish time) and its unfinished objects ERROR.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  input: z.object({ id: z.string().optional(), source_id: z.string().optional() }).refine((v) => v.id || v.source_id, {
+    message: "Missing value",
+    path: ["id"],
+  }),
+  async run(ctx, input) {
+    requireSysadmin(ctx.actor, "abort harvest jobs");
+    const { sql } = ctx.services;
+    const key = (input.source_id ?? input.id)!;
+    const [bySource] = await sql<JobRow[]>`
+      SELECT j.* FROM harvest_job j JOIN harvest_source s ON s.id = j.source_id
+      WHERE s.id = ${key} OR s.name = ${key} ORDER BY j.created DESC LIMIT 1`;
+    const job = bySource ?? await getJob(sql, key);
+    await abortJob(ctx.services, job.id);
+    return (await jobDicts(sql, [await getJob(sql, job.id)], { summaries: true }))[0];
+  },
+});
+
 export { canEditSource };
-export const jobActions = [harvestJobCreate, harvestJobShow, harvestJobList];
+export const jobActions = [harvestJobCreate, harvestJobShow, harvestJobList, harvestJobAbort];

@@ -3,7 +3,14 @@ import type { Queryable } from "../db/mod.ts";
 import { AuthorizationError, messageOf, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { NAME_PATTERN } from "../catalog/mod.ts";
 import { FREQUENCIES } from "../harvest/dicts.ts";
-import { getSource, normalizeUrl, organizationBrief, type SourceRow, sourceDict, sourceStatusCounts } from "../harvest/sources.ts";
+import {
+  getSource,
+  normalizeUrl,
+  organizationBrief,
+  sourceDict,
+  type SourceRow,
+  sourceStatusCounts,
+} from "../harvest/sources.ts";
 import { getJob, jobDicts } from "../harvest/jobs.ts";
 import { canEditSource, canReadSource, capacityIn, memberOrgIds } from "./auth.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
@@ -89,7 +96,10 @@ async function validateSource(
   }
   const harvester = harvesters.get(input.source_type);
   if (!harvester) {
-    add("source_type", `Unknown harvester type: ${input.source_type}. Registered types: [${harvesters.names().join(", ")}]`);
+    add(
+      "source_type",
+      `Unknown harvester type: ${input.source_type}. Registered types: [${harvesters.names().join(", ")}]`,
+    );
   }
   const frequency = (input.frequency ?? "").trim().toUpperCase() || "MANUAL";
   if (!(FREQUENCIES as readonly string[]).includes(frequency)) {
@@ -112,7 +122,9 @@ async function validateSource(
         userExists: async (u) => (await sql`SELECT 1 FROM "user" WHERE name = ${u} OR id = ${u}`).length > 0,
       });
     } catch (error) {
-      const message = error instanceof ValidationError ? Object.values(error.fields).flat().join("; ") : messageOf(error);
+      const message = error instanceof ValidationError
+        ? Object.values(error.fields).flat().join("; ")
+        : messageOf(error);
       add("config", `Error parsing the configuration options: ${message}`);
     }
   }
@@ -127,8 +139,10 @@ async function validateSource(
       );
     }
   }
-  if (Object.keys(errors).length === 0 && harvester?.checkUrl && input.check_url !== false &&
-    url !== existing?.url) {
+  if (
+    Object.keys(errors).length === 0 && harvester?.checkUrl && input.check_url !== false &&
+    url !== existing?.url
+  ) {
     try {
       await harvester.checkUrl(url, ctx.services.http);
     } catch (error) {

@@ -7,10 +7,12 @@ const jsonValue = z.unknown().transform((v) => typeof v === "string" ? v : JSON.
 const tagSchema = z.union([
   z.string(),
   z.looseObject({ name: z.string(), vocabulary_id: z.string().nullish() }),
-]).transform((t) => typeof t === "string" ? { name: t, vocabulary_id: null } : {
-  name: t.name,
-  vocabulary_id: t.vocabulary_id ?? null,
-});
+]).transform((t) =>
+  typeof t === "string" ? { name: t, vocabulary_id: null } : {
+    name: t.name,
+    vocabulary_id: t.vocabulary_id ?? null,
+  }
+);
 
 const groupRefSchema = z.union([
   z.string().transform((s) => ({ id: undefined, name: s })),

@@ -31,9 +31,11 @@ function printSource(s: Dict) {
 
 function printJob(j: Dict) {
   const st = j.stats as Dict;
-  out(`Job ${j.id}  ${String(j.status).padEnd(8)}  created ${j.created}  finished ${j.finished ?? "-"}  ` +
-    `added ${st.added}, updated ${st.updated}, not modified ${st["not modified"]}, deleted ${st.deleted}, ` +
-    `errored ${st.errored}`);
+  out(
+    `Job ${j.id}  ${String(j.status).padEnd(8)}  created ${j.created}  finished ${j.finished ?? "-"}  ` +
+      `added ${st.added}, updated ${st.updated}, not modified ${st["not modified"]}, deleted ${st.deleted}, ` +
+      `errored ${st.errored}`,
+  );
 }
 
 /** Builds the command tree. `onError` receives the one-line message of a failed command. */
@@ -105,8 +107,10 @@ export function buildProgram() {
         const list = await act(ctx, "harvest_source_list", { only_active: all !== "all" }) as Dict[];
         if (globals(cmd).json) return printJson(list);
         for (const s of list) {
-          out(`${s.id}  ${String(s.name).padEnd(30)} ${String(s.source_type).padEnd(8)} ` +
-            `${String(s.frequency).padEnd(8)} ${s.active ? "active" : "inactive"}  ${s.url}`);
+          out(
+            `${s.id}  ${String(s.name).padEnd(30)} ${String(s.source_type).padEnd(8)} ` +
+              `${String(s.frequency).padEnd(8)} ${s.active ? "active" : "inactive"}  ${s.url}`,
+          );
         }
         out(`${list.length} harvest source(s)`);
       });
@@ -129,6 +133,16 @@ export function buildProgram() {
         if (globals(cmd).json) return printJson(jobs);
         for (const j of jobs) printJob(j);
         out(`${jobs.length} job(s)`);
+      });
+    });
+
+  program.command("job-abort").alias("job_abort")
+    .description("Stop a job: a job id, or a source id or name for its newest job")
+    .argument("<source_or_job_id>").action(async (id, _o, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const job = await act(ctx, "harvest_job_abort", { id }) as Dict;
+        if (globals(cmd).json) return printJson(job);
+        out(`Job status: ${job.status}`);
       });
     });
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { parse as parseIni } from "ini";
-import { z } from "zod";
+import type { z } from "zod";
 import { CONFIG_KEYS, type ConfigKey, ENV_SETTINGS } from "./keys.ts";
 
 export { CONFIG_KEYS, ENV_SETTINGS };

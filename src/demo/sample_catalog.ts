@@ -75,10 +75,17 @@ const TOPICS = [
 ] as const;
 
 const PLACES = ["Riverton", "Northfield", "Eastport", "Westbrook", "Southvale", "Lakeside", "Hillcrest", "Bayview"];
-const FORMATS = [["CSV", "text/csv"], ["JSON", "application/json"], ["XLSX", "application/vnd.ms-excel"], [
-  "GeoJSON",
-  "application/geo+json",
-], ["PDF", "application/pdf"], ["API", ""]] as const;
+const FORMATS = [
+  ["CSV", "text/csv"],
+  ["JSON", "application/json"],
+  ["XLSX", "application/vnd.ms-excel"],
+  [
+    "GeoJSON",
+    "application/geo+json",
+  ],
+  ["PDF", "application/pdf"],
+  ["API", ""],
+] as const;
 const LICENSES = ["cc-by", "cc-by-sa", "odc-odbl", "cc-zero", "uk-ogl"];
 const FREQUENCY = ["daily", "weekly", "monthly", "quarterly", "annual"];
 
@@ -157,8 +164,20 @@ export function sampleCatalog(options: { count?: number; seed?: number; host?: s
       type: "dataset",
       metadata_created: created.toISOString().replace("Z", ""),
       metadata_modified: modified.toISOString().replace("Z", ""),
-      tags: [...tags, place.toLowerCase()].map((t) => ({ name: t, display_name: t, state: "active", vocabulary_id: null })),
-      groups: [{ id: group.id, name: group.name, title: group.title, display_name: group.title, description: group.description, image_display_url: "" }],
+      tags: [...tags, place.toLowerCase()].map((t) => ({
+        name: t,
+        display_name: t,
+        state: "active",
+        vocabulary_id: null,
+      })),
+      groups: [{
+        id: group.id,
+        name: group.name,
+        title: group.title,
+        display_name: group.title,
+        description: group.description,
+        image_display_url: "",
+      }],
       extras: [
         { key: "spatial_coverage", value: place },
         { key: "temporal_coverage", value: String(year) },

@@ -61,7 +61,9 @@ export class TxImportCatalog implements ImportCatalog {
     pkg.extras = (pkg.extras ?? []).filter((e) => !HARVEST_FIELDS.has(e.key));
     const { object, source } = this.ctx;
     const tx = this.tx;
-    const [existing] = await tx<{ package_id: string; object_id: string; content_hash: string | null; name: string; state: string }[]>`
+    const [existing] = await tx<
+      { package_id: string; object_id: string; content_hash: string | null; name: string; state: string }[]
+    >`
       SELECT o.package_id, o.id AS object_id, o.content_hash, p.name, p.state
       FROM harvest_object o JOIN package p ON p.id = o.package_id
       WHERE o.harvest_source_id = ${source.id} AND o.guid = ${object.guid} AND o.current

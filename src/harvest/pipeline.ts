@@ -4,8 +4,8 @@ import type { Queryable } from "../db/mod.ts";
 import { messageOf, ValidationError } from "../errors/mod.ts";
 import type {
   FetchContext,
-  GatheredRecord,
   GatherContext,
+  GatheredRecord,
   ImportContext,
   ObjectInfo,
   SourceInfo,

@@ -114,7 +114,9 @@ export async function runJobInProcess(
     publish: async (ids) => {
       let selected = ids;
       if (options.guid !== undefined) {
-        const rows = await sql<{ id: string; guid: string }[]>`SELECT id, guid FROM harvest_object WHERE id = ANY(${ids})`;
+        const rows = await sql<
+          { id: string; guid: string }[]
+        >`SELECT id, guid FROM harvest_object WHERE id = ANY(${ids})`;
         selected = rows.filter((r) => options.guid!.includes(r.guid)).map((r) => r.id);
         const others = ids.filter((id) => !selected.includes(id));
         // Records outside the test are not part of this run.

@@ -59,10 +59,12 @@ export function parseCkanConfig(text: string): CkanConfig {
   if ("default_extras" in c && (typeof c.default_extras !== "object" || Array.isArray(c.default_extras))) {
     fail("default_extras must be a dictionary");
   }
-  for (const [a, b] of [
-    ["organizations_filter_include", "organizations_filter_exclude"],
-    ["groups_filter_include", "groups_filter_exclude"],
-  ] as const) {
+  for (
+    const [a, b] of [
+      ["organizations_filter_include", "organizations_filter_exclude"],
+      ["groups_filter_include", "groups_filter_exclude"],
+    ] as const
+  ) {
     if (a in c && b in c) fail(`Harvest configuration cannot contain both ${a} and ${b}`);
     for (const key of [a, b]) {
       if (key in c && (!Array.isArray(c[key]) || !(c[key] as unknown[]).every((v) => typeof v === "string"))) {

@@ -54,7 +54,9 @@ export async function callRemoteAction(
   }
   const envelope = body as { success: boolean; result?: unknown; error?: { message?: string } };
   if (!envelope.success) {
-    throw new RemoteError(`Remote CKAN refused ${action}: ${envelope.error?.message ?? JSON.stringify(envelope.error)}`);
+    throw new RemoteError(
+      `Remote CKAN refused ${action}: ${envelope.error?.message ?? JSON.stringify(envelope.error)}`,
+    );
   }
   return envelope.result;
 }
@@ -62,10 +64,12 @@ export async function callRemoteAction(
 function filterTerms(config: CkanConfig): string[] {
   const terms: string[] = [];
   const quote = (v: string) => `"${v.replace(/"/g, '\\"')}"`;
-  for (const [field, include, exclude] of [
-    ["organization", config.organizations_filter_include, config.organizations_filter_exclude],
-    ["groups", config.groups_filter_include, config.groups_filter_exclude],
-  ] as const) {
+  for (
+    const [field, include, exclude] of [
+      ["organization", config.organizations_filter_include, config.organizations_filter_exclude],
+      ["groups", config.groups_filter_include, config.groups_filter_exclude],
+    ] as const
+  ) {
     if (include?.length) terms.push(`(${include.map((v) => `${field}:${quote(v)}`).join(" OR ")})`);
     for (const v of exclude ?? []) terms.push(`-${field}:${quote(v)}`);
   }
