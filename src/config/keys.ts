@@ -58,11 +58,6 @@ export const CONFIG_KEYS = {
   },
   "ckan.harvest.mq.virtual_host": { schema: z.string(), default: "/", doc: "AMQP virtual host" },
   "ckan.harvest.mq.redis_db": { schema: int(0, 1000), default: 0, doc: "Redis database number" },
-  "ckan.harvest.timeout": {
-    schema: optionalInt(1, 10_000_000),
-    default: undefined,
-    doc: "Minutes without activity after which a running job is finished with a timeout error; unset = never",
-  },
   "ckan.harvest.harvest_source_limit": {
     schema: int(1, 100_000),
     default: 100,
@@ -78,35 +73,6 @@ export const CONFIG_KEYS = {
     default: "number-sequence",
     doc: "How a taken dataset name is made unique: number-sequence (name1, name2...) or random-hex",
   },
-  "ckanext.harvest.user_name": {
-    schema: z.string().optional(),
-    default: undefined,
-    doc: "User recorded as the creator of harvested datasets (default: the site user)",
-  },
-  "ckan.harvest.log_scope": { schema: int(-1, 7), default: -1, doc: "Database log scope, -1 (off) to 7" },
-  "ckan.harvest.log_level": {
-    schema: z.enum(["debug", "info", "warning", "error", "critical"]),
-    default: "debug",
-    doc: "Lowest level written to the database log",
-  },
-  "ckan.harvest.log_timeframe": { schema: int(1, 36500), default: 30, doc: "Days of database log kept" },
-  "ckan.harvest.status_mail.errored": { schema: bool, default: false, doc: "Mail a report when a job has errors" },
-  "ckan.harvest.status_mail.all": { schema: bool, default: false, doc: "Mail a report after every job" },
-  "ckan.harvest.plugins": {
-    schema: words,
-    default: "",
-    doc: "Space-separated module URLs (file:, https:) of extra harvesters loaded at start-up",
-  },
-  "ckan.harvest.allow_private_urls": {
-    schema: bool,
-    default: false,
-    doc: "Allow sources and remote requests to reach loopback and private addresses",
-  },
-  "ckan.harvest.allowed_hosts": {
-    schema: words,
-    default: "",
-    doc: "Host names or addresses that remote requests may reach even when private",
-  },
   "ckan.harvest.http.timeout": {
     schema: int(1, 3600),
     default: 60,
@@ -121,11 +87,6 @@ export const CONFIG_KEYS = {
     schema: int(1, 10_000),
     default: 100,
     doc: "Largest remote response accepted, in megabytes",
-  },
-  "ckan.harvest.import_batch_size": {
-    schema: int(1, 10_000),
-    default: 200,
-    doc: "Harvest objects imported per database transaction",
   },
 } as const;
 

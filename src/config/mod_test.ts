@@ -6,20 +6,20 @@ Deno.test("loadConfig() applies defaults, reads [app:main] of an ini file, and l
   const file = `${dir}/harvest.ini`;
   Deno.writeTextFileSync(
     file,
-    "[app:main]\nckan.site_id = portal-a\nckan.harvest.timeout = 30\nckan.harvest.status_mail.all = true\n" +
+    "[app:main]\nckan.site_id = portal-a\nckan.harvest.http.timeout = 30\nckan.harvest.mq.redis_db = 3\n" +
       "ckan.harvest.not_overwrite_fields = notes  title\nsqlalchemy.url = ignored\n",
   );
   const defaults = loadConfig({ env: {} });
   assertEquals(defaults.values["ckan.harvest.mq.type"], "postgres");
   assertEquals(defaults.values["ckan.site_id"], "default");
-  assertEquals(defaults.values["ckan.harvest.timeout"], undefined);
+  assertEquals(defaults.values["ckan.harvest.http.timeout"], 60);
   assertEquals(defaults.dataDir, "./.harvest");
   assertEquals(defaults.port, 5000);
   const c = loadConfig({ file, env: { CKAN__SITE_ID: "portal-b", CKAN__HARVEST__MQ__TYPE: "ampq", PORT: "8080" } });
   assertEquals(c.values["ckan.site_id"], "portal-b");
   assertEquals(c.values["ckan.harvest.mq.type"], "amqp");
-  assertEquals(c.values["ckan.harvest.timeout"], 30);
-  assertEquals(c.values["ckan.harvest.status_mail.all"], true);
+  assertEquals(c.values["ckan.harvest.http.timeout"], 30);
+  assertEquals(c.values["ckan.harvest.mq.redis_db"], 3);
   assertEquals(c.values["ckan.harvest.not_overwrite_fields"], ["notes", "title"]);
   assertEquals(c.port, 8080);
   assertEquals(c.file, file);
@@ -42,14 +42,14 @@ Deno.test("loadConfig() stops on an invalid value with one line naming the key, 
       { CKAN__HARVEST__MQ__TYPE: "kafka" },
       /^Invalid configuration: ckan\.harvest\.mq\.type = "kafka": expected one of postgres, redis, amqp, ampq$/,
     ],
-    [{ CKAN__HARVEST__TIMEOUT: "soon" }, /^Invalid configuration: ckan\.harvest\.timeout = "soon": /],
+    [{ CKAN__HARVEST__HTTP__TIMEOUT: "soon" }, /^Invalid configuration: ckan\.harvest\.http\.timeout = "soon": /],
     [
-      { CKAN__HARVEST__LOG_SCOPE: "9" },
-      /^Invalid configuration: ckan\.harvest\.log_scope = "9": expected a value of at most 7$/,
+      { CKAN__HARVEST__HTTP__TIMEOUT: "0" },
+      /^Invalid configuration: ckan\.harvest\.http\.timeout = "0": expected a value of at least 1$/,
     ],
     [
-      { CKAN__HARVEST__STATUS_MAIL__ALL: "maybe" },
-      /^Invalid configuration: ckan\.harvest\.status_mail\.all = "maybe": expected one of/,
+      { CKANEXT__HARVEST__DEFAULT_DATASET_NAME_APPEND: "letters" },
+      /^Invalid configuration: ckanext\.harvest\.default_dataset_name_append = "letters": expected one of number-sequence, random-hex$/,
     ],
     [
       { CKAN__HARVEST__MQ__PASSWORD: "", CKAN__HARVEST__MQ__PORT: "99999" },
