@@ -1,9 +1,5 @@
 import { z } from "zod";
 
-const bool = z.preprocess(
-  (v) => typeof v === "boolean" ? String(v) : typeof v === "string" ? v.toLowerCase() : v,
-  z.enum(["true", "false", "1", "0", "yes", "no", "on", "off"]),
-).transform((v) => v === "true" || v === "1" || v === "yes" || v === "on");
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalInt = (min: number, max: number) =>
   z.union([z.literal("").transform(() => undefined), int(min, max)]).optional();
