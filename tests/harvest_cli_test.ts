@@ -156,3 +156,32 @@ Deno.test("CLI commands refuse to run on a database whose schema is not up to da
   assertMatch(again.stdout, /Database schema is up to date/);
   assertEquals((await cli(["run_test", "nothing"], { DATABASE_URL: db.url })).code, 1);
 });
+
+Deno.test("an invalid setting stops the CLI and the server with one line naming the key, the value and what is allowed", async () => {
+  await using db = await freshDatabase();
+  const bad = { DATABASE_URL: db.url, CKAN__HARVEST__MQ__TYPE: "kafka" };
+  const r = await cli(["sources"], bad);
+  assertEquals(r.code, 1);
+  assertEquals(
+    r.stderr,
+    'Error: Invalid configuration: ckan.harvest.mq.type = "kafka": expected one of postgres, redis, amqp, ampq\n',
+  );
+  const dir = Deno.makeTempDirSync();
+  Deno.writeTextFileSync(`${dir}/harvest.ini`, "[app:main]\nckanext.harvest.default_dataset_name_append = words\n");
+  const fromFile = await cli(["-c", `${dir}/harvest.ini`, "sources"], { DATABASE_URL: db.url });
+  assertMatch(
+    fromFile.stderr,
+    /^Error: Invalid configuration: ckanext\.harvest\.default_dataset_name_append = "words": expected one of number-sequence, random-hex\n$/,
+  );
+  const server = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts"],
+    env: { ...bad, PORT: "0", NO_COLOR: "1" },
+    cwd: new URL("../", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const out = await server.output();
+  assertEquals(out.code, 1);
+  assertMatch(new TextDecoder().decode(out.stderr), /^Error: Invalid configuration: ckan\.harvest\.mq\.type = "kafka"/);
+  Deno.removeSync(dir, { recursive: true });
+});
