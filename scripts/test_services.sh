@@ -18,8 +18,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+apt_install postgresql redis-server rabbitmq-server
+
 # --- PostgreSQL -------------------------------------------------------------------------------
-apt_install postgresql
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 PGPORT=${HARVEST_TEST_PGPORT:-55432}
 PGDATA=${HARVEST_TEST_PGDATA:-/tmp/harvest-test-pg}
@@ -37,3 +38,29 @@ if ! "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT"; then
     start >/dev/null
 fi
 echo "export TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$PGPORT/postgres"
+
+# --- Redis ------------------------------------------------------------------------------------
+REDIS_PORT=${HARVEST_TEST_REDIS_PORT:-56379}
+if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  mkdir -p /tmp/harvest-test-redis
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save "" --appendonly no \
+    --dir /tmp/harvest-test-redis --logfile /tmp/harvest-test-redis/server.log >/dev/null
+  for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+echo "export TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+
+# --- RabbitMQ ---------------------------------------------------------------------------------
+AMQP_PORT=${HARVEST_TEST_AMQP_PORT:-56720}
+RABBIT_BASE=/tmp/harvest-test-rabbit
+export RABBITMQ_NODENAME=harvest-test@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+  RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_DIST_PORT=$((AMQP_PORT + 1)) ERL_EPMD_ADDRESS=127.0.0.1 \
+  RABBITMQ_MNESIA_BASE=$RABBIT_BASE/mnesia RABBITMQ_LOG_BASE=$RABBIT_BASE/log \
+  RABBITMQ_PID_FILE=$RABBIT_BASE/pid RABBITMQ_ENABLED_PLUGINS_FILE=$RABBIT_BASE/enabled_plugins
+if ! rabbitmqctl -q status >/dev/null 2>&1; then
+  mkdir -p "$RABBIT_BASE"
+  [ "$(id -u)" = 0 ] && chown -R rabbitmq:rabbitmq "$RABBIT_BASE"
+  rabbitmq-server -detached >/dev/null 2>&1
+  rabbitmqctl -q wait "$RABBIT_BASE/pid" --timeout 120 >/dev/null
+fi
+echo "export TEST_AMQP_URL=amqp://guest:guest@127.0.0.1:$AMQP_PORT"
+echo "export TEST_RABBITMQ_NODENAME=$RABBITMQ_NODENAME"

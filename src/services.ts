@@ -32,7 +32,7 @@ export async function openServices(config: Config, options: { maxConnections?: n
     timeoutMs: v["ckan.harvest.http.timeout"] * 1000,
     maxBytes: v["ckan.harvest.http.max_response_mb"] * 1024 * 1024,
   });
-  const queue = openQueue({ type: v["ckan.harvest.mq.type"], sql: db.sql, siteId: v["ckan.site_id"] });
+  const queue = openQueue(config, db.sql);
   const close = async () => {
     await queue.close();
     await db.close();

@@ -54,6 +54,23 @@ export const CONFIG_KEYS = {
   },
   "ckan.harvest.mq.virtual_host": { schema: z.string(), default: "/", doc: "AMQP virtual host" },
   "ckan.harvest.mq.redis_db": { schema: int(0, 1000), default: 0, doc: "Redis database number" },
+  "ckan.harvest.mq.visibility_timeout": {
+    schema: int(1, 86_400),
+    default: 300,
+    doc: "Seconds a delivered message, or an object being processed, may go unfinished before it is delivered " +
+      "again (postgres and redis backends; RabbitMQ redelivers when the consumer's connection drops)",
+  },
+  "ckan.harvest.timeout": {
+    schema: optionalInt(1, 10_000_000),
+    default: undefined,
+    doc: "Minutes without activity after which a running job is finished with a timeout error; unset = never",
+  },
+  "ckan.harvest.scheduler.cron": {
+    schema: z.string().regex(/^\S+( \S+){4}$/, "a cron expression of 5 fields"),
+    default: "* * * * *",
+    doc: "When `harvester scheduler` runs the tick (cron syntax, UTC)",
+  },
+  "ckan.harvest.log_timeframe": { schema: int(1, 36500), default: 30, doc: "Days of database log kept" },
   "ckan.harvest.harvest_source_limit": {
     schema: int(1, 100_000),
     default: 100,

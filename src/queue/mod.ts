@@ -7,8 +7,11 @@
 import { z } from "zod";
 import type { Sql } from "../db/mod.ts";
 import { PostgresQueue } from "./postgres.ts";
+import { RedisQueue } from "./redis.ts";
+import { AmqpQueue } from "./amqp.ts";
+import type { Config } from "../config/mod.ts";
 
-export { PostgresQueue };
+export { AmqpQueue, PostgresQueue, RedisQueue };
 
 /** The two queues of the original: gather carries job ids, fetch carries object ids. */
 export type QueueName = "gather" | "fetch";
@@ -38,8 +41,33 @@ export interface Queue {
   close(): Promise<void>;
 }
 
-/** The queue the configuration names. Only `postgres` needs nothing beyond the database. */
-export function openQueue(options: { type: string; sql: Sql; siteId: string }): Queue {
-  if (options.type === "postgres") return new PostgresQueue(options.sql, options.siteId);
-  throw new Error(`Cannot open queue: backend "${options.type}" is not available in this build`);
+/** The queue the configuration names (`ckan.harvest.mq.*`). */
+export function openQueue(config: Config, sql: Sql): Queue {
+  const v = config.values;
+  const siteId = v["ckan.site_id"];
+  const visibility = v["ckan.harvest.mq.visibility_timeout"];
+  switch (v["ckan.harvest.mq.type"]) {
+    case "redis":
+      return new RedisQueue({
+        url: v["ckan.harvest.mq.url"],
+        host: v["ckan.harvest.mq.hostname"],
+        port: v["ckan.harvest.mq.port"] ?? 6379,
+        db: v["ckan.harvest.mq.redis_db"],
+        password: v["ckan.harvest.mq.password"],
+        siteId,
+        visibilitySeconds: visibility,
+      });
+    case "amqp":
+      return new AmqpQueue({
+        url: v["ckan.harvest.mq.url"],
+        host: v["ckan.harvest.mq.hostname"],
+        port: v["ckan.harvest.mq.port"] ?? 5672,
+        user: v["ckan.harvest.mq.user_id"],
+        password: v["ckan.harvest.mq.password"] ?? "guest",
+        vhost: v["ckan.harvest.mq.virtual_host"],
+        siteId,
+      });
+    default:
+      return new PostgresQueue(sql, siteId, visibility);
+  }
 }

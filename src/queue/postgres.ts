@@ -1,15 +1,21 @@
 import type { Sql } from "../db/mod.ts";
+import { getLogger } from "@logtape/logtape";
 import type { ListenOptions, Queue, QueueName } from "./mod.ts";
+import { backoff, sleep } from "./retry.ts";
 
-/** How long a delivered message stays invisible before it is delivered again. */
-const VISIBILITY_SECONDS = 300;
+const log = getLogger(["harvest", "queue", "postgres"]);
 
 /**
  * The default backend: a table queue. Consumers claim rows with `FOR UPDATE SKIP LOCKED` and a
  * visibility timeout, and delete them once handled, so a consumer that dies loses nothing.
  */
 export class PostgresQueue implements Queue {
-  constructor(private readonly sql: Sql, private readonly siteId: string) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly siteId: string,
+    /** Seconds a delivered message stays invisible before it is delivered again. */
+    private readonly visibilitySeconds = 300,
+  ) {}
 
   #name(queue: QueueName): string {
     return `ckan.harvest.${this.siteId}.${queue}`;
@@ -25,20 +31,30 @@ export class PostgresQueue implements Queue {
     const name = this.#name(queue);
     const concurrency = options.concurrency ?? 1;
     const inFlight = new Set<Promise<void>>();
+    let failures = 0;
     while (!options.signal.aborted) {
       const free = concurrency - inFlight.size;
-      const claimed = free <= 0 ? [] : await this.sql<{ id: string; body: string }[]>`
-        UPDATE harvest_queue SET locked_until = now() + make_interval(secs => ${VISIBILITY_SECONDS}),
-          deliveries = deliveries + 1
-        WHERE id IN (SELECT id FROM harvest_queue WHERE queue = ${name}
-          AND (locked_until IS NULL OR locked_until < now()) ORDER BY id LIMIT ${free} FOR UPDATE SKIP LOCKED)
-        RETURNING id, body`;
+      let claimed: { id: string; body: string }[] = [];
+      try {
+        claimed = free <= 0 ? [] : await this.sql<{ id: string; body: string }[]>`
+          UPDATE harvest_queue SET locked_until = now() + make_interval(secs => ${this.visibilitySeconds}),
+            deliveries = deliveries + 1
+          WHERE id IN (SELECT id FROM harvest_queue WHERE queue = ${name}
+            AND (locked_until IS NULL OR locked_until < now()) ORDER BY id LIMIT ${free} FOR UPDATE SKIP LOCKED)
+          RETURNING id, body`;
+        failures = 0;
+      } catch (error) {
+        failures++;
+        log.warning("Queue read failed ({failures}), retrying: {error}", { failures, error: String(error) });
+        await sleep(backoff(failures), options.signal);
+        continue;
+      }
       for (const message of claimed) {
+        // A failed handler leaves the row locked: it comes back when the visibility timeout ends.
         const task = handler(message.body)
           .then(() => this.sql`DELETE FROM harvest_queue WHERE id = ${message.id}`.then(() => {}))
-          .catch(() =>
-            this.sql`UPDATE harvest_queue SET locked_until = now() + interval '5 seconds' WHERE id = ${message.id}`
-              .then(() => {}, () => {})
+          .catch((error) =>
+            log.info("Message {id} not acknowledged: {error}", { id: message.id, error: String(error) })
           )
           .finally(() => inFlight.delete(task));
         inFlight.add(task);
@@ -67,14 +83,4 @@ export class PostgresQueue implements Queue {
   close(): Promise<void> {
     return Promise.resolve();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }

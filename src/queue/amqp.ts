@@ -1,0 +1,162 @@
+import { type ChannelModel, type ConfirmChannel, connect } from "amqplib";
+import { Buffer } from "node:buffer";
+import { getLogger } from "@logtape/logtape";
+import type { ListenOptions, Queue, QueueName } from "./mod.ts";
+import { backoff, sleep } from "./retry.ts";
+
+const log = getLogger(["harvest", "queue", "amqp"]);
+const EXCHANGE = "ckan.harvest";
+
+export interface AmqpQueueOptions {
+  url?: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  vhost: string;
+  siteId: string;
+}
+
+/**
+ * RabbitMQ through amqplib, with the original's names: a durable direct exchange `ckan.harvest`,
+ * durable queues `ckan.harvest.<site>.gather` and `.fetch`, persistent messages. Consumers set a
+ * prefetch equal to their concurrency and acknowledge after the database commit; a consumer that
+ * dies leaves its unacknowledged messages to the broker, which delivers them again. Connections are
+ * re-established with backoff.
+ */
+export class AmqpQueue implements Queue {
+  #options: AmqpQueueOptions;
+  #publisher: Promise<{ model: ChannelModel; channel: ConfirmChannel }> | undefined;
+
+  constructor(options: AmqpQueueOptions) {
+    this.#options = options;
+  }
+
+  #url(): string {
+    const o = this.#options;
+    if (o.url) return o.url;
+    const vhost = encodeURIComponent(o.vhost);
+    return `amqp://${encodeURIComponent(o.user)}:${encodeURIComponent(o.password)}@${o.host}:${o.port}/${vhost}`;
+  }
+
+  queueName(queue: QueueName): string {
+    return `ckan.harvest.${this.#options.siteId}.${queue}`;
+  }
+
+  #routingKey(queue: QueueName): string {
+    return `ckanext-harvest:${this.#options.siteId}:${queue === "gather" ? "harvest_job_id" : "harvest_object_id"}`;
+  }
+
+  async #open(): Promise<{ model: ChannelModel; channel: ConfirmChannel }> {
+    const model = await connect(this.#url(), { timeout: 10_000 });
+    model.on("error", (error: Error) => log.debug("AMQP connection problem: {error}", { error: error.message }));
+    const channel = await model.createConfirmChannel();
+    channel.on("error", () => {});
+    await channel.assertExchange(EXCHANGE, "direct", { durable: true });
+    for (const q of ["gather", "fetch"] as const) {
+      await channel.assertQueue(this.queueName(q), { durable: true });
+      await channel.bindQueue(this.queueName(q), EXCHANGE, this.#routingKey(q));
+    }
+    return { model, channel };
+  }
+
+  async #publisherChannel(): Promise<ConfirmChannel> {
+    if (!this.#publisher) {
+      const opening = this.#open();
+      this.#publisher = opening;
+      opening.then(({ model }) => {
+        const reset = () => {
+          if (this.#publisher === opening) this.#publisher = undefined;
+        };
+        model.on("close", reset);
+        model.on("error", reset);
+      }, () => {
+        if (this.#publisher === opening) this.#publisher = undefined;
+      });
+    }
+    return (await this.#publisher).channel;
+  }
+
+  async publish(queue: QueueName, bodies: string[]): Promise<void> {
+    if (bodies.length === 0) return;
+    for (let attempt = 1;; attempt++) {
+      try {
+        const channel = await this.#publisherChannel();
+        for (const body of bodies) {
+          channel.publish(EXCHANGE, this.#routingKey(queue), Buffer.from(body), { persistent: true });
+        }
+        await channel.waitForConfirms();
+        return;
+      } catch (error) {
+        this.#publisher = undefined;
+        if (attempt >= 5) throw error;
+        await sleep(backoff(attempt));
+      }
+    }
+  }
+
+  async listen(queue: QueueName, handler: (body: string) => Promise<void>, options: ListenOptions): Promise<void> {
+    const concurrency = options.concurrency ?? 1;
+    let failures = 0;
+    while (!options.signal.aborted) {
+      let opened: { model: ChannelModel; channel: ConfirmChannel } | undefined;
+      try {
+        opened = await this.#open();
+        const { model, channel } = opened;
+        await channel.prefetch(concurrency);
+        failures = 0;
+        const inFlight = new Set<Promise<void>>();
+        const closed = new Promise<void>((resolve) => {
+          model.on("close", () => resolve());
+          channel.on("close", () => resolve());
+        });
+        const { consumerTag } = await channel.consume(this.queueName(queue), (message) => {
+          if (!message) return;
+          const task = handler(message.content.toString())
+            .then(() => channel.ack(message), () => channel.nack(message, false, true))
+            .catch(() => {/* the channel closed: the broker delivers the message again */})
+            .finally(() => inFlight.delete(task));
+          inFlight.add(task);
+        }, { noAck: false });
+        const aborted = new Promise<void>((resolve) => {
+          if (options.signal.aborted) resolve();
+          else options.signal.addEventListener("abort", () => resolve(), { once: true });
+        });
+        await Promise.race([closed, aborted]);
+        if (options.signal.aborted) {
+          await channel.cancel(consumerTag).catch(() => {});
+          await Promise.allSettled(inFlight);
+          await model.close().catch(() => {});
+          return;
+        }
+        log.warning("AMQP connection lost; reconnecting");
+      } catch (error) {
+        failures++;
+        log.warning("AMQP consumer failed ({failures}), retrying: {error}", {
+          failures,
+          error: (error as Error).message,
+        });
+        await opened?.model.close().catch(() => {});
+        await sleep(backoff(failures), options.signal);
+      }
+    }
+  }
+
+  async purge(queue: QueueName): Promise<number> {
+    const channel = await this.#publisherChannel();
+    const { messageCount } = await channel.purgeQueue(this.queueName(queue));
+    return messageCount;
+  }
+
+  async depth(queue: QueueName): Promise<number> {
+    const channel = await this.#publisherChannel();
+    const { messageCount } = await channel.checkQueue(this.queueName(queue));
+    return messageCount;
+  }
+
+  async close(): Promise<void> {
+    const publisher = this.#publisher;
+    this.#publisher = undefined;
+    if (publisher) await publisher.then(({ model }) => model.close()).catch(() => {});
+  }
+}

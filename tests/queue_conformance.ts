@@ -1,0 +1,117 @@
+/**
+ * The conformance suite every queue backend passes against its real server: delivery, redelivery
+ * after a failed handler, redelivery after a consumer is killed, purge, depth, and namespacing.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import type { Queue } from "../src/queue/mod.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+export interface Backend {
+  name: string;
+  /** A queue for a site id; `visibility` seconds before unacknowledged messages come back. */
+  open(siteId: string): Promise<Queue>;
+  /** Environment for a subprocess to open the same queue for `siteId`. */
+  env(siteId: string): Record<string, string>;
+}
+
+async function collect(queue: Queue, expected: number, options: { concurrency?: number; ms?: number } = {}) {
+  const got: string[] = [];
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.ms ?? 20_000);
+  await queue.listen("fetch", (body) => {
+    got.push(body);
+    if (got.length >= expected) controller.abort();
+    return Promise.resolve();
+  }, { signal: controller.signal, concurrency: options.concurrency ?? 4 });
+  clearTimeout(timer);
+  return got;
+}
+
+export function queueConformance(backend: Backend): void {
+  const site = () => `t${crypto.randomUUID().slice(0, 8)}`;
+
+  Deno.test(`${backend.name} queue: every published message is delivered once and acknowledged`, async () => {
+    const queue = await backend.open(site());
+    try {
+      const bodies = Array.from({ length: 200 }, (_, i) => JSON.stringify({ harvest_object_id: `o${i}` }));
+      await queue.publish("fetch", bodies.slice(0, 100));
+      await queue.publish("fetch", bodies.slice(100));
+      assertEquals(await queue.depth("fetch"), 200);
+      const got = await collect(queue, 200);
+      assertEquals(got.sort(), [...bodies].sort());
+      await new Promise((r) => setTimeout(r, 300));
+      assertEquals(await queue.depth("fetch"), 0, "acknowledged messages are gone");
+      assertEquals(await queue.depth("gather"), 0, "the gather queue is separate");
+    } finally {
+      await queue.close();
+    }
+  });
+
+  Deno.test(`${backend.name} queue: a message whose handler fails is delivered again`, async () => {
+    const queue = await backend.open(site());
+    try {
+      await queue.publish("fetch", ["retry-me"]);
+      let attempts = 0;
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), 20_000);
+      await queue.listen("fetch", () => {
+        attempts++;
+        if (attempts === 1) return Promise.reject(new Error("database went away"));
+        controller.abort();
+        return Promise.resolve();
+      }, { signal: controller.signal });
+      clearTimeout(timer);
+      assertEquals(attempts, 2);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  Deno.test(`${backend.name} queue: a consumer killed mid-message loses nothing`, async () => {
+    const siteId = site();
+    const queue = await backend.open(siteId);
+    try {
+      await queue.publish("fetch", ["survivor"]);
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${ROOT}tests/fixtures/listen_and_hang.ts`],
+        env: { ...backend.env(siteId), NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      let output = "";
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      while (!output.includes("got survivor")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        output += value;
+      }
+      assert(output.includes("got survivor"), "the doomed consumer received the message");
+      child.kill("SIGKILL");
+      await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+      const got = await collect(queue, 1, { ms: 30_000 });
+      assertEquals(got, ["survivor"]);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  Deno.test(`${backend.name} queue: purge removes waiting messages; names are namespaced by site id`, async () => {
+    const a = await backend.open(site());
+    const b = await backend.open(site());
+    try {
+      await a.publish("gather", ["j1", "j2", "j3"]);
+      await b.publish("gather", ["other"]);
+      assertEquals(await a.depth("gather"), 3);
+      assertEquals(await a.purge("gather"), 3);
+      assertEquals(await a.depth("gather"), 0);
+      assertEquals(await b.depth("gather"), 1, "another site's queue is untouched");
+      await b.purge("gather");
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+}
