@@ -138,7 +138,10 @@ CREATE TABLE harvest_job (
   gather_finished timestamptz,
   finished timestamptz,
   -- The source config the job ran with: an incremental harvest only builds on a job with the same.
-  config_hash text
+  config_hash text,
+  -- When the gather message was last published, and until when a gather consumer holds the job.
+  queued_at timestamptz,
+  gather_lease_until timestamptz
 );
 CREATE INDEX harvest_job_source_idx ON harvest_job (source_id, created DESC);
 CREATE INDEX harvest_job_status_idx ON harvest_job (status);
@@ -161,6 +164,9 @@ CREATE TABLE harvest_object (
     CHECK (state IN ('WAITING', 'FETCH', 'IMPORT', 'COMPLETE', 'ERROR')),
   metadata_modified_date timestamptz,
   retry_times integer NOT NULL DEFAULT 0,
+  -- When the object was last put on the fetch queue, and until when a consumer holds it.
+  queued_at timestamptz NOT NULL DEFAULT now(),
+  lease_until timestamptz,
   harvest_job_id text NOT NULL REFERENCES harvest_job(id) ON DELETE CASCADE,
   harvest_source_id text NOT NULL REFERENCES harvest_source(id) ON DELETE CASCADE,
   package_id text REFERENCES package(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
@@ -222,3 +228,11 @@ CREATE TABLE harvest_queue (
   deliveries integer NOT NULL DEFAULT 0
 );
 CREATE INDEX harvest_queue_ready_idx ON harvest_queue (queue, locked_until, id);
+
+-- Cluster-wide locks (the scheduler's tick): a row per lock with an expiry, so it works on
+-- embedded PGlite too, where every client shares one session and advisory locks exclude nobody.
+CREATE TABLE harvest_lock (
+  name text PRIMARY KEY,
+  holder text NOT NULL,
+  expires_at timestamptz NOT NULL
+);

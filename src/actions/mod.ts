@@ -8,6 +8,7 @@ import type { Action } from "./registry.ts";
 import { sourceActions } from "./sources.ts";
 import { jobActions } from "./jobs.ts";
 import { catalogActions } from "./catalog.ts";
+import { lifecycleActions } from "./lifecycle.ts";
 
 export { type ActionContext, type Actor, ANONYMOUS, runAction, SITE_ACTOR } from "./registry.ts";
 export type { Action };
@@ -16,7 +17,7 @@ export { readableSource, showSourceAs } from "./sources.ts";
 
 /** Every action by name. */
 export const ACTIONS: ReadonlyMap<string, Action> = new Map(
-  ([...sourceActions, ...jobActions, ...catalogActions] as Action[]).map((a) => [a.name, a]),
+  ([...sourceActions, ...jobActions, ...lifecycleActions, ...catalogActions] as Action[]).map((a) => [a.name, a]),
 );
 
 /** Runs an action by name. */

@@ -25,10 +25,14 @@ export const note = (line: string) => console.error(line);
 export async function withServices<T>(
   options: GlobalOptions,
   fn: (ctx: ActionContext) => Promise<T>,
-  open: { migrate?: boolean; maxConnections?: number } = {},
+  open: { migrate?: boolean; maxConnections?: number; longRunning?: boolean } = {},
 ): Promise<T> {
   const config = loadConfig({ file: options.config, env: Deno.env.toObject() });
-  await setupLogging({ level: Deno.env.get("HARVEST_LOG_LEVEL"), fallback: "warning" });
+  await setupLogging({
+    level: Deno.env.get("HARVEST_LOG_LEVEL"),
+    format: Deno.env.get("HARVEST_LOG_FORMAT"),
+    fallback: open.longRunning ? "info" : "warning",
+  });
   const services: Services = await openServices(config, { maxConnections: open.maxConnections });
   try {
     if (services.db.mode === "embedded-client") note(`Using the ${services.db.description}`);
@@ -67,4 +71,16 @@ export function describeError(error: unknown): string {
     return `Cannot reach the database: ${message}`;
   }
   return message;
+}
+
+/** An AbortSignal that aborts on SIGINT or SIGTERM, for long-running commands' graceful shutdown. */
+export function shutdownSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => {
+    if (!controller.signal.aborted) note("Stopping: finishing the work in hand");
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  return controller.signal;
 }

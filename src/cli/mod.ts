@@ -8,7 +8,17 @@ import { Command } from "@commander-js/extra-typings";
 import { migrate } from "../db/mod.ts";
 import { getSource } from "../harvest/sources.ts";
 import { runJobInProcess } from "../harvest/run.ts";
-import { act, CliError, describeError, type GlobalOptions, note, out, withServices } from "./context.ts";
+import {
+  act,
+  CliError,
+  describeError,
+  type GlobalOptions,
+  note,
+  out,
+  shutdownSignal,
+  withServices,
+} from "./context.ts";
+import { runConsumers, runScheduler } from "../harvest/consumers.ts";
 import { progressDisplay, summaryLine } from "./progress.ts";
 
 type Dict = Record<string, unknown>;
@@ -143,6 +153,118 @@ export function buildProgram() {
         const job = await act(ctx, "harvest_job_abort", { id }) as Dict;
         if (globals(cmd).json) return printJson(job);
         out(`Job status: ${job.status}`);
+      });
+    });
+
+  const consumer = (name: string, alias: string, description: string, gather: boolean, fetch: boolean) => {
+    program.command(name).alias(alias).description(description)
+      .option("--concurrency <n>", "objects fetched and imported at once", "4")
+      .action(async (opts, cmd) => {
+        const concurrency = Number(opts.concurrency);
+        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+          throw new CliError(`--concurrency: must be an integer from 1 to 256, not ${opts.concurrency}`);
+        }
+        await withServices(globals(cmd), async ({ services }) => {
+          const signal = shutdownSignal();
+          note(`${name} started (queue: ${services.config.values["ckan.harvest.mq.type"]}, pid ${Deno.pid})`);
+          await runConsumers(services, { gather, fetch, concurrency, signal });
+          note(`${name} stopped`);
+        }, { longRunning: true, maxConnections: concurrency + 4 });
+      });
+  };
+  consumer("gather-consumer", "gather_consumer", "Consume the gather queue: run the gather stage of jobs", true, false);
+  consumer("fetch-consumer", "fetch_consumer", "Consume the fetch queue: fetch and import objects", false, true);
+  consumer("worker", "consumers", "Consume both queues in one process (gather and fetch)", true, true);
+
+  program.command("scheduler")
+    .description("Run the tick on a schedule (Deno.cron) and clean the log daily; safe to run on several machines")
+    .option("--cron <expr>", "cron expression of the tick (default: ckan.harvest.scheduler.cron)")
+    .option("--interval <seconds>", "tick every N seconds instead of a cron expression")
+    .action(async (opts, cmd) => {
+      const interval = opts.interval === undefined ? undefined : Number(opts.interval);
+      if (interval !== undefined && (!Number.isFinite(interval) || interval < 1)) {
+        throw new CliError(`--interval: must be a number of seconds, at least 1, not ${opts.interval}`);
+      }
+      await withServices(globals(cmd), async ({ services }) => {
+        const signal = shutdownSignal();
+        const cron = opts.cron ?? services.config.values["ckan.harvest.scheduler.cron"];
+        note(`scheduler started: tick ${interval ? `every ${interval} s` : `at "${cron}"`} (pid ${Deno.pid})`);
+        await runScheduler(services, { cron, intervalSeconds: interval, signal });
+        note("scheduler stopped");
+      }, { longRunning: true });
+    });
+
+  program.command("run").description("Run the tick once: start due sources, finish jobs, time out, re-queue lost work")
+    .action(async (_o, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const r = await act(ctx, "harvest_jobs_run", {}) as Dict;
+        if (globals(cmd).json) return printJson(r);
+        out(
+          `Started ${(r.started as unknown[]).length} job(s), finished ${(r.finished as unknown[]).length}, ` +
+            `timed out ${(r.timed_out as unknown[]).length}; re-queued ${r.requeued_jobs} gather(s) and ` +
+            `${r.requeued_objects} object(s)`,
+        );
+      });
+    });
+
+  program.command("job-all").alias("job_all").description("Create a job for every active source")
+    .action(async (_o, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const jobs = await act(ctx, "harvest_job_create_all", {}) as Dict[];
+        if (globals(cmd).json) return printJson(jobs);
+        out(`Created ${jobs.length} new harvest jobs`);
+      });
+    });
+
+  program.command("abort-failed-jobs").alias("abort_failed_jobs")
+    .description("Abort Running jobs older than their source's lifespan")
+    .argument("[life_span]", "days, for MANUAL and ALWAYS sources", "7")
+    .option("-i, --include <ids>", "only these sources (comma-separated ids or names)")
+    .option("-e, --exclude <ids>", "not these sources (ignored with --include)")
+    .action(async (lifeSpan, opts, cmd) => {
+      if (!/^\d+$/.test(lifeSpan) || Number(lifeSpan) < 1) {
+        throw new CliError(`life_span: must be a whole number of days, at least 1, not ${lifeSpan}`);
+      }
+      await withServices(globals(cmd), async (ctx) => {
+        const r = await act(ctx, "harvest_abort_failed_jobs", {
+          life_span: lifeSpan,
+          include: opts.include,
+          exclude: opts.exclude,
+        });
+        if (globals(cmd).json) return printJson(r);
+        out(String(r));
+      });
+    });
+
+  program.command("purge-queues").alias("purge_queues").description("Remove every waiting message of both queues")
+    .action(async (_o, cmd) => {
+      await withServices(globals(cmd), async ({ services }) => {
+        const gather = await services.queue.purge("gather");
+        const fetch = await services.queue.purge("fetch");
+        if (globals(cmd).json) return printJson({ gather, fetch });
+        out(`Purged ${gather} gather and ${fetch} fetch message(s)`);
+      });
+    });
+
+  program.command("import").description("Re-run the import stage on stored objects (nothing is fetched)")
+    .argument("[source_id_or_name]")
+    .option("-j, --no-join-datasets", "also objects whose dataset is missing or deleted")
+    .option("-o, --harvest-object-id <id>", "only this object")
+    .option("-p, --package-id <id_or_name>", "only the current object of this dataset")
+    .option("-g, --guid <guid>", "only current objects with this guid (any source)")
+    .option("--segments <hex>", "only objects whose md5(id) starts with one of these hex digits")
+    .action(async (source, opts, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const n = await act(ctx, "harvest_objects_import", {
+          source_id: source,
+          harvest_object_id: opts.harvestObjectId,
+          package_id: opts.packageId,
+          guid: opts.guid,
+          join_datasets: opts.joinDatasets,
+          segments: opts.segments,
+        });
+        if (globals(cmd).json) return printJson({ reimported: n });
+        out(`${n} objects reimported`);
       });
     });
 

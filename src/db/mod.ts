@@ -58,3 +58,29 @@ export async function openDatabase(config: Config, options: { max?: number } = {
     },
   };
 }
+
+/**
+ * True for errors that mean the database is unreachable or went away (not that a statement was
+ * wrong): the work should be retried later, not recorded as failed.
+ */
+export function isConnectionError(error: unknown): boolean {
+  const e = error as { code?: string; errno?: string; message?: string };
+  const code = String(e?.code ?? e?.errno ?? "");
+  if (
+    [
+      "CONNECTION_CLOSED",
+      "CONNECTION_ENDED",
+      "CONNECTION_DESTROYED",
+      "CONNECT_TIMEOUT",
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "EPIPE",
+      "57P01",
+      "57P02",
+      "57P03",
+    ].includes(code)
+  ) return true;
+  if (code.startsWith("08")) return true;
+  return /connection (refused|reset|closed|terminated)|terminating connection|write CONNECTION_CLOSED|broken pipe/i
+    .test(String(e?.message ?? ""));
+}

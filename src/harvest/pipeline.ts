@@ -1,11 +1,13 @@
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services.ts";
-import type { Queryable } from "../db/mod.ts";
+import type { Queryable, Tx } from "../db/mod.ts";
 import { messageOf, ValidationError } from "../errors/mod.ts";
+import { isConnectionError } from "../db/mod.ts";
 import type {
   FetchContext,
   GatherContext,
   GatheredRecord,
+  Harvester,
   ImportContext,
   ObjectInfo,
   SourceInfo,
@@ -86,6 +88,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     log.info("Gather skipped: job {jobId} is {status}", { jobId, status: row.status });
     return;
   }
+  const lease = services.config.values["ckan.harvest.mq.visibility_timeout"];
   const source = { ...row.source, created: new Date(row.source.created) } as SourceRow;
   const harvester = services.harvesters.get(source.type);
   if (!harvester) {
@@ -95,8 +98,17 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     return;
   }
   const configHash = await contentHash(source.type, source.config);
-  await sql`UPDATE harvest_job SET gather_started = coalesce(gather_started, now()), config_hash = ${configHash}
-    WHERE id = ${jobId}`;
+  // Claim the job: a duplicate gather message, or a second consumer, finds it held and skips it.
+  const claimed = await sql`
+    UPDATE harvest_job SET gather_started = coalesce(gather_started, now()), config_hash = ${configHash},
+      gather_lease_until = now() + make_interval(secs => ${lease})
+    WHERE id = ${jobId} AND status = 'Running' AND gather_finished IS NULL
+      AND (gather_lease_until IS NULL OR gather_lease_until < now())
+    RETURNING id`;
+  if (claimed.length === 0) {
+    log.info("Gather skipped: job {jobId} is being gathered elsewhere", { jobId });
+    return;
+  }
   const ctx: GatherContext = {
     source: sourceInfo(source),
     job: { id: row.id, created: row.created },
@@ -113,14 +125,19 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
       const { fresh, unchanged } = await insertObjects(services, row.id, source, batch);
       options.onBatch?.(batch.length, unchanged);
       if (fresh.length > 0) await options.publish(fresh);
-      if (options.signal?.aborted) break;
+      await sql`UPDATE harvest_job SET gather_lease_until = now() + make_interval(secs => ${lease}) WHERE id = ${jobId}`;
+      if (options.signal?.aborted) throw new Error("Gather interrupted by shutdown");
     }
   } catch (error) {
+    // Lost database or broker, or a shutdown: leave the job to be gathered again (idempotently).
+    if (isConnectionError(error) || options.signal?.aborted) {
+      await sql`UPDATE harvest_job SET gather_lease_until = NULL WHERE id = ${jobId}`.catch(() => {});
+      throw error;
+    }
     log.warning("Gather of job {jobId} failed: {error}", { jobId, error: messageOf(error) });
     await saveGatherError(sql, jobId, `Gather stage failed: ${messageOf(error)}`);
-  } finally {
-    await sql`UPDATE harvest_job SET gather_finished = now() WHERE id = ${jobId}`;
   }
+  await sql`UPDATE harvest_job SET gather_finished = now(), gather_lease_until = NULL WHERE id = ${jobId}`;
 }
 
 async function insertObjects(
@@ -176,7 +193,7 @@ async function insertObjects(
     if (ids.length === 0) return { fresh: [], unchanged: 0 };
     const known = batch.filter((r) => r.unchanged).map((r) => byGuid.get(r.guid)!.id);
     const unchanged = await tx<{ id: string }[]>`
-      UPDATE harvest_object n SET state = 'COMPLETE', report_status = 'not modified',
+      UPDATE harvest_object n SET lease_until = NULL, state = 'COMPLETE', report_status = 'not modified',
         fetch_started = now(), fetch_finished = now(), import_started = now(), import_finished = now()
       FROM harvest_object c JOIN package p ON p.id = c.package_id
       WHERE n.id = ANY(${ids}) AND c.harvest_source_id = n.harvest_source_id AND c.guid = n.guid AND c.current
@@ -198,6 +215,14 @@ interface ObjectRow extends ObjectInfo {
 /** What happened to an object, for progress displays. */
 export type ObjectOutcome = ReportStatus | "skipped";
 
+/** The job an object belongs to, for the consumer's finish check after it. */
+export async function jobOfObject(sql: Queryable, objectId: string): Promise<string | undefined> {
+  const [row] = await sql<
+    { harvest_job_id: string }[]
+  >`SELECT harvest_job_id FROM harvest_object WHERE id = ${objectId}`;
+  return row?.harvest_job_id;
+}
+
 /**
  * Runs fetch and import for one object, as the fetch consumer does (reference §3.4), with the
  * original's holes closed: every state change is guarded so a duplicate delivery does no harm, an
@@ -210,11 +235,14 @@ export async function processObject(
   options: { forceImport?: boolean; signal?: AbortSignal } = {},
 ): Promise<ObjectOutcome> {
   const { sql } = services;
+  const lease = services.config.values["ckan.harvest.mq.visibility_timeout"];
+  // Claim the object for the lease: a duplicate delivery while it is being processed finds it held.
   const [obj] = await sql<ObjectRow[]>`
-    UPDATE harvest_object o SET retry_times = o.retry_times + 1
+    UPDATE harvest_object o SET retry_times = o.retry_times + 1,
+      lease_until = now() + make_interval(secs => ${lease})
     FROM harvest_job j, harvest_source s
     WHERE o.id = ${objectId} AND j.id = o.harvest_job_id AND s.id = o.harvest_source_id
-      AND o.state IN ('WAITING', 'FETCH', 'IMPORT')
+      AND o.state IN ('WAITING', 'FETCH', 'IMPORT') AND (o.lease_until IS NULL OR o.lease_until < now())
     RETURNING o.id, o.guid, o.content, o.content_hash, o.state, o.retry_times, o.harvest_job_id,
       o.harvest_source_id, o.package_id, j.status AS job_status, row_to_json(s.*) AS source,
       (SELECT coalesce(json_object_agg(e.key, e.value), '{}') FROM harvest_object_extra e
@@ -222,12 +250,12 @@ export async function processObject(
   if (!obj) return "skipped";
   if (obj.retry_times > MAX_ATTEMPTS) {
     await saveObjectError(sql, obj.id, `Gave up after ${MAX_ATTEMPTS} attempts`, "Fetch");
-    await sql`UPDATE harvest_object SET state = 'ERROR', report_status = 'errored' WHERE id = ${obj.id}`;
+    await sql`UPDATE harvest_object SET lease_until = NULL, state = 'ERROR', report_status = 'errored' WHERE id = ${obj.id}`;
     return "errored";
   }
   if (obj.job_status === "Finished" || obj.job_status === "Aborted") {
     await saveObjectError(sql, obj.id, `Job ${obj.harvest_job_id} was already ${obj.job_status.toLowerCase()}`);
-    await sql`UPDATE harvest_object SET state = 'ERROR', report_status = 'errored'
+    await sql`UPDATE harvest_object SET lease_until = NULL, state = 'ERROR', report_status = 'errored'
       WHERE id = ${obj.id} AND state IN ('WAITING', 'FETCH', 'IMPORT')`;
     return "errored";
   }
@@ -235,7 +263,7 @@ export async function processObject(
   const harvester = services.harvesters.get(source.type);
   if (!harvester) {
     await saveObjectError(sql, obj.id, `System error - No harvester could be found for source type ${source.type}`);
-    await sql`UPDATE harvest_object SET state = 'ERROR', report_status = 'errored' WHERE id = ${obj.id}`;
+    await sql`UPDATE harvest_object SET lease_until = NULL, state = 'ERROR', report_status = 'errored' WHERE id = ${obj.id}`;
     return "errored";
   }
   const objectInfo: ObjectInfo = {
@@ -273,6 +301,7 @@ export async function processObject(
   try {
     fetched = await harvester.fetch(fetchCtx);
   } catch (error) {
+    if (isConnectionError(error)) throw error;
     await saveObjectError(sql, obj.id, messageOf(error), "Fetch");
     fetched = false;
   }
@@ -280,57 +309,108 @@ export async function processObject(
   await sql`UPDATE harvest_object SET fetch_finished = now(), content = coalesce(${newContent ?? null}, content),
     content_hash = ${hash} WHERE id = ${obj.id}`;
   if (fetched === "unchanged") {
-    await sql`UPDATE harvest_object SET state = 'COMPLETE', report_status = 'not modified' WHERE id = ${obj.id}`;
+    await sql`UPDATE harvest_object SET lease_until = NULL, state = 'COMPLETE', report_status = 'not modified' WHERE id = ${obj.id}`;
     return "not modified";
   }
   if (fetched !== true) {
-    await sql`UPDATE harvest_object SET state = 'ERROR', report_status = 'errored' WHERE id = ${obj.id}`;
+    await sql`UPDATE harvest_object SET lease_until = NULL, state = 'ERROR', report_status = 'errored' WHERE id = ${obj.id}`;
     return "errored";
   }
 
   // Import: the dataset write and the object's final state commit together.
   await sql`UPDATE harvest_object SET state = 'IMPORT', import_started = now() WHERE id = ${obj.id}`;
-  const settings = {
-    notOverwriteFields: services.config.values["ckan.harvest.not_overwrite_fields"],
-    nameAppend: services.config.values["ckanext.harvest.default_dataset_name_append"],
-  };
   try {
     return await sql.begin(async (tx) => {
-      const errors: [string, string, number | undefined][] = [];
-      const importBase = {
-        ...base,
-        settings,
-        saveObjectError: (message: string, stage = "Import", line?: number) => {
-          errors.push([message, stage, line]);
-          return Promise.resolve();
-        },
-      };
-      const catalog = new TxImportCatalog(tx, importBase, hash);
-      const ctx: ImportContext = { ...importBase, catalog };
-      let result: StageResult;
-      try {
-        result = await tx.savepoint(() => harvester.import(ctx));
-      } catch (error) {
-        errors.push([describeImportError(error, obj.guid), "Import", undefined]);
-        result = false;
-        catalog.outcome = undefined;
-      }
-      for (const [message, stage, line] of errors) await saveObjectError(tx, obj.id, message, stage, line);
-      let status: ReportStatus;
-      if (result === "unchanged") status = "not modified";
-      else if (result !== true) status = "errored";
-      else status = catalog.outcome ?? await fallbackStatus(tx, obj.id);
-      await tx`UPDATE harvest_object SET state = ${status === "errored" ? "ERROR" : "COMPLETE"},
+      const status = await importInTransaction(services, tx, base, harvester, hash);
+      await tx`UPDATE harvest_object SET lease_until = NULL, state = ${status === "errored" ? "ERROR" : "COMPLETE"},
         report_status = ${status}, import_finished = now() WHERE id = ${obj.id}`;
       return status;
     });
   } catch (error) {
-    // The transaction itself failed (e.g. the database went away): record it outside it.
+    // The database went away: leave the object to be delivered again.
+    if (isConnectionError(error)) throw error;
+    // The transaction itself failed for another reason: record it outside it.
     await saveObjectError(sql, obj.id, `Import failed: ${messageOf(error)}`, "Import");
-    await sql`UPDATE harvest_object SET state = 'ERROR', report_status = 'errored', import_finished = now()
+    await sql`UPDATE harvest_object SET lease_until = NULL, state = 'ERROR', report_status = 'errored', import_finished = now()
       WHERE id = ${obj.id}`;
     return "errored";
   }
+}
+
+type ImportBase = Omit<ImportContext, "catalog" | "settings" | "saveObjectError">;
+
+/** Runs a harvester's import inside `tx`, saving its errors there; answers the report status. */
+async function importInTransaction(
+  services: Services,
+  tx: Tx,
+  base: ImportBase,
+  harvester: Harvester,
+  hash: string | null,
+): Promise<ReportStatus> {
+  const errors: [string, string, number | undefined][] = [];
+  const importBase = {
+    ...base,
+    settings: {
+      notOverwriteFields: services.config.values["ckan.harvest.not_overwrite_fields"],
+      nameAppend: services.config.values["ckanext.harvest.default_dataset_name_append"],
+    },
+    saveObjectError: (message: string, stage = "Import", line?: number) => {
+      errors.push([message, stage, line]);
+      return Promise.resolve();
+    },
+  };
+  const catalog = new TxImportCatalog(tx, importBase, hash);
+  const ctx: ImportContext = { ...importBase, catalog };
+  let result: StageResult;
+  try {
+    result = await tx.savepoint(() => harvester.import(ctx));
+  } catch (error) {
+    if (isConnectionError(error)) throw error;
+    errors.push([describeImportError(error, base.object.guid), "Import", undefined]);
+    result = false;
+    catalog.outcome = undefined;
+  }
+  for (const [message, stage, line] of errors) await saveObjectError(tx, base.object.id, message, stage, line);
+  if (result === "unchanged") return "not modified";
+  if (result !== true) return "errored";
+  return catalog.outcome ?? await fallbackStatus(tx, base.object.id);
+}
+
+/**
+ * Re-runs only the import stage of a stored object (`harvester import`), forced even if unchanged;
+ * nothing is fetched, and the object's state and report status are kept, as the original does.
+ */
+export async function reimportObject(services: Services, objectId: string): Promise<ReportStatus | "skipped"> {
+  const { sql } = services;
+  const [obj] = await sql<ObjectRow[]>`
+    SELECT o.id, o.guid, o.content, o.content_hash, o.state, o.retry_times, o.harvest_job_id, o.harvest_source_id,
+      o.package_id, j.status AS job_status, row_to_json(s.*) AS source,
+      (SELECT coalesce(json_object_agg(e.key, e.value), '{}') FROM harvest_object_extra e
+        WHERE e.harvest_object_id = o.id) AS extras
+    FROM harvest_object o JOIN harvest_job j ON j.id = o.harvest_job_id JOIN harvest_source s ON s.id = o.harvest_source_id
+    WHERE o.id = ${objectId}`;
+  if (!obj) return "skipped";
+  const harvester = services.harvesters.get(obj.source.type);
+  if (!harvester) return "skipped";
+  const base: ImportBase = {
+    source: sourceInfo(obj.source),
+    job: { id: obj.harvest_job_id, created: new Date() },
+    config: parseConfig(obj.source.config),
+    http: services.http,
+    log: getLogger(["harvest", "harvester", obj.source.type]),
+    signal: new AbortController().signal,
+    object: {
+      id: obj.id,
+      guid: obj.guid,
+      content: obj.content,
+      extras: obj.extras,
+      harvest_job_id: obj.harvest_job_id,
+      harvest_source_id: obj.harvest_source_id,
+      package_id: obj.package_id,
+    },
+    forceImport: true,
+  };
+  return await sql.begin((tx) => importInTransaction(services, tx, base, harvester, obj.content_hash));
 }
 
 function describeImportError(error: unknown, guid: string): string {

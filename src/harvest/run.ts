@@ -36,7 +36,7 @@ export async function abortJob(services: Services, jobId: string): Promise<void>
   await services.sql.begin(async (tx) => {
     await tx`UPDATE harvest_job SET status = 'Finished', finished = coalesce(finished, now())
       WHERE id = ${jobId} AND status IN ('New', 'Running')`;
-    await tx`UPDATE harvest_object SET state = 'ERROR' WHERE harvest_job_id = ${jobId}
+    await tx`UPDATE harvest_object SET state = 'ERROR', lease_until = NULL WHERE harvest_job_id = ${jobId}
       AND state NOT IN ('COMPLETE', 'ERROR')`;
   });
 }

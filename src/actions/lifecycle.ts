@@ -1,0 +1,170 @@
+import { z } from "zod";
+import { ValidationError } from "../errors/mod.ts";
+import { getJob, jobDicts, type JobRow } from "../harvest/jobs.ts";
+import { getSource } from "../harvest/sources.ts";
+import { tick } from "../harvest/tick.ts";
+import { abortJob } from "../harvest/run.ts";
+import { reimportObject } from "../harvest/pipeline.ts";
+import { requireSysadmin } from "./auth.ts";
+import { defineAction, zBool, zId } from "./registry.ts";
+import { createJob, JOB_EXISTS, sendToGatherQueue } from "./jobs.ts";
+import { editableSource } from "./sources.ts";
+
+export const harvestJobsRun = defineAction({
+  name: "harvest_jobs_run",
+  doc: "The periodic tick: starts due sources (by frequency and next_run), finishes complete jobs, times out " +
+    "stale ones (ckan.harvest.timeout), and re-queues lost work. Returns what it did.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  input: z.object({ source_id: z.string().optional() }),
+  async run(ctx, input) {
+    requireSysadmin(ctx.actor, "run the harvest tick");
+    const sourceId = input.source_id ? (await getSource(ctx.services.sql, input.source_id)).id : undefined;
+    const report = await tick(ctx.services, { sourceId });
+    return {
+      started: report.started,
+      finished: report.finished,
+      timed_out: report.timedOut,
+      requeued_jobs: report.requeuedJobs,
+      requeued_objects: report.requeuedObjects,
+    };
+  },
+});
+
+export const harvestJobCreateAll = defineAction({
+  name: "harvest_job_create_all",
+  doc: "Creates (and with run=true queues) a job for every active source without a pending job, whatever its " +
+    "frequency. Returns the created jobs.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  input: z.object({ run: zBool.optional() }),
+  async run(ctx, input) {
+    requireSysadmin(ctx.actor, "create jobs for all sources");
+    const { sql } = ctx.services;
+    const sources = await sql<{ id: string }[]>`
+      SELECT id FROM harvest_source s WHERE state = 'active'
+        AND NOT EXISTS (SELECT 1 FROM harvest_job j WHERE j.source_id = s.id AND j.status IN ('New', 'Running'))
+      ORDER BY created`;
+    const jobs: JobRow[] = [];
+    for (const s of sources) {
+      try {
+        let job = await createJob(ctx, s.id);
+        if (input.run ?? true) job = await sendToGatherQueue(ctx, job);
+        jobs.push(job);
+      } catch (error) {
+        if (!(error instanceof ValidationError && error.message.includes(JOB_EXISTS))) throw error;
+      }
+    }
+    return await jobDicts(sql, jobs);
+  },
+});
+
+export const harvestSendJobToGatherQueue = defineAction({
+  name: "harvest_send_job_to_gather_queue",
+  doc: "Sets a New (or Running) job Running and puts it on the gather queue. A Finished job is refused.",
+  auth: "editor or admin of the source's organization",
+  sideEffectFree: false,
+  input: z.object({ id: zId }),
+  async run(ctx, input) {
+    const job = await getJob(ctx.services.sql, input.id);
+    const source = await editableSource(ctx, job.source_id, "run jobs");
+    if (source.state !== "active") throw ValidationError.of("id", "Source is not active");
+    const queued = await sendToGatherQueue(ctx, job);
+    return (await jobDicts(ctx.services.sql, [queued]))[0];
+  },
+});
+
+const LIFESPAN_DAYS: Record<string, number | undefined> = { DAILY: 1, WEEKLY: 7, BIWEEKLY: 14, MONTHLY: 30 };
+
+export const harvestAbortFailedJobs = defineAction({
+  name: "harvest_abort_failed_jobs",
+  doc: "Aborts Running jobs older than their source's lifespan (DAILY 1 day, WEEKLY 7, BIWEEKLY 14, MONTHLY 30; " +
+    "MANUAL and ALWAYS sources use life_span, default 7). include/exclude are comma-separated source ids or " +
+    "names; include wins. Returns 'There is no jobs to abort' or 'Done. Aborted jobs: N'.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  input: z.object({
+    life_span: z.union([z.number(), z.string()]).optional(),
+    include: z.string().optional(),
+    exclude: z.string().optional(),
+  }),
+  async run(ctx, input) {
+    requireSysadmin(ctx.actor, "abort harvest jobs");
+    const { sql } = ctx.services;
+    const lifeSpan = Number(input.life_span);
+    const defaultDays = Number.isInteger(lifeSpan) && lifeSpan > 0 ? lifeSpan : 7;
+    const list = (v?: string) => (v ?? "").split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+    const include = list(input.include);
+    const exclude = include.length > 0 ? [] : list(input.exclude);
+    const jobs = await sql<{ id: string; created: Date; frequency: string; source_id: string; name: string }[]>`
+      SELECT j.id, j.created, s.frequency, s.id AS source_id, s.name FROM harvest_job j
+      JOIN harvest_source s ON s.id = j.source_id WHERE j.status = 'Running'`;
+    const matches = (job: { source_id: string; name: string }, keys: string[]) =>
+      keys.includes(job.source_id) || keys.includes(job.name);
+    let aborted = 0;
+    for (const job of jobs) {
+      if (include.length > 0 && !matches(job, include)) continue;
+      if (matches(job, exclude)) continue;
+      const days = LIFESPAN_DAYS[job.frequency] ?? defaultDays;
+      if (job.created.getTime() < Date.now() - days * 86_400_000) {
+        await abortJob(ctx.services, job.id);
+        aborted++;
+      }
+    }
+    return aborted === 0 ? "There is no jobs to abort" : `Done. Aborted jobs: ${aborted}`;
+  },
+});
+
+export const harvestObjectsImport = defineAction({
+  name: "harvest_objects_import",
+  doc: "Re-runs only the import stage on stored objects (nothing is fetched), forced even if unchanged. " +
+    "Selects by guid (any source), source_id (an active source), harvest_object_id, package_id, or every " +
+    "current object; join_datasets (default true) keeps only objects whose dataset is active; segments " +
+    "(hex digits) keeps objects whose md5(id) starts with one of them. Returns the number processed.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  input: z.object({
+    source_id: z.string().optional(),
+    guid: z.string().optional(),
+    harvest_object_id: z.string().optional(),
+    package_id: z.string().optional(),
+    join_datasets: zBool.optional(),
+    segments: z.string().regex(/^[0-9a-f]+$/i, "must be hex digits, e.g. 15af").optional(),
+  }),
+  async run(ctx, input) {
+    requireSysadmin(ctx.actor, "re-import harvest objects");
+    const { sql } = ctx.services;
+    let sourceId: string | null = null;
+    if (input.source_id && !input.guid) {
+      const source = await getSource(sql, input.source_id);
+      if (source.state !== "active") throw ValidationError.of("source_id", "This harvest source is not active");
+      sourceId = source.id;
+    }
+    const join = input.package_id ? true : input.join_datasets ?? true;
+    const segments = (input.segments ?? "").toLowerCase().split("");
+    const objects = await sql<{ id: string }[]>`
+      SELECT o.id FROM harvest_object o LEFT JOIN package p ON p.id = o.package_id
+      WHERE (o.current OR ${input.harvest_object_id ?? null}::text IS NOT NULL)
+        AND (${input.guid ?? null}::text IS NULL OR o.guid = ${input.guid ?? null})
+        AND (${sourceId}::text IS NULL OR o.harvest_source_id = ${sourceId})
+        AND (${input.harvest_object_id ?? null}::text IS NULL OR o.id = ${input.harvest_object_id ?? null})
+        AND (${input.package_id ?? null}::text IS NULL OR p.id = ${input.package_id ?? null}
+          OR p.name = ${input.package_id ?? null})
+        AND (NOT ${join} OR p.state = 'active')
+        AND (${segments.length === 0} OR substr(md5(o.id), 1, 1) = ANY(${segments}))
+      ORDER BY o.id`;
+    let processed = 0;
+    for (const o of objects) {
+      if (await reimportObject(ctx.services, o.id) !== "skipped") processed++;
+    }
+    return processed;
+  },
+});
+
+export const lifecycleActions = [
+  harvestJobsRun,
+  harvestJobCreateAll,
+  harvestSendJobToGatherQueue,
+  harvestAbortFailedJobs,
+  harvestObjectsImport,
+];

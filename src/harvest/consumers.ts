@@ -1,0 +1,149 @@
+import { getLogger } from "@logtape/logtape";
+import type { Services } from "../services.ts";
+import { fetchMessage, gatherMessage } from "../queue/mod.ts";
+import { gatherJob, jobOfObject, processObject } from "./pipeline.ts";
+import { cleanHarvestLog, completeJob, tick } from "./tick.ts";
+import { sleep } from "../queue/retry.ts";
+
+const log = getLogger(["harvest", "consumer"]);
+
+function parse<T>(body: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }) {
+  try {
+    const result = schema.safeParse(JSON.parse(body));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Handles one gather message: gathers the job and publishes its objects batch by batch. */
+export async function handleGather(services: Services, body: string): Promise<void> {
+  const message = parse(body, gatherMessage);
+  if (!message) {
+    log.warning("Dropped a gather message that is not {harvest_job_id}: {body}", { body: body.slice(0, 200) });
+    return;
+  }
+  const jobId = message.harvest_job_id;
+  await gatherJob(services, jobId, {
+    publish: (ids) => services.queue.publish("fetch", ids.map((id) => JSON.stringify({ harvest_object_id: id }))),
+  });
+  await completeJob(services, jobId);
+}
+
+/** Handles one fetch message: fetch and import of one object, then the job's finish check. */
+export async function handleFetch(services: Services, body: string): Promise<void> {
+  const message = parse(body, fetchMessage);
+  if (!message) {
+    log.warning("Dropped a fetch message that is not {harvest_object_id}: {body}", { body: body.slice(0, 200) });
+    return;
+  }
+  const outcome = await processObject(services, message.harvest_object_id);
+  if (outcome === "skipped") return;
+  const jobId = await jobOfObject(services.sql, message.harvest_object_id);
+  if (jobId) await completeJob(services, jobId);
+}
+
+export interface ConsumerOptions {
+  gather: boolean;
+  fetch: boolean;
+  /** Objects fetched and imported at once by this process. */
+  concurrency: number;
+  signal: AbortSignal;
+}
+
+/** Runs the gather and/or fetch consumers until the signal aborts; each reconnects by itself. */
+export async function runConsumers(services: Services, options: ConsumerOptions): Promise<void> {
+  const loops: Promise<void>[] = [];
+  if (options.gather) {
+    loops.push(services.queue.listen("gather", (body) => handleGather(services, body), {
+      signal: options.signal,
+      concurrency: 1,
+    }));
+  }
+  if (options.fetch) {
+    loops.push(services.queue.listen("fetch", (body) => handleFetch(services, body), {
+      signal: options.signal,
+      concurrency: options.concurrency,
+    }));
+  }
+  await Promise.all(loops);
+}
+
+const LOCK_TICK = "tick";
+
+/** Takes a cluster-wide lock for `seconds`; false when another holder has it. */
+export async function tryLock(services: Services, name: string, holder: string, seconds: number): Promise<boolean> {
+  const rows = await services.sql`
+    INSERT INTO harvest_lock (name, holder, expires_at) VALUES (${name}, ${holder}, now() + make_interval(secs => ${seconds}))
+    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+      WHERE harvest_lock.expires_at < now() OR harvest_lock.holder = excluded.holder
+    RETURNING name`;
+  return rows.length > 0;
+}
+
+export async function unlock(services: Services, name: string, holder: string): Promise<void> {
+  await services.sql`DELETE FROM harvest_lock WHERE name = ${name} AND holder = ${holder}`;
+}
+
+/** Runs one tick unless another scheduler holds the tick lock; returns whether it ran. */
+export async function lockedTick(services: Services, holder: string): Promise<boolean> {
+  if (!await tryLock(services, LOCK_TICK, holder, 600)) return false;
+  try {
+    const report = await tick(services);
+    if (report.started.length || report.finished.length || report.timedOut.length) {
+      log.info("Tick: started {started}, finished {finished}, timed out {timedOut}", {
+        started: report.started.length,
+        finished: report.finished.length,
+        timedOut: report.timedOut.length,
+      });
+    }
+    return true;
+  } finally {
+    await unlock(services, LOCK_TICK, holder);
+  }
+}
+
+export interface SchedulerOptions {
+  /** Cron expression of the tick (Deno.cron, minute granularity). */
+  cron: string;
+  /** Seconds between ticks instead of the cron expression, for sub-minute schedules. */
+  intervalSeconds?: number;
+  signal: AbortSignal;
+}
+
+/**
+ * The scheduler: the tick on a schedule (Deno.cron) and the log clean-up daily. Several schedulers
+ * may run at once: a cluster-wide lock lets one tick at a time, and the database refuses a second
+ * pending job for a source, so a job is never started twice.
+ */
+export async function runScheduler(services: Services, options: SchedulerOptions): Promise<void> {
+  const holder = `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
+  const safeTick = async () => {
+    try {
+      await lockedTick(services, holder);
+    } catch (error) {
+      log.error("Tick failed: {error}", { error: String(error) });
+    }
+  };
+  const cleanup = async () => {
+    try {
+      if (await tryLock(services, "clean-harvest-log", holder, 3600)) {
+        const n = await cleanHarvestLog(services);
+        log.info("Removed {n} old log rows", { n });
+      }
+    } catch (error) {
+      log.error("Log clean-up failed: {error}", { error: String(error) });
+    }
+  };
+  const jobs: Promise<void>[] = [Deno.cron("harvest log clean-up", "17 3 * * *", { signal: options.signal }, cleanup)];
+  if (options.intervalSeconds) {
+    await safeTick();
+    while (!options.signal.aborted) {
+      await sleep(options.intervalSeconds * 1000, options.signal);
+      if (!options.signal.aborted) await safeTick();
+    }
+  } else {
+    jobs.push(Deno.cron("harvest tick", options.cron, { signal: options.signal }, safeTick));
+  }
+  await Promise.allSettled(jobs);
+}
