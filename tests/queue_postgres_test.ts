@@ -4,6 +4,7 @@ import { migrate } from "../src/db/mod.ts";
 import { openQueue } from "../src/queue/mod.ts";
 import { freshDatabase } from "./helpers.ts";
 import { queueConformance } from "./queue_conformance.ts";
+import { chaosHarvest } from "./chaos.ts";
 
 const db = await freshDatabase();
 const setup = postgres(db.url, { onnotice: () => {}, max: 1 });
@@ -29,4 +30,8 @@ queueConformance({
     };
     return Promise.resolve(queue);
   },
+});
+
+Deno.test("postgres queue: 5,000 datasets through three consumers that are killed and restarted lose nothing", async () => {
+  await chaosHarvest({ env: { CKAN__HARVEST__MQ__TYPE: "postgres" } });
 });
