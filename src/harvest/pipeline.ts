@@ -67,6 +67,8 @@ export interface GatherOptions {
   /** Told how many records each batch held, and how many of them were already unchanged. */
   onBatch?(gathered: number, unchanged: number): void;
   signal?: AbortSignal;
+  /** Process every record even when it is known unchanged (`run-test GUID`). */
+  force?: boolean;
 }
 
 /**
@@ -122,7 +124,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
   try {
     for await (const batch of harvester.gather(ctx)) {
       if (batch.length === 0) continue;
-      const { fresh, unchanged } = await insertObjects(services, row.id, source, batch);
+      const { fresh, unchanged } = await insertObjects(services, row.id, source, batch, options.force ?? false);
       options.onBatch?.(batch.length, unchanged);
       if (fresh.length > 0) await options.publish(fresh);
       await sql`UPDATE harvest_job SET gather_lease_until = now() + make_interval(secs => ${lease}) WHERE id = ${jobId}`;
@@ -145,6 +147,7 @@ async function insertObjects(
   jobId: string,
   source: SourceRow,
   batch: GatheredRecord[],
+  force: boolean,
 ): Promise<{ fresh: string[]; unchanged: number }> {
   const { sql } = services;
   const seen = new Set<string>();
@@ -191,6 +194,7 @@ async function insertObjects(
     });
     if (extras.length > 0) await tx`INSERT INTO harvest_object_extra ${tx(extras)}`;
     if (ids.length === 0) return { fresh: [], unchanged: 0 };
+    if (force) return { fresh: ids, unchanged: 0 };
     const known = batch.filter((r) => r.unchanged).map((r) => byGuid.get(r.guid)!.id);
     const unchanged = await tx<{ id: string }[]>`
       UPDATE harvest_object n SET lease_until = NULL, state = 'COMPLETE', report_status = 'not modified',
