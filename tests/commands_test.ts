@@ -121,4 +121,14 @@ Deno.test("run, job-all, abort-failed-jobs, purge-queues, import and run-test GU
   assertEquals(JSON.parse(segments.stdout), { reimported: 12 });
   assertMatch((await cli(["import", "--segments", "xyz"], env)).stderr, /segments: must be hex digits/);
   assertMatch((await cli(["job-abort", "nope"], env)).stderr, /Harvest job not found: nope/);
+
+  // source remove (and its old name rmsource) deactivate a source and keep its datasets.
+  assertMatch((await cli(["source", "remove", "two"], env)).stdout, /Removed harvest source: two/);
+  assertMatch((await cli(["rmsource", "one"], env)).stdout, /Removed harvest source: one/);
+  assertMatch((await cli(["sources"], env)).stdout, /^0 harvest source\(s\)$/m);
+  assertMatch((await cli(["sources", "all"], env)).stdout, /^2 harvest source\(s\)$/m);
+  const [{ n }] = await services.sql<
+    { n: number }[]
+  >`SELECT count(*)::int AS n FROM package WHERE state = 'active'` as unknown as [{ n: number }];
+  assertEquals(n, 12);
 });

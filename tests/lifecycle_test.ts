@@ -265,3 +265,28 @@ async function assertRejectsMessage(fn: () => Promise<unknown>, pattern: RegExp)
   }
   throw new Error(`Expected a rejection matching ${pattern}`);
 }
+
+Deno.test("deactivating or deleting a source aborts its New jobs, not its Running ones (§12.8)", async () => {
+  const { services, act, source } = await setup();
+  await using _ = services;
+  const s = await source({ records: [{ guid: "a" }] });
+  const fresh = await act("harvest_job_create", { source_id: s.id, run: false });
+  await act("harvest_source_patch", { id: s.id, state: "deleted" });
+  assertEquals((await act("harvest_job_show", { id: fresh.id })).status, "Aborted");
+  await assertRejectsMessage(
+    () => act("harvest_job_create", { source_id: s.id }),
+    /Can not create jobs on inactive sources/,
+  );
+  const back = await act("harvest_source_patch", { id: s.id, state: "active", title: "Back again" });
+  assertEquals([back.active, back.title], [true, "Back again"]);
+  const running = await act("harvest_job_create", { source_id: s.id });
+  assertEquals(await act("harvest_source_delete", { id: s.id }), { id: s.id });
+  assertEquals((await act("harvest_job_show", { id: running.id })).status, "Running");
+  const shown = await act("harvest_source_show", { id: s.id });
+  assertEquals([shown.state, shown.active], ["deleted", false]);
+  // A full update validates like create.
+  await assertRejectsMessage(
+    () => act("harvest_source_update", { id: s.id, name: s.name, url: s.url, source_type: "nosuch" }),
+    /Unknown harvester type: nosuch/,
+  );
+});

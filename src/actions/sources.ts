@@ -260,5 +260,102 @@ export async function editableSource(ctx: ActionContext, idOrName: string, what:
   return source;
 }
 
-export const sourceActions = [harvestSourceCreate, harvestSourceShow, harvestSourceList];
+/** Applies validated fields to a source; when it becomes inactive its New jobs are Aborted. */
+async function writeSource(
+  ctx: ActionContext,
+  existing: SourceRow,
+  input: z.output<z.ZodObject<typeof sourceFields>>,
+): Promise<Record<string, unknown>> {
+  const { sql } = ctx.services;
+  if (input.owner_org !== undefined && input.owner_org !== existing.owner_org) {
+    const [org] = input.owner_org
+      ? await sql<{ id: string }[]>`
+        SELECT id FROM "group" WHERE (id = ${input.owner_org} OR name = ${input.owner_org}) AND is_organization`
+      : [];
+    await requireCreateIn(ctx, org?.id ?? null);
+  }
+  const v = await validateSource(ctx, input, existing);
+  const state = input.state ?? existing.state;
+  await sql.begin(async (tx) => {
+    await tx`UPDATE harvest_source SET name = ${input.name}, title = ${input.title?.trim() || input.name},
+        notes = ${input.notes ?? ""}, url = ${v.url}, url_normalized = ${normalizeUrl(v.url)},
+        type = ${input.source_type}, config = ${v.config}, frequency = ${v.frequency}, owner_org = ${v.ownerOrg},
+        private = ${input.private ?? existing.private}, state = ${state}, metadata_modified = now()
+      WHERE id = ${existing.id}`;
+    if (state !== "active") {
+      await tx`UPDATE harvest_job SET status = 'Aborted', finished = now() WHERE source_id = ${existing.id}
+        AND status = 'New'`;
+    }
+  });
+  return await showSourceAs(ctx, await getSource(sql, existing.id));
+}
+
+export const harvestSourceUpdate = defineAction({
+  name: "harvest_source_update",
+  doc: "Replaces a source's fields (url, name and source_type are required, as on create). A source made " +
+    "inactive (state deleted) has its New jobs Aborted; Running jobs go on.",
+  auth: "editor or admin of the source's organization (and of a new owner_org)",
+  sideEffectFree: false,
+  input: z.object({ id: zId, ...sourceFields }),
+  async run(ctx, input) {
+    const existing = await editableSource(ctx, input.id, "update");
+    return await writeSource(ctx, existing, input);
+  },
+});
+
+export const harvestSourcePatch = defineAction({
+  name: "harvest_source_patch",
+  doc: "Changes only the given fields of a source; otherwise as harvest_source_update.",
+  auth: "editor or admin of the source's organization (and of a new owner_org)",
+  sideEffectFree: false,
+  input: z.object({ id: zId }).extend(
+    Object.fromEntries(Object.entries(sourceFields).map(([k, v]) => [k, (v as z.ZodType).optional()])) as {
+      [K in keyof typeof sourceFields]: z.ZodOptional<(typeof sourceFields)[K]>;
+    },
+  ),
+  async run(ctx, input) {
+    const existing = await editableSource(ctx, input.id, "update");
+    return await writeSource(ctx, existing, {
+      url: input.url ?? existing.url,
+      name: input.name ?? existing.name,
+      source_type: input.source_type ?? existing.type,
+      title: input.title ?? existing.title,
+      notes: input.notes ?? existing.notes,
+      frequency: input.frequency ?? existing.frequency,
+      config: input.config ?? existing.config,
+      owner_org: input.owner_org === undefined ? existing.owner_org : input.owner_org,
+      private: input.private ?? existing.private,
+      state: input.state ?? existing.state,
+      check_url: input.check_url,
+    });
+  },
+});
+
+export const harvestSourceDelete = defineAction({
+  name: "harvest_source_delete",
+  doc: "Deactivates a source (state deleted): its New jobs are Aborted; datasets, jobs and objects are kept. " +
+    "It can be re-activated with harvest_source_patch state=active.",
+  auth: "editor or admin of the source's organization",
+  sideEffectFree: false,
+  input: z.object({ id: zId }),
+  async run(ctx, input) {
+    const existing = await editableSource(ctx, input.id, "delete");
+    const { sql } = ctx.services;
+    await sql.begin(async (tx) => {
+      await tx`UPDATE harvest_source SET state = 'deleted', metadata_modified = now() WHERE id = ${existing.id}`;
+      await tx`UPDATE harvest_job SET status = 'Aborted', finished = now() WHERE source_id = ${existing.id}
+        AND status = 'New'`;
+    });
+    return { id: existing.id };
+  },
+});
+
+export const sourceActions = [
+  harvestSourceCreate,
+  harvestSourceShow,
+  harvestSourceList,
+  harvestSourceUpdate,
+  harvestSourcePatch,
+  harvestSourceDelete,
+];
 export { zId };

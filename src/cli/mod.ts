@@ -111,6 +111,18 @@ export function buildProgram() {
     });
   });
 
+  const remove = async (id: string, cmd: { optsWithGlobals(): unknown }) => {
+    await withServices(globals(cmd), async (ctx) => {
+      const r = await act(ctx, "harvest_source_delete", { id }) as Dict;
+      if (globals(cmd).json) return printJson(r);
+      out(`Removed harvest source: ${id}`);
+    });
+  };
+  source.command("remove").description("Deactivate a source (datasets, jobs and objects are kept)")
+    .argument("<id_or_name>").action((id, _o, cmd) => remove(id, cmd));
+  program.command("rmsource").description("Alias of `source remove`").argument("<id_or_name>")
+    .action((id, _o, cmd) => remove(id, cmd));
+
   program.command("sources").description("List harvest sources (add `all` to include inactive ones)")
     .argument("[all]").action(async (all, _o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
