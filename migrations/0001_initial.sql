@@ -236,3 +236,21 @@ CREATE TABLE harvest_lock (
   holder text NOT NULL,
   expires_at timestamptz NOT NULL
 );
+
+-- Deletions a job wanted to make but that wait for an operator (too many, or the listing was empty or
+-- truncated). One pending row per source and record.
+CREATE TABLE harvest_pending_deletion (
+  id text PRIMARY KEY,
+  source_id text NOT NULL REFERENCES harvest_source(id) ON DELETE CASCADE,
+  job_id text REFERENCES harvest_job(id) ON DELETE SET NULL,
+  guid text NOT NULL,
+  package_id text NOT NULL REFERENCES package(id) ON DELETE CASCADE,
+  reason text NOT NULL,
+  status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+  created timestamptz NOT NULL DEFAULT now(),
+  decided timestamptz,
+  decided_by text
+);
+CREATE UNIQUE INDEX harvest_pending_deletion_one_idx ON harvest_pending_deletion (source_id, guid)
+  WHERE status = 'pending';
+CREATE INDEX harvest_pending_deletion_source_idx ON harvest_pending_deletion (source_id, status);

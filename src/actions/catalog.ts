@@ -1,8 +1,18 @@
 import { z } from "zod";
-import { listPackages, searchPackages, showPackage } from "../catalog/mod.ts";
-import { ValidationError } from "../errors/mod.ts";
-import { memberOrgIds } from "./auth.ts";
-import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
+import {
+  listPackages,
+  NAME_PATTERN,
+  packageInputSchema,
+  type PackageParsed,
+  readPackages,
+  searchPackages,
+  showPackage,
+  writePackage,
+} from "../catalog/mod.ts";
+import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
+import { capacityIn, memberOrgIds } from "./auth.ts";
+import { type ActionContext, defineAction, toValidationError, zBool, zId, zInt } from "./registry.ts";
+import { groupDict, orgByIdOrName } from "./users.ts";
 
 async function viewer(ctx: ActionContext) {
   return { sysadmin: ctx.actor.sysadmin, orgIds: await memberOrgIds(ctx.services.sql, ctx.actor) };
@@ -105,3 +115,212 @@ export const harvestersInfoShow = defineAction({
 });
 
 export const catalogActions = [packageShow, packageList, packageSearch, statusShow, harvestersInfoShow];
+
+const packageWriteInput = z.looseObject({
+  id: z.string().optional(),
+  name: z.string().optional(),
+  owner_org: z.string().nullish(),
+});
+
+async function requireOrgEditor(ctx: ActionContext, orgId: string | null, what: string) {
+  if (ctx.actor.sysadmin) return;
+  const capacity = await capacityIn(ctx.services.sql, ctx.actor, orgId);
+  if (capacity !== "admin" && capacity !== "editor") {
+    throw new AuthorizationError(`User ${ctx.actor.name || "(anonymous)"} not authorized to ${what}`);
+  }
+}
+
+async function resolvePackageRefs(ctx: ActionContext, pkg: PackageParsed) {
+  const { sql } = ctx.services;
+  const errors: Record<string, string[]> = {};
+  let ownerOrg: string | null = null;
+  if (pkg.owner_org) {
+    const [org] = await sql<{ id: string }[]>`
+      SELECT id FROM "group" WHERE (id = ${pkg.owner_org} OR name = ${pkg.owner_org}) AND is_organization
+        AND state = 'active'`;
+    if (org) ownerOrg = org.id;
+    else errors.owner_org = [`Organization does not exist: ${pkg.owner_org}`];
+  }
+  const groupIds: string[] = [];
+  for (const g of pkg.groups ?? []) {
+    const key = g.id ?? g.name ?? "";
+    const [found] = await sql<{ id: string }[]>`
+      SELECT id FROM "group" WHERE (id = ${key} OR name = ${key}) AND NOT is_organization AND state = 'active'`;
+    if (found) groupIds.push(found.id);
+    else (errors.groups ??= []).push(`Group not found: ${key}`);
+  }
+  for (const [i, r] of (pkg.resources ?? []).entries()) {
+    if (r.url !== null && r.url !== undefined && r.url.length > 0) {
+      try {
+        new URL(r.url);
+      } catch {
+        (errors[`resources.${i}.url`] ??= []).push(`Not a valid URL: ${r.url}`);
+      }
+    }
+  }
+  return { ownerOrg, groupIds, errors };
+}
+
+function parsePackage(input: unknown): PackageParsed {
+  const parsed = packageInputSchema.safeParse(input);
+  if (!parsed.success) throw toValidationError(parsed.error);
+  return parsed.data;
+}
+
+async function savePackage(
+  ctx: ActionContext,
+  pkg: PackageParsed,
+  existing: { id: string; name: string; owner_org: string | null } | undefined,
+) {
+  const { sql } = ctx.services;
+  const name = pkg.name ?? existing?.name;
+  const errors: Record<string, string[]> = {};
+  if (!name) errors.name = ["Missing value"];
+  else if (!NAME_PATTERN.test(name)) {
+    errors.name = ["Must be purely lowercase alphanumeric (ascii) characters and these symbols: -_"];
+  } else {
+    const [clash] = await sql`SELECT 1 FROM package WHERE name = ${name} AND id <> ${existing?.id ?? ""}`;
+    if (clash) errors.name = ["That URL is already in use."];
+  }
+  const refs = await resolvePackageRefs(ctx, pkg);
+  Object.assign(errors, refs.errors);
+  if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+  await requireOrgEditor(ctx, refs.ownerOrg, existing ? "update this dataset" : "create datasets in this organization");
+  if (existing && existing.owner_org !== refs.ownerOrg) {
+    await requireOrgEditor(ctx, existing.owner_org, "move this dataset");
+  }
+  let id = existing?.id ?? pkg.id ?? crypto.randomUUID();
+  if (!existing && pkg.id && (await sql`SELECT 1 FROM package WHERE id = ${pkg.id}`).length > 0) {
+    throw ValidationError.of("id", `Dataset id already exists: ${pkg.id}`);
+  }
+  await sql.begin((tx) =>
+    writePackage(tx, { id, name: name!, pkg, ownerOrg: refs.ownerOrg, groupIds: refs.groupIds, create: !existing })
+  );
+  id = id as string;
+  return (await readPackages(sql, [id]))[0];
+}
+
+async function packageForEdit(ctx: ActionContext, idOrName: string) {
+  const [row] = await ctx.services.sql<{ id: string; name: string; owner_org: string | null; private: boolean }[]>`
+    SELECT id, name, owner_org, private FROM package WHERE id = ${idOrName} OR name = ${idOrName}
+    ORDER BY (id = ${idOrName}) DESC LIMIT 1`;
+  if (!row) throw new NotFoundError(`Dataset not found: ${idOrName}`);
+  return row;
+}
+
+export const packageCreate = defineAction({
+  name: "package_create",
+  doc: "Creates a dataset in CKAN's package shape (name required; tags, groups, extras, resources).",
+  auth: "editor or admin of owner_org; sysadmin for datasets without an organization",
+  sideEffectFree: false,
+  input: packageWriteInput,
+  run: (ctx, input) => savePackage(ctx, parsePackage(input), undefined),
+});
+
+export const packageUpdate = defineAction({
+  name: "package_update",
+  doc: "Replaces a dataset (by id or name) with the given dict.",
+  auth: "editor or admin of the dataset's organization (and of a new owner_org)",
+  sideEffectFree: false,
+  input: packageWriteInput.extend({ id: zId }),
+  async run(ctx, input) {
+    const existing = await packageForEdit(ctx, input.id);
+    await requireOrgEditor(ctx, existing.owner_org, "update this dataset");
+    return await savePackage(ctx, parsePackage({ ...input, id: existing.id }), existing);
+  },
+});
+
+export const packagePatch = defineAction({
+  name: "package_patch",
+  doc: "Changes only the given fields of a dataset.",
+  auth: "editor or admin of the dataset's organization (and of a new owner_org)",
+  sideEffectFree: false,
+  input: packageWriteInput.extend({ id: zId }),
+  async run(ctx, input) {
+    const existing = await packageForEdit(ctx, input.id);
+    await requireOrgEditor(ctx, existing.owner_org, "update this dataset");
+    const [current] = await readPackages(ctx.services.sql, [existing.id]);
+    const merged = { ...current, ...input, id: existing.id };
+    if (!("owner_org" in input)) merged.owner_org = existing.owner_org;
+    return await savePackage(ctx, parsePackage(merged), existing);
+  },
+});
+
+export const packageDelete = defineAction({
+  name: "package_delete",
+  doc: "Deletes a dataset (state deleted; it stays in the database and keeps its name).",
+  auth: "editor or admin of the dataset's organization",
+  sideEffectFree: false,
+  input: z.object({ id: zId }),
+  async run(ctx, input) {
+    const existing = await packageForEdit(ctx, input.id);
+    await requireOrgEditor(ctx, existing.owner_org, "delete this dataset");
+    await ctx.services.sql`UPDATE package SET state = 'deleted', metadata_modified = now() WHERE id = ${existing.id}`;
+    return null;
+  },
+});
+
+function groupListAction(kind: "organization" | "group") {
+  return defineAction({
+    name: `${kind}_list`,
+    doc: `Names of ${kind}s (or dicts with all_fields=true), sorted by name.`,
+    auth: "anyone",
+    sideEffectFree: true,
+    input: z.object({ all_fields: zBool.optional(), limit: zInt(1, 1000).optional(), offset: zInt(0).optional() }),
+    async run(ctx, input) {
+      const rows = await ctx.services.sql<{ id: string; name: string }[]>`
+        SELECT id, name FROM "group" WHERE is_organization = ${kind === "organization"} AND state = 'active'
+        ORDER BY name LIMIT ${input.limit ?? 1000} OFFSET ${input.offset ?? 0}`;
+      if (!input.all_fields) return rows.map((r) => r.name);
+      return await Promise.all(rows.map((r) => groupDict(ctx, r.id, kind)));
+    },
+  });
+}
+
+function groupShowAction(kind: "organization" | "group") {
+  return defineAction({
+    name: `${kind}_show`,
+    doc: `Shows ${kind === "organization" ? "an organization" : "a group"} by id or name, with include_datasets ` +
+      "for its first 1000 public datasets.",
+    auth: "anyone",
+    sideEffectFree: true,
+    input: z.object({ id: zId, include_datasets: zBool.optional() }),
+    async run(ctx, input) {
+      const g = await orgByIdOrName(ctx, input.id, kind === "organization");
+      const dict: Record<string, unknown> = await groupDict(ctx, g.id, kind);
+      if (input.include_datasets) {
+        const fq = kind === "organization" ? `owner_org:${g.id}` : `groups:${g.name}`;
+        dict.packages = (await searchPackages(ctx.services.sql, { fq, rows: 1000 }, await viewer(ctx))).results;
+      }
+      return dict;
+    },
+  });
+}
+
+export const tagList = defineAction({
+  name: "tag_list",
+  doc: "Names of the tags on active public datasets, optionally those starting with query.",
+  auth: "anyone",
+  sideEffectFree: true,
+  input: z.object({ query: z.string().optional(), limit: zInt(1, 10000).optional(), offset: zInt(0).optional() }),
+  async run(ctx, input) {
+    const q = (input.query ?? "").replace(/[\\%_]/g, (c) => `\\${c}`);
+    const rows = await ctx.services.sql<{ name: string }[]>`
+      SELECT DISTINCT t.name FROM package_tag t JOIN package p ON p.id = t.package_id
+      WHERE p.state = 'active' AND NOT p.private AND t.name ILIKE ${q + "%"}
+      ORDER BY t.name LIMIT ${input.limit ?? 1000} OFFSET ${input.offset ?? 0}`;
+    return rows.map((r) => r.name);
+  },
+});
+
+export const catalogWriteActions = [
+  packageCreate,
+  packageUpdate,
+  packagePatch,
+  packageDelete,
+  groupListAction("organization"),
+  groupListAction("group"),
+  groupShowAction("organization"),
+  groupShowAction("group"),
+  tagList,
+];

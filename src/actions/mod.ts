@@ -7,7 +7,9 @@
 import type { Action } from "./registry.ts";
 import { sourceActions } from "./sources.ts";
 import { jobActions } from "./jobs.ts";
-import { catalogActions } from "./catalog.ts";
+import { catalogActions, catalogWriteActions } from "./catalog.ts";
+import { userActions } from "./users.ts";
+import { deletionActions } from "./deletions.ts";
 import { lifecycleActions } from "./lifecycle.ts";
 
 export { type ActionContext, type Actor, ANONYMOUS, runAction, SITE_ACTOR } from "./registry.ts";
@@ -17,7 +19,15 @@ export { readableSource, showSourceAs } from "./sources.ts";
 
 /** Every action by name. */
 export const ACTIONS: ReadonlyMap<string, Action> = new Map(
-  ([...sourceActions, ...jobActions, ...lifecycleActions, ...catalogActions] as Action[]).map((a) => [a.name, a]),
+  ([
+    ...sourceActions,
+    ...jobActions,
+    ...lifecycleActions,
+    ...catalogActions,
+    ...catalogWriteActions,
+    ...userActions,
+    ...deletionActions,
+  ] as Action[]).map((a) => [a.name, a]),
 );
 
 /** Runs an action by name. */

@@ -10,6 +10,7 @@ import {
 } from "../catalog/mod.ts";
 import type { GroupRef, ImportCatalog, ImportContext } from "./interface.ts";
 import type { ReportStatus } from "./dicts.ts";
+import { withdrawDataset } from "./pipeline.ts";
 
 /** Fields the harvest layer adds to datasets; a remote's values for them describe the remote's harvest. */
 const HARVEST_FIELDS = new Set(["harvest_object_id", "harvest_source_id", "harvest_source_title"]);
@@ -104,6 +105,24 @@ export class TxImportCatalog implements ImportCatalog {
       return true;
     }
 
+    // A dataset this source withdrew earlier comes back under its old id and name.
+    const [withdrawn] = await tx<{ package_id: string; name: string }[]>`
+      SELECT o.package_id, p.name FROM harvest_object o JOIN package p ON p.id = o.package_id
+      WHERE o.harvest_source_id = ${source.id} AND o.guid = ${object.guid} AND p.state = 'deleted'
+      ORDER BY o.gathered DESC LIMIT 1`;
+    if (withdrawn) {
+      await writePackage(tx, {
+        id: withdrawn.package_id,
+        name: withdrawn.name,
+        pkg,
+        ownerOrg,
+        groupIds,
+        create: false,
+      });
+      await tx`UPDATE harvest_object SET current = true, package_id = ${withdrawn.package_id} WHERE id = ${object.id}`;
+      this.outcome = "added";
+      return true;
+    }
     const wantedId = pkg.id ?? undefined;
     const id = wantedId && (await tx`SELECT 1 FROM package WHERE id = ${wantedId}`).length === 0
       ? wantedId
@@ -130,15 +149,8 @@ export class TxImportCatalog implements ImportCatalog {
 
   async deleteDataset(): Promise<boolean> {
     const { object, source } = this.ctx;
-    const [current] = await this.tx<{ id: string; package_id: string }[]>`
-      SELECT id, package_id FROM harvest_object
-      WHERE harvest_source_id = ${source.id} AND guid = ${object.guid} AND current AND package_id IS NOT NULL
-      FOR UPDATE`;
-    if (!current) return false;
-    await this.tx`UPDATE package SET state = 'deleted', metadata_modified = now() WHERE id = ${current.package_id}`;
-    await this.tx`UPDATE harvest_object SET current = false WHERE package_id = ${current.package_id} AND current`;
-    await this.tx`UPDATE harvest_object SET package_id = ${current.package_id} WHERE id = ${object.id}`;
-    this.outcome = "deleted";
-    return true;
+    const done = await withdrawDataset(this.tx, source.id, object.guid, object.id);
+    if (done) this.outcome = "deleted";
+    return done;
   }
 }

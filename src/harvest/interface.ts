@@ -64,6 +64,13 @@ interface StageContext {
 
 export interface GatherContext extends StageContext {
   saveGatherError(message: string): Promise<void>;
+  /**
+   * Tells the framework that the records gathered (including those yielded as `unchanged`) are the
+   * remote's whole catalog, or that the listing was truncated. Only then are records that vanished
+   * from the remote withdrawn locally (subject to the deletion guard). Harvesters that cannot list
+   * everything do not call it, and nothing is ever deleted for them.
+   */
+  reportListing(listing: { complete: boolean }): void;
   /** The newest Finished job of this source with no errors, the baseline of incremental harvests. */
   lastErrorFreeJob(): Promise<{ id: string; gather_started: Date } | undefined>;
 }

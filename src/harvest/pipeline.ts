@@ -69,6 +69,70 @@ export interface GatherOptions {
   signal?: AbortSignal;
   /** Process every record even when it is known unchanged (`run-test GUID`). */
   force?: boolean;
+  /** Only some records are processed (`run-test GUID`): no deletion detection. */
+  guidFilter?: boolean;
+}
+
+/** The object extra that marks an object as the withdrawal of a record gone from the remote. */
+export const DELETED_EXTRA = "harvest_deleted";
+
+/**
+ * Finds the source's datasets whose record the remote no longer lists (no object in this job) and
+ * withdraws them through objects of this job, or, when that would withdraw more than the threshold
+ * of the source's datasets or the listing was empty or truncated, holds them for an operator's
+ * approval. Returns the ids of the withdrawal objects to publish.
+ */
+async function detectDeletions(
+  services: Services,
+  jobId: string,
+  source: SourceRow,
+  listing: { complete: boolean; gathered: number; thresholdPercent: number },
+): Promise<string[]> {
+  const { sql } = services;
+  return await sql.begin(async (tx) => {
+    const missing = await tx<{ guid: string; package_id: string }[]>`
+      SELECT c.guid, c.package_id FROM harvest_object c JOIN package p ON p.id = c.package_id
+      WHERE c.harvest_source_id = ${source.id} AND c.current AND p.state = 'active'
+        AND NOT EXISTS (SELECT 1 FROM harvest_object n WHERE n.harvest_job_id = ${jobId} AND n.guid = c.guid)`;
+    if (missing.length === 0) return [];
+    const [{ total }] = await tx<{ total: number }[]>`
+      SELECT count(*)::int AS total FROM harvest_object c JOIN package p ON p.id = c.package_id
+      WHERE c.harvest_source_id = ${source.id} AND c.current AND p.state = 'active'` as unknown as [{ total: number }];
+    const share = (missing.length / Math.max(total, 1)) * 100;
+    let reason: string | undefined;
+    if (listing.gathered === 0) reason = "the remote listed no records at all";
+    else if (!listing.complete) reason = "the remote's listing was truncated";
+    else if (share > listing.thresholdPercent) {
+      reason = `${missing.length} of ${total} datasets (${share.toFixed(1)} %) would be withdrawn, more than the ` +
+        `delete_threshold of ${listing.thresholdPercent} %`;
+    }
+    if (reason) {
+      for (const m of missing) {
+        await tx`INSERT INTO harvest_pending_deletion (id, source_id, job_id, guid, package_id, reason)
+          VALUES (${crypto.randomUUID()}, ${source.id}, ${jobId}, ${m.guid}, ${m.package_id}, ${reason})
+          ON CONFLICT (source_id, guid) WHERE status = 'pending'
+          DO UPDATE SET job_id = excluded.job_id, reason = excluded.reason, created = now()`;
+      }
+      log.warning("Holding {n} deletion(s) of source {source} for approval: {reason}", {
+        n: missing.length,
+        source: source.name,
+        reason,
+      });
+      return [];
+    }
+    const rows = missing.map((m) => ({
+      id: crypto.randomUUID(),
+      guid: m.guid,
+      harvest_job_id: jobId,
+      harvest_source_id: source.id,
+      package_id: m.package_id,
+    }));
+    await tx`INSERT INTO harvest_object ${tx(rows)}`;
+    await tx`INSERT INTO harvest_object_extra ${
+      tx(rows.map((r) => ({ id: crypto.randomUUID(), harvest_object_id: r.id, key: DELETED_EXTRA, value: "true" })))
+    }`;
+    return rows.map((r) => r.id);
+  });
 }
 
 /**
@@ -111,7 +175,12 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     log.info("Gather skipped: job {jobId} is being gathered elsewhere", { jobId });
     return;
   }
+  let listing: { complete: boolean } | undefined;
+  let gathered = 0;
   const ctx: GatherContext = {
+    reportListing: (l) => {
+      listing = l;
+    },
     source: sourceInfo(source),
     job: { id: row.id, created: row.created },
     config: parseConfig(source.config),
@@ -124,6 +193,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
   try {
     for await (const batch of harvester.gather(ctx)) {
       if (batch.length === 0) continue;
+      gathered += batch.length;
       const { fresh, unchanged } = await insertObjects(services, row.id, source, batch, options.force ?? false);
       options.onBatch?.(batch.length, unchanged);
       if (fresh.length > 0) await options.publish(fresh);
@@ -138,6 +208,15 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     }
     log.warning("Gather of job {jobId} failed: {error}", { jobId, error: messageOf(error) });
     await saveGatherError(sql, jobId, `Gather stage failed: ${messageOf(error)}`);
+    listing = undefined;
+  }
+  if (listing && ctx.config.delete_missing !== false && !options.guidFilter) {
+    const ids = await detectDeletions(services, jobId, source, {
+      complete: listing.complete,
+      gathered,
+      thresholdPercent: typeof ctx.config.delete_threshold === "number" ? ctx.config.delete_threshold : 20,
+    });
+    if (ids.length > 0) await options.publish(ids);
   }
   await sql`UPDATE harvest_job SET gather_finished = now(), gather_lease_until = NULL WHERE id = ${jobId}`;
 }
@@ -290,6 +369,8 @@ export async function processObject(
     forceImport: options.forceImport ?? false,
   };
 
+  if (obj.extras[DELETED_EXTRA] === "true") return await withdraw(services, obj);
+
   // Fetch.
   await sql`UPDATE harvest_object SET state = 'FETCH', fetch_started = now() WHERE id = ${obj.id}`;
   let newContent: string | undefined;
@@ -342,6 +423,30 @@ export async function processObject(
 }
 
 type ImportBase = Omit<ImportContext, "catalog" | "settings" | "saveObjectError">;
+
+/** Withdraws the dataset of a record that vanished from the remote; reported `deleted`. */
+async function withdraw(services: Services, obj: ObjectRow): Promise<ReportStatus> {
+  return await services.sql.begin(async (tx) => {
+    const withdrawn = await withdrawDataset(tx, obj.harvest_source_id, obj.guid, obj.id);
+    const status: ReportStatus = withdrawn ? "deleted" : "not modified";
+    await tx`UPDATE harvest_object SET lease_until = NULL, state = 'COMPLETE', report_status = ${status},
+      fetch_started = now(), fetch_finished = now(), import_started = now(), import_finished = now()
+      WHERE id = ${obj.id}`;
+    return status;
+  });
+}
+
+/** Marks the dataset of (source, guid) deleted and its current object not current. */
+export async function withdrawDataset(tx: Queryable, sourceId: string, guid: string, objectId?: string) {
+  const [current] = await tx<{ package_id: string }[]>`
+    SELECT package_id FROM harvest_object
+    WHERE harvest_source_id = ${sourceId} AND guid = ${guid} AND current AND package_id IS NOT NULL FOR UPDATE`;
+  if (!current) return false;
+  await tx`UPDATE package SET state = 'deleted', metadata_modified = now() WHERE id = ${current.package_id}`;
+  await tx`UPDATE harvest_object SET current = false WHERE package_id = ${current.package_id} AND current`;
+  if (objectId) await tx`UPDATE harvest_object SET package_id = ${current.package_id} WHERE id = ${objectId}`;
+  return true;
+}
 
 /** Runs a harvester's import inside `tx`, saving its errors there; answers the report status. */
 async function importInTransaction(

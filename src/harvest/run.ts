@@ -106,6 +106,7 @@ export async function runJobInProcess(
   await gatherJob(services, job.id, {
     signal: options.signal,
     force: options.guid !== undefined,
+    guidFilter: options.guid !== undefined,
     onBatch: (gathered, unchanged) => {
       progress.gathered += gathered;
       progress.counts["not modified"] += unchanged;

@@ -20,6 +20,8 @@ export interface CkanConfig {
   groups_filter_include?: string[];
   groups_filter_exclude?: string[];
   rows?: number;
+  delete_missing?: boolean;
+  delete_threshold?: number;
   [key: string]: unknown;
 }
 
@@ -72,7 +74,13 @@ export function parseCkanConfig(text: string): CkanConfig {
       }
     }
   }
-  for (const key of ["read_only", "force_all", "override_extras", "clean_tags"]) {
+  if (
+    "delete_threshold" in c &&
+    (typeof c.delete_threshold !== "number" || c.delete_threshold < 0 || c.delete_threshold > 100)
+  ) {
+    fail("delete_threshold must be a number of percent from 0 to 100");
+  }
+  for (const key of ["read_only", "force_all", "override_extras", "clean_tags", "delete_missing"]) {
     if (key in c && typeof c[key] !== "boolean") fail(`${key} must be boolean`);
   }
   for (const key of ["remote_groups", "remote_orgs"]) {

@@ -90,6 +90,7 @@ async function* searchPages(
   fq: string,
   seen: Set<string>,
   fl?: string,
+  stats: { count?: number; listed: number } = { listed: 0 },
 ): AsyncGenerator<Record<string, unknown>[]> {
   const rows = config.rows ?? 1000;
   let previous: string | undefined;
@@ -100,11 +101,13 @@ async function* searchPages(
     const result = await callRemoteAction(ctx.http, ctx.source.url, "package_search", params, {
       headers: headers(config),
       signal: ctx.signal,
-    }) as { results?: unknown };
+    }) as { results?: unknown; count?: unknown };
+    if (start === 0 && typeof result?.count === "number") stats.count = result.count;
     if (!result || !Array.isArray(result.results)) {
       throw new RemoteError(`Response from remote CKAN has no result.results list: ${ctx.source.url}`);
     }
     const page = result.results as Record<string, unknown>[];
+    stats.listed += page.length;
     if (page.length === 0) return;
     const signature = page.map((p) => p.id).join(",");
     if (signature === previous) throw new RemoteError("The paging doesn't seem to work");
@@ -149,9 +152,11 @@ async function* gather(ctx: GatherContext): AsyncGenerator<GatheredRecord[]> {
         if (page.length > 0) yield toRecords(page);
       }
       if (modified === 0) ctx.log.info("No datasets have been updated on the remote CKAN since {since}", { since });
-      for await (const page of searchPages(ctx, config, terms.join(" "), seen, "id,metadata_modified")) {
+      const listing = { listed: 0 } as { count?: number; listed: number };
+      for await (const page of searchPages(ctx, config, terms.join(" "), seen, "id,metadata_modified", listing)) {
         if (page.length > 0) yield page.map((p) => ({ guid: p.id as string, unchanged: true }));
       }
+      ctx.reportListing({ complete: listing.count === undefined || listing.listed >= listing.count });
       return;
     } catch (error) {
       if (seen.size > 0) throw error;
@@ -162,11 +167,13 @@ async function* gather(ctx: GatherContext): AsyncGenerator<GatheredRecord[]> {
   }
 
   let count = 0;
+  const listing = { listed: 0 } as { count?: number; listed: number };
   try {
-    for await (const page of searchPages(ctx, config, terms.join(" "), seen)) {
+    for await (const page of searchPages(ctx, config, terms.join(" "), seen, undefined, listing)) {
       count += page.length;
       if (page.length > 0) yield toRecords(page);
     }
+    ctx.reportListing({ complete: listing.count === undefined || listing.listed >= listing.count });
   } catch (error) {
     await ctx.saveGatherError(
       `Unable to search remote CKAN for datasets: ${(error as Error).message} url: ${base}` +

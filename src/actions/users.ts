@@ -1,0 +1,191 @@
+import { z } from "zod";
+import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
+import { NAME_PATTERN } from "../catalog/mod.ts";
+import { hashPassword } from "../auth/passwords.ts";
+import { hashToken } from "../auth/tokens.ts";
+import { capacityIn, requireSysadmin } from "./auth.ts";
+import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
+
+const NAME_RULE = "Must be 2-100 characters of lowercase letters (a-z), digits and these symbols: -_";
+
+async function userByIdOrName(ctx: ActionContext, idOrName: string) {
+  const [u] = await ctx.services.sql<{ id: string; name: string; sysadmin: boolean }[]>`
+    SELECT id, name, sysadmin FROM "user" WHERE (id = ${idOrName} OR name = ${idOrName}) AND state = 'active'`;
+  if (!u) throw new NotFoundError(`User not found: ${idOrName}`);
+  return u;
+}
+
+async function orgByIdOrName(ctx: ActionContext, idOrName: string, organization = true) {
+  const [g] = await ctx.services.sql<{ id: string; name: string }[]>`
+    SELECT id, name FROM "group" WHERE (id = ${idOrName} OR name = ${idOrName})
+      AND is_organization = ${organization} AND state = 'active'`;
+  if (!g) throw new NotFoundError(`${organization ? "Organization" : "Group"} not found: ${idOrName}`);
+  return g;
+}
+
+export const userCreate = defineAction({
+  name: "user_create",
+  doc: "Creates a user. Returns the user without password or email hashes.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  input: z.object({
+    name: z.string({ error: "Missing value" }).regex(NAME_PATTERN, NAME_RULE),
+    email: z.email().optional(),
+    password: z.string().min(8, "Must be at least 8 characters").optional(),
+    sysadmin: zBool.optional(),
+  }),
+  async run(ctx, input) {
+    requireSysadmin(ctx.actor, "create users");
+    const { sql } = ctx.services;
+    const id = crypto.randomUUID();
+    const passwordHash = input.password ? await hashPassword(input.password) : null;
+    try {
+      await sql`INSERT INTO "user" (id, name, email, password_hash, sysadmin)
+        VALUES (${id}, ${input.name}, ${input.email ?? null}, ${passwordHash}, ${input.sysadmin ?? false})`;
+    } catch (error) {
+      if ((error as { constraint_name?: string }).constraint_name === "user_name_key") {
+        throw ValidationError.of("name", `That login name is not available: ${input.name}`);
+      }
+      throw error;
+    }
+    return { id, name: input.name, email: input.email ?? null, sysadmin: input.sysadmin ?? false, state: "active" };
+  },
+});
+
+export const apiTokenCreate = defineAction({
+  name: "api_token_create",
+  doc: "Creates an API token for a user; the token is returned once and stored only as its hash. " +
+    "expires_in is in days.",
+  auth: "the user themself, or a sysadmin",
+  sideEffectFree: false,
+  input: z.object({ user: zId, name: zId, expires_in: zInt(1, 36500).optional() }),
+  async run(ctx, input) {
+    const user = await userByIdOrName(ctx, input.user);
+    if (!ctx.actor.sysadmin && ctx.actor.id !== user.id) {
+      throw new AuthorizationError(
+        `User ${ctx.actor.name || "(anonymous)"} not authorized to create tokens for ${user.name}`,
+      );
+    }
+    const raw = new Uint8Array(32);
+    crypto.getRandomValues(raw);
+    const token = `hv_${Array.from(raw, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+    const id = crypto.randomUUID();
+    const expires = input.expires_in ? new Date(Date.now() + input.expires_in * 86_400_000) : null;
+    await ctx.services.sql`INSERT INTO api_token (id, user_id, name, token_hash, expires_at)
+      VALUES (${id}, ${user.id}, ${input.name}, ${await hashToken(token)}, ${expires})`;
+    return { id, name: input.name, user: user.name, token, expires_at: expires?.toISOString() ?? null };
+  },
+});
+
+export const apiTokenRevoke = defineAction({
+  name: "api_token_revoke",
+  doc: "Revokes an API token by its id (or by the token itself).",
+  auth: "the token's user, or a sysadmin",
+  sideEffectFree: false,
+  input: z.object({ jti: z.string().optional(), token: z.string().optional() }).refine((v) => v.jti || v.token, {
+    message: "Missing value",
+    path: ["jti"],
+  }),
+  async run(ctx, input) {
+    const { sql } = ctx.services;
+    const hash = input.token ? await hashToken(input.token) : "";
+    const [t] = await sql<{ id: string; user_id: string }[]>`
+      SELECT id, user_id FROM api_token WHERE id = ${input.jti ?? ""} OR token_hash = ${hash}`;
+    if (!t) throw new NotFoundError("API token not found");
+    if (!ctx.actor.sysadmin && ctx.actor.id !== t.user_id) {
+      throw new AuthorizationError("Not authorized to revoke this token");
+    }
+    await sql`UPDATE api_token SET revoked = true WHERE id = ${t.id}`;
+    return { id: t.id, revoked: true };
+  },
+});
+
+const groupInput = z.object({
+  name: z.string({ error: "Missing value" }).regex(NAME_PATTERN, NAME_RULE),
+  id: z.string().optional(),
+  title: z.string().optional(),
+  description: z.string().optional(),
+  image_url: z.string().optional(),
+});
+
+function groupCreateAction(kind: "organization" | "group") {
+  return defineAction({
+    name: `${kind}_create`,
+    doc: `Creates ${
+      kind === "organization" ? "an organization" : "a group"
+    }. The creator, if a user, becomes its admin.`,
+    auth: "sysadmin",
+    sideEffectFree: false,
+    input: groupInput,
+    async run(ctx, input) {
+      requireSysadmin(ctx.actor, `create ${kind}s`);
+      const { sql } = ctx.services;
+      const id = input.id ?? crypto.randomUUID();
+      try {
+        await sql`INSERT INTO "group" (id, name, title, description, image_url, is_organization)
+          VALUES (${id}, ${input.name}, ${input.title ?? input.name}, ${input.description ?? ""},
+            ${input.image_url ?? ""}, ${kind === "organization"})`;
+      } catch (error) {
+        if ((error as { constraint_name?: string }).constraint_name === "group_name_key") {
+          throw ValidationError.of("name", `Group name already exists in database: ${input.name}`);
+        }
+        throw error;
+      }
+      if (ctx.actor.id) {
+        await sql`INSERT INTO membership (group_id, user_id, capacity) VALUES (${id}, ${ctx.actor.id}, 'admin')`;
+      }
+      return await groupDict(ctx, id, kind);
+    },
+  });
+}
+
+/** The organization or group dict of `*_show`. */
+export async function groupDict(ctx: ActionContext, id: string, kind: "organization" | "group") {
+  const [g] = await ctx.services.sql`
+    SELECT g.id, g.name, g.title, g.description, g.image_url, g.state,
+      to_char(g.created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS created,
+      (CASE WHEN g.is_organization
+        THEN (SELECT count(*)::int FROM package p WHERE p.owner_org = g.id AND p.state = 'active' AND NOT p.private)
+        ELSE (SELECT count(*)::int FROM package_group pg JOIN package p ON p.id = pg.package_id
+          WHERE pg.group_id = g.id AND p.state = 'active' AND NOT p.private) END) AS package_count
+    FROM "group" g WHERE g.id = ${id}`;
+  return {
+    ...g,
+    display_name: g!.title || g!.name,
+    type: kind,
+    is_organization: kind === "organization",
+    approval_status: "approved",
+  };
+}
+
+export const organizationMemberCreate = defineAction({
+  name: "organization_member_create",
+  doc: "Adds a user to an organization as admin, editor or member (or changes their role).",
+  auth: "admin of the organization, or a sysadmin",
+  sideEffectFree: false,
+  input: z.object({ id: zId, username: zId, role: z.enum(["admin", "editor", "member"]) }),
+  async run(ctx, input) {
+    const org = await orgByIdOrName(ctx, input.id);
+    if (!ctx.actor.sysadmin && await capacityIn(ctx.services.sql, ctx.actor, org.id) !== "admin") {
+      throw new AuthorizationError(
+        `User ${ctx.actor.name || "(anonymous)"} not authorized to manage members of ${org.name}`,
+      );
+    }
+    const user = await userByIdOrName(ctx, input.username);
+    await ctx.services
+      .sql`INSERT INTO membership (group_id, user_id, capacity) VALUES (${org.id}, ${user.id}, ${input.role})
+      ON CONFLICT (group_id, user_id) DO UPDATE SET capacity = excluded.capacity`;
+    return { organization: org.name, username: user.name, role: input.role };
+  },
+});
+
+export const userActions = [
+  userCreate,
+  apiTokenCreate,
+  apiTokenRevoke,
+  groupCreateAction("organization"),
+  groupCreateAction("group"),
+  organizationMemberCreate,
+];
+
+export { orgByIdOrName };
