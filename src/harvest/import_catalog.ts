@@ -1,4 +1,4 @@
-import type { Tx } from "../db/mod.ts";
+import type { Queryable, Tx } from "../db/mod.ts";
 import { ValidationError } from "../errors/mod.ts";
 import {
   ensureNameIsUnique,
@@ -22,6 +22,8 @@ export class TxImportCatalog implements ImportCatalog {
 
   constructor(
     private readonly tx: Tx,
+    /** A connection outside the import's transaction, for groups that should exist whatever happens. */
+    private readonly sql: Queryable,
     private readonly ctx: Omit<ImportContext, "catalog">,
     private readonly contentHash: string | null,
   ) {}
@@ -38,10 +40,12 @@ export class TxImportCatalog implements ImportCatalog {
     dict: { id?: string; name: string; title?: string; description?: string; image_url?: string },
     kind: "group" | "organization",
   ): Promise<GroupRef> {
-    const id = dict.id && (await this.tx`SELECT 1 FROM "group" WHERE id = ${dict.id}`).length === 0
+    // Created on its own, committed at once: concurrent imports of datasets in one new group would
+    // otherwise deadlock on the group row held until each import commits.
+    const id = dict.id && (await this.sql`SELECT 1 FROM "group" WHERE id = ${dict.id}`).length === 0
       ? dict.id
       : crypto.randomUUID();
-    const [g] = await this.tx<GroupRef[]>`
+    const [g] = await this.sql<GroupRef[]>`
       INSERT INTO "group" (id, name, title, description, image_url, is_organization)
       VALUES (${id}, ${dict.name}, ${dict.title ?? dict.name}, ${dict.description ?? ""},
         ${dict.image_url ?? ""}, ${kind === "organization"})

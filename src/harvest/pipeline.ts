@@ -405,12 +405,15 @@ export async function processObject(
   // Import: the dataset write and the object's final state commit together.
   await sql`UPDATE harvest_object SET state = 'IMPORT', import_started = now() WHERE id = ${obj.id}`;
   try {
-    return await sql.begin(async (tx) => {
-      const status = await importInTransaction(services, tx, base, harvester, hash);
-      await tx`UPDATE harvest_object SET lease_until = NULL, state = ${status === "errored" ? "ERROR" : "COMPLETE"},
-        report_status = ${status}, import_finished = now() WHERE id = ${obj.id}`;
-      return status;
-    });
+    return await retryOnConflict(() =>
+      sql.begin(async (tx) => {
+        const status = await importInTransaction(services, tx, base, harvester, hash);
+        await tx`UPDATE harvest_object SET lease_until = NULL, state = ${
+          status === "errored" ? "ERROR" : "COMPLETE"
+        }, report_status = ${status}, import_finished = now() WHERE id = ${obj.id}`;
+        return status;
+      })
+    );
   } catch (error) {
     // The database went away: leave the object to be delivered again.
     if (isConnectionError(error)) throw error;
@@ -423,6 +426,19 @@ export async function processObject(
 }
 
 type ImportBase = Omit<ImportContext, "catalog" | "settings" | "saveObjectError">;
+
+/** Runs a transaction again when PostgreSQL aborted it for a deadlock or a serialization conflict. */
+async function retryOnConflict<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if ((code !== "40P01" && code !== "40001") || attempt >= attempts) throw error;
+      await new Promise((r) => setTimeout(r, Math.random() * 50 * attempt));
+    }
+  }
+}
 
 /** Withdraws the dataset of a record that vanished from the remote; reported `deleted`. */
 async function withdraw(services: Services, obj: ObjectRow): Promise<ReportStatus> {
@@ -468,7 +484,7 @@ async function importInTransaction(
       return Promise.resolve();
     },
   };
-  const catalog = new TxImportCatalog(tx, importBase, hash);
+  const catalog = new TxImportCatalog(tx, services.sql, importBase, hash);
   const ctx: ImportContext = { ...importBase, catalog };
   let result: StageResult;
   try {
@@ -519,7 +535,9 @@ export async function reimportObject(services: Services, objectId: string): Prom
     },
     forceImport: true,
   };
-  return await sql.begin((tx) => importInTransaction(services, tx, base, harvester, obj.content_hash));
+  return await retryOnConflict(() =>
+    sql.begin((tx) => importInTransaction(services, tx, base, harvester, obj.content_hash))
+  );
 }
 
 function describeImportError(error: unknown, guid: string): string {
