@@ -66,7 +66,7 @@ export function serveCkanCatalog(
   const server = Deno.serve({ hostname: "127.0.0.1", port: options.port ?? 0, onListen: () => {} }, (req) => {
     const url = new URL(req.url);
     requests.push({ path: url.pathname, params: url.searchParams, headers: req.headers });
-    const m = url.pathname.match(/^\/api\/(?:3\/)?action\/(\w+)$/);
+    const m = url.pathname.match(/\/api\/(?:3\/)?action\/(\w+)$/);
     if (!m) return fail(404, "Not Found Error", "Not found");
     if (options.requireApiKey && req.headers.get("authorization") !== options.requireApiKey) {
       return fail(403, "Authorization Error", "Access denied");
