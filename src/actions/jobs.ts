@@ -109,6 +109,7 @@ export const harvestJobAbort = defineAction({
     "(recording the finish time) and its unfinished objects ERROR.",
   auth: "sysadmin",
   sideEffectFree: false,
+  sysadminOnly: true,
   input: z.object({ id: z.string().optional(), source_id: z.string().optional() }).refine((v) => v.id || v.source_id, {
     message: "Missing value",
     path: ["id"],

@@ -16,6 +16,7 @@ export const harvestJobsRun = defineAction({
     "stale ones (ckan.harvest.timeout), and re-queues lost work. Returns what it did.",
   auth: "sysadmin",
   sideEffectFree: false,
+  sysadminOnly: true,
   input: z.object({ source_id: z.string().optional() }),
   async run(ctx, input) {
     requireSysadmin(ctx.actor, "run the harvest tick");
@@ -37,6 +38,7 @@ export const harvestJobCreateAll = defineAction({
     "frequency. Returns the created jobs.",
   auth: "sysadmin",
   sideEffectFree: false,
+  sysadminOnly: true,
   input: z.object({ run: zBool.optional() }),
   async run(ctx, input) {
     requireSysadmin(ctx.actor, "create jobs for all sources");
@@ -83,6 +85,7 @@ export const harvestAbortFailedJobs = defineAction({
     "names; include wins. Returns 'There is no jobs to abort' or 'Done. Aborted jobs: N'.",
   auth: "sysadmin",
   sideEffectFree: false,
+  sysadminOnly: true,
   input: z.object({
     life_span: z.union([z.number(), z.string()]).optional(),
     include: z.string().optional(),
@@ -123,6 +126,7 @@ export const harvestObjectsImport = defineAction({
     "(hex digits) keeps objects whose md5(id) starts with one of them. Returns the number processed.",
   auth: "sysadmin",
   sideEffectFree: false,
+  sysadminOnly: true,
   input: z.object({
     source_id: z.string().optional(),
     guid: z.string().optional(),

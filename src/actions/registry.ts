@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Services } from "../services.ts";
-import { ValidationError } from "../errors/mod.ts";
+import { AuthorizationError, ValidationError } from "../errors/mod.ts";
 
 /** Who calls an action. The CLI acts as the site itself. */
 export interface Actor {
@@ -26,6 +26,8 @@ export interface Action<I extends z.ZodType = z.ZodType> {
   auth: string;
   /** True for read-only actions, which HTTP also serves on GET. */
   sideEffectFree: boolean;
+  /** Checked before the input is even read, so others learn nothing from validation messages. */
+  sysadminOnly?: boolean;
   input: I;
   run(ctx: ActionContext, input: z.output<I>): Promise<unknown>;
 }
@@ -47,6 +49,9 @@ export function toValidationError(error: z.ZodError): ValidationError {
 
 /** Validates the input and runs an action. */
 export async function runAction(action: Action, ctx: ActionContext, raw: unknown): Promise<unknown> {
+  if (action.sysadminOnly && !ctx.actor.sysadmin) {
+    throw new AuthorizationError(`User ${ctx.actor.name || "(anonymous)"} not authorized to call ${action.name}`);
+  }
   const parsed = action.input.safeParse(raw ?? {});
   if (!parsed.success) throw toValidationError(parsed.error);
   return await action.run(ctx, parsed.data);

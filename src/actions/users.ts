@@ -28,6 +28,7 @@ export const userCreate = defineAction({
   doc: "Creates a user. Returns the user without password or email hashes.",
   auth: "sysadmin",
   sideEffectFree: false,
+  sysadminOnly: true,
   input: z.object({
     name: z.string({ error: "Missing value" }).regex(NAME_PATTERN, NAME_RULE),
     email: z.email().optional(),
@@ -116,6 +117,7 @@ function groupCreateAction(kind: "organization" | "group") {
     }. The creator, if a user, becomes its admin.`,
     auth: "sysadmin",
     sideEffectFree: false,
+    sysadminOnly: true,
     input: groupInput,
     async run(ctx, input) {
       requireSysadmin(ctx.actor, `create ${kind}s`);

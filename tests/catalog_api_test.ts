@@ -1,0 +1,107 @@
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { testServices } from "./helpers.ts";
+import { createApp } from "../src/api/mod.ts";
+import { getAction, runAction, SITE_ACTOR } from "../src/actions/mod.ts";
+
+type Dict = Record<string, unknown>;
+
+Deno.test("package_create/update/patch/delete, organization_*, group_* and tag_list work for CKAN clients with a token", async () => {
+  await using services = await testServices();
+  const site = (name: string, input: Dict) =>
+    runAction(getAction(name)!, { services, actor: SITE_ACTOR }, input) as Promise<Dict>;
+  await site("organization_create", { name: "city", title: "City" });
+  await site("organization_create", { name: "other-org" });
+  await site("group_create", { name: "transport", title: "Transport" });
+  await site("user_create", { name: "ed", password: "long-enough-pw" });
+  await site("user_create", { name: "mem" });
+  await site("organization_member_create", { id: "city", username: "ed", role: "editor" });
+  await site("organization_member_create", { id: "city", username: "mem", role: "member" });
+  const edToken = (await site("api_token_create", { user: "ed", name: "t" })).token as string;
+  const memToken = (await site("api_token_create", { user: "mem", name: "t" })).token as string;
+  const app = createApp(services);
+  const call = async (name: string, body: Dict, token?: string) => {
+    const res = await app.request(`/api/3/action/${name}`, {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", ...(token ? { Authorization: token } : {}) },
+    });
+    return { status: res.status, body: await res.json() as { success: boolean; result: Dict; error: Dict } };
+  };
+  const dataset = {
+    name: "bus-stops",
+    title: "Bus stops",
+    owner_org: "city",
+    notes: "Every stop",
+    tags: [{ name: "bus" }, { name: "transport" }],
+    groups: [{ name: "transport" }],
+    extras: [{ key: "frequency", value: "daily" }],
+    resources: [{ url: "https://example.org/stops.csv", format: "CSV", name: "Stops" }],
+  };
+  assertEquals((await call("package_create", dataset)).status, 403, "anonymous cannot create");
+  assertEquals((await call("package_create", dataset, memToken)).status, 403, "a member cannot create");
+  assertEquals((await call("package_create", { ...dataset, owner_org: "other-org" }, edToken)).status, 403);
+  const created = await call("package_create", dataset, edToken);
+  assertEquals(created.status, 200, JSON.stringify(created.body));
+  const pkg = created.body.result;
+  assertEquals([pkg.name, (pkg.organization as Dict).name, (pkg.groups as Dict[])[0]!.name], [
+    "bus-stops",
+    "city",
+    "transport",
+  ]);
+  assertEquals((pkg.resources as Dict[])[0]!.format, "CSV");
+  const dup = await call("package_create", dataset, edToken);
+  assertEquals(dup.status, 409);
+  assertEquals(dup.body.error.name, ["That URL is already in use."]);
+  const bad = await call(
+    "package_create",
+    { name: "Bad Name!", owner_org: "nowhere", groups: [{ name: "nope" }] },
+    edToken,
+  );
+  assertEquals(bad.status, 409);
+  assert(
+    "name" in bad.body.error && "owner_org" in bad.body.error && "groups" in bad.body.error,
+    JSON.stringify(bad.body.error),
+  );
+
+  const patched = await call("package_patch", { id: "bus-stops", title: "Bus stops (2026)" }, edToken);
+  assertEquals(patched.body.result.title, "Bus stops (2026)");
+  assertEquals((patched.body.result.tags as Dict[]).length, 2, "patch keeps what it does not change");
+  const updated = await call(
+    "package_update",
+    { id: pkg.id, name: "bus-stops", title: "Stops", owner_org: "city" },
+    edToken,
+  );
+  assertEquals(
+    [updated.body.result.title, (updated.body.result.tags as Dict[]).length],
+    ["Stops", 0],
+    "update replaces",
+  );
+
+  const orgs = await app.request("/api/3/action/organization_list");
+  assertEquals((await orgs.json()).result, ["city", "other-org"]);
+  const orgShow = await (await app.request("/api/3/action/organization_show?id=city&include_datasets=true")).json();
+  assertEquals([orgShow.result.package_count, orgShow.result.packages.length], [1, 1]);
+  const groups = await (await app.request("/api/3/action/group_list?all_fields=true")).json();
+  assertEquals(groups.result.map((g: Dict) => [g.name, g.type]), [["transport", "group"]]);
+  await call("package_patch", { id: "bus-stops", tags: [{ name: "bus" }, { name: "busway" }] }, edToken);
+  const tags = await (await app.request("/api/3/action/tag_list?query=bus")).json();
+  assertEquals(tags.result, ["bus", "busway"]);
+
+  assertEquals((await call("package_delete", { id: "bus-stops" }, memToken)).status, 403);
+  assertEquals((await call("package_delete", { id: "bus-stops" }, edToken)).status, 200);
+  assertEquals((await app.request("/api/3/action/package_show?id=bus-stops")).status, 404);
+  const revoked = await site("api_token_revoke", { token: edToken });
+  assertEquals(revoked.revoked, true);
+  assertEquals(
+    (await call("package_create", { ...dataset, name: "again" }, edToken)).status,
+    403,
+    "a revoked token is refused",
+  );
+  const shortPw = await call("user_create", { name: "x2", password: "short" });
+  assertEquals(shortPw.status, 403);
+  try {
+    await site("user_create", { name: "x2", password: "short" });
+  } catch (error) {
+    assertMatch(String(error), /password: Must be at least 8 characters/);
+  }
+});
