@@ -4,6 +4,7 @@ import { HarvesterRegistry } from "./harvest/registry.ts";
 import { HttpClient } from "./harvest/http.ts";
 import { ckanHarvester } from "./harvesters/ckan/mod.ts";
 import { openQueue, type Queue } from "./queue/mod.ts";
+import { CkanTarget } from "./catalog/target.ts";
 
 /** Everything an action needs, opened once per process. */
 export interface Services extends AsyncDisposable {
@@ -13,6 +14,8 @@ export interface Services extends AsyncDisposable {
   harvesters: HarvesterRegistry;
   http: HttpClient;
   queue: Queue;
+  /** Where datasets are also written (`ckan.harvest.catalog.type = ckan`), if anywhere. */
+  target: CkanTarget | undefined;
   close(): Promise<void>;
 }
 
@@ -44,6 +47,9 @@ export async function openServices(config: Config, options: { maxConnections?: n
     harvesters: builtinHarvesters(),
     http,
     queue,
+    target: v["ckan.harvest.catalog.type"] === "ckan"
+      ? new CkanTarget(http, v["ckan.harvest.catalog.url"]!, v["ckan.harvest.catalog.api_token"])
+      : undefined,
     close,
     [Symbol.asyncDispose]: close,
   };

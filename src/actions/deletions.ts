@@ -54,7 +54,7 @@ function decide(decision: "approved" | "rejected") {
           RETURNING id, guid`;
         let withdrawn = 0;
         if (decision === "approved") {
-          for (const r of rows) if (await withdrawDataset(tx, source.id, r.guid)) withdrawn++;
+          for (const r of rows) if (await withdrawDataset(tx, ctx.services.target, source.id, r.guid)) withdrawn++;
         }
         return { [decision]: rows.length, withdrawn };
       });

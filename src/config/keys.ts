@@ -71,6 +71,22 @@ export const CONFIG_KEYS = {
     doc: "When `harvester scheduler` runs the tick (cron syntax, UTC)",
   },
   "ckan.harvest.log_timeframe": { schema: int(1, 36500), default: 30, doc: "Days of database log kept" },
+  "ckan.harvest.catalog.type": {
+    schema: z.enum(["local", "ckan"]),
+    default: "local",
+    doc: "Where harvested datasets go: `local` (this service's catalog) or `ckan` (also written to a remote CKAN)",
+  },
+  "ckan.harvest.catalog.url": {
+    schema: z.url().optional(),
+    default: undefined,
+    doc: "Base URL of the remote CKAN when `ckan.harvest.catalog.type = ckan`",
+  },
+  "ckan.harvest.catalog.api_token": {
+    schema: z.string().optional(),
+    default: undefined,
+    doc: "API token of a sysadmin of the remote CKAN target; never printed",
+    secret: true,
+  },
   "ckan.harvest.harvest_source_limit": {
     schema: int(1, 100_000),
     default: 100,

@@ -120,6 +120,11 @@ export function loadConfig(
       `Invalid configuration: DATABASE_URL = (hidden): expected a postgres:// or postgresql:// URL`,
     );
   }
+  if (values["ckan.harvest.catalog.type"] === "ckan" && !values["ckan.harvest.catalog.url"]) {
+    throw new ConfigError(
+      "Invalid configuration: ckan.harvest.catalog.url is unset: required when ckan.harvest.catalog.type = ckan",
+    );
+  }
   const host = env.HOST || "127.0.0.1";
   values["ckan.site_url"] ??= `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   return {

@@ -74,6 +74,44 @@ export class HttpClient {
     }
   }
 
+  /**
+   * POSTs JSON and returns the status and the parsed JSON body, whatever the status (a CKAN API answers
+   * 4xx with a JSON error). Network errors, 5xx after retries, and bodies that are not JSON throw.
+   */
+  async postJson(
+    url: string,
+    body: unknown,
+    options: RequestOptions & { what?: string } = {},
+  ): Promise<{ status: number; body: unknown }> {
+    for (let attempt = 1;; attempt++) {
+      const timeout = AbortSignal.timeout(this.#options.timeoutMs);
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: "POST",
+          headers: { "User-Agent": this.#options.userAgent, "Content-Type": "application/json", ...options.headers },
+          body: JSON.stringify(body),
+          signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+        });
+      } catch (error) {
+        if (attempt < this.#options.attempts && !options.signal?.aborted) {
+          await new Promise((r) => setTimeout(r, 250 * 2 ** (attempt - 1)));
+          continue;
+        }
+        throw new RemoteError(`Request error: ${describeNetworkError(error)}: ${url}`);
+      }
+      const text = await response.text();
+      if (response.status >= 500 && attempt < this.#options.attempts) continue;
+      try {
+        return { status: response.status, body: JSON.parse(text) };
+      } catch {
+        throw new RemoteError(
+          `Response from ${options.what ?? "the remote server"} was not JSON (HTTP ${response.status}): ${url}`,
+        );
+      }
+    }
+  }
+
   /** GETs a URL and parses the body as JSON; `what` names the remote in the error ("remote CKAN"). */
   async getJson(url: string, options: RequestOptions & { what?: string } = {}): Promise<unknown> {
     const { text } = await this.getText(url, options);

@@ -11,6 +11,7 @@ import {
 import type { GroupRef, ImportCatalog, ImportContext } from "./interface.ts";
 import type { ReportStatus } from "./dicts.ts";
 import { withdrawDataset } from "./pipeline.ts";
+import type { CkanTarget } from "../catalog/target.ts";
 
 /** Fields the harvest layer adds to datasets; a remote's values for them describe the remote's harvest. */
 const HARVEST_FIELDS = new Set(["harvest_object_id", "harvest_source_id", "harvest_source_title"]);
@@ -24,9 +25,17 @@ export class TxImportCatalog implements ImportCatalog {
     private readonly tx: Tx,
     /** A connection outside the import's transaction, for groups that should exist whatever happens. */
     private readonly sql: Queryable,
+    private readonly target: CkanTarget | undefined,
     private readonly ctx: Omit<ImportContext, "catalog">,
     private readonly contentHash: string | null,
   ) {}
+
+  /** Writes the dataset just written locally to the target CKAN too, if there is one. */
+  async #push(id: string): Promise<void> {
+    if (!this.target) return;
+    const [dict] = await readPackages(this.tx, [id]);
+    if (dict) await this.target.push(dict);
+  }
 
   async findGroup(idOrName: string, kind: "group" | "organization"): Promise<GroupRef | undefined> {
     const [g] = await this.tx<GroupRef[]>`
@@ -105,6 +114,7 @@ export class TxImportCatalog implements ImportCatalog {
       });
       await tx`UPDATE harvest_object SET current = false WHERE package_id = ${existing.package_id} AND current`;
       await tx`UPDATE harvest_object SET current = true, package_id = ${existing.package_id} WHERE id = ${object.id}`;
+      await this.#push(existing.package_id);
       this.outcome = "updated";
       return true;
     }
@@ -124,6 +134,7 @@ export class TxImportCatalog implements ImportCatalog {
         create: false,
       });
       await tx`UPDATE harvest_object SET current = true, package_id = ${withdrawn.package_id} WHERE id = ${object.id}`;
+      await this.#push(withdrawn.package_id);
       this.outcome = "added";
       return true;
     }
@@ -147,13 +158,14 @@ export class TxImportCatalog implements ImportCatalog {
       }
     }
     await tx`UPDATE harvest_object SET current = true, package_id = ${id} WHERE id = ${object.id}`;
+    await this.#push(id);
     this.outcome = "added";
     return true;
   }
 
   async deleteDataset(): Promise<boolean> {
     const { object, source } = this.ctx;
-    const done = await withdrawDataset(this.tx, source.id, object.guid, object.id);
+    const done = await withdrawDataset(this.tx, this.target, source.id, object.guid, object.id);
     if (done) this.outcome = "deleted";
     return done;
   }

@@ -16,6 +16,7 @@ import type {
 import { type JobRow, lastErrorFreeJob } from "./jobs.ts";
 import type { SourceRow } from "./sources.ts";
 import { TxImportCatalog } from "./import_catalog.ts";
+import type { CkanTarget } from "../catalog/target.ts";
 import type { ReportStatus } from "./dicts.ts";
 
 const log = getLogger(["harvest", "pipeline"]);
@@ -443,7 +444,7 @@ async function retryOnConflict<T>(run: () => Promise<T>, attempts = 5): Promise<
 /** Withdraws the dataset of a record that vanished from the remote; reported `deleted`. */
 async function withdraw(services: Services, obj: ObjectRow): Promise<ReportStatus> {
   return await services.sql.begin(async (tx) => {
-    const withdrawn = await withdrawDataset(tx, obj.harvest_source_id, obj.guid, obj.id);
+    const withdrawn = await withdrawDataset(tx, services.target, obj.harvest_source_id, obj.guid, obj.id);
     const status: ReportStatus = withdrawn ? "deleted" : "not modified";
     await tx`UPDATE harvest_object SET lease_until = NULL, state = 'COMPLETE', report_status = ${status},
       fetch_started = now(), fetch_finished = now(), import_started = now(), import_finished = now()
@@ -453,7 +454,13 @@ async function withdraw(services: Services, obj: ObjectRow): Promise<ReportStatu
 }
 
 /** Marks the dataset of (source, guid) deleted and its current object not current. */
-export async function withdrawDataset(tx: Queryable, sourceId: string, guid: string, objectId?: string) {
+export async function withdrawDataset(
+  tx: Queryable,
+  target: CkanTarget | undefined,
+  sourceId: string,
+  guid: string,
+  objectId?: string,
+) {
   const [current] = await tx<{ package_id: string }[]>`
     SELECT package_id FROM harvest_object
     WHERE harvest_source_id = ${sourceId} AND guid = ${guid} AND current AND package_id IS NOT NULL FOR UPDATE`;
@@ -461,6 +468,7 @@ export async function withdrawDataset(tx: Queryable, sourceId: string, guid: str
   await tx`UPDATE package SET state = 'deleted', metadata_modified = now() WHERE id = ${current.package_id}`;
   await tx`UPDATE harvest_object SET current = false WHERE package_id = ${current.package_id} AND current`;
   if (objectId) await tx`UPDATE harvest_object SET package_id = ${current.package_id} WHERE id = ${objectId}`;
+  await target?.remove(current.package_id);
   return true;
 }
 
@@ -484,7 +492,7 @@ async function importInTransaction(
       return Promise.resolve();
     },
   };
-  const catalog = new TxImportCatalog(tx, services.sql, importBase, hash);
+  const catalog = new TxImportCatalog(tx, services.sql, services.target, importBase, hash);
   const ctx: ImportContext = { ...importBase, catalog };
   let result: StageResult;
   try {
