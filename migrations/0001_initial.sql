@@ -62,6 +62,8 @@ CREATE TABLE package (
   search_vector tsvector
 );
 CREATE INDEX package_owner_org_idx ON package (owner_org);
+-- Name generation looks for taken names by prefix (name LIKE 'x%'), which needs a pattern index.
+CREATE INDEX package_name_pattern_idx ON package (name text_pattern_ops);
 CREATE INDEX package_state_idx ON package (state, private);
 CREATE INDEX package_modified_idx ON package (metadata_modified);
 CREATE INDEX package_search_idx ON package USING gin (search_vector);

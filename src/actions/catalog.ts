@@ -193,9 +193,10 @@ async function savePackage(
   if (!existing && pkg.id && (await sql`SELECT 1 FROM package WHERE id = ${pkg.id}`).length > 0) {
     throw ValidationError.of("id", `Dataset id already exists: ${pkg.id}`);
   }
-  await sql.begin((tx) =>
+  const written = await sql.begin((tx) =>
     writePackage(tx, { id, name: name!, pkg, ownerOrg: refs.ownerOrg, groupIds: refs.groupIds, create: !existing })
   );
+  if (!written) throw ValidationError.of("name", "That URL is already in use.");
   id = id as string;
   return (await readPackages(sql, [id]))[0];
 }

@@ -43,8 +43,10 @@ export async function ensureNameIsUnique(
   ideal = ideal.slice(0, MAX);
   if (ideal === options.existingName) return ideal;
   const k = options.append === "number-sequence" ? 3 : 5;
-  const prefix = ideal.slice(0, MAX - k).replace(/[\\%_]/g, (c) => `\\${c}`);
-  const rows = await sql<{ name: string }[]>`SELECT name FROM package WHERE name LIKE ${prefix + "%"}`;
+  const prefix = ideal.slice(0, MAX - k);
+  // A range on the pattern index (names are ASCII and "~" sorts after every name character).
+  const rows = await sql<{ name: string }[]>`
+    SELECT name FROM package WHERE name ~>=~ ${prefix} AND name ~<~ ${prefix + "~"}`;
   const taken = new Set(rows.map((r) => r.name));
   if (options.existingName) taken.delete(options.existingName);
   if (!taken.has(ideal)) return ideal;

@@ -117,65 +117,73 @@ function resourceRow(r: z.output<typeof resourceSchema>, packageId: string, posi
  * Writes one dataset with its extras, tags, groups and resources, replacing what was there. Runs
  * inside the caller's transaction so the dataset and its harvest object change together.
  */
-export async function writePackage(tx: Queryable, w: PackageWrite): Promise<void> {
+export async function writePackage(tx: Queryable, w: PackageWrite): Promise<boolean> {
   const p = w.pkg;
   const tags = [...new Map((p.tags ?? []).filter((t) => t.name.length > 0).map((t) => [t.name, t])).values()];
   const extras = [...new Map((p.extras ?? []).map((e) => [e.key, e.value])).entries()];
   const tagText = tags.map((t) => t.name).join(" ");
-  await tx`
-    INSERT INTO package (id, name, title, notes, url, version, author, author_email, maintainer,
-      maintainer_email, license_id, owner_org, private, state, type, metadata_created, metadata_modified,
-      search_vector)
-    VALUES (${w.id}, ${w.name}, ${p.title ?? ""}, ${p.notes}, ${p.url}, ${p.version}, ${p.author},
+  const values = tx`(${w.id}, ${w.name}, ${p.title ?? ""}, ${p.notes}, ${p.url}, ${p.version}, ${p.author},
       ${p.author_email}, ${p.maintainer}, ${p.maintainer_email}, ${p.license_id}, ${w.ownerOrg},
       ${p.private}, ${p.state ?? "active"}, ${p.type ?? "dataset"}, now(), now(),
       setweight(to_tsvector('english', ${p.title ?? ""} || ' ' || ${w.name}), 'A') ||
       setweight(to_tsvector('english', ${tagText}), 'B') ||
-      setweight(to_tsvector('english', coalesce(${p.notes}::text, '')), 'C'))
-    ON CONFLICT (id) DO UPDATE SET
-      name = excluded.name, title = excluded.title, notes = excluded.notes, url = excluded.url,
-      version = excluded.version, author = excluded.author, author_email = excluded.author_email,
-      maintainer = excluded.maintainer, maintainer_email = excluded.maintainer_email,
-      license_id = excluded.license_id, owner_org = excluded.owner_org, private = excluded.private,
-      state = excluded.state, type = excluded.type, metadata_modified = now(),
-      search_vector = excluded.search_vector`;
+      setweight(to_tsvector('english', coalesce(${p.notes}::text, '')), 'C'))`;
+  const columns = tx`(id, name, title, notes, url, version, author, author_email, maintainer,
+      maintainer_email, license_id, owner_org, private, state, type, metadata_created, metadata_modified,
+      search_vector)`;
+  if (w.create) {
+    // A name or id another writer took since it was chosen: nothing is written, the caller picks again.
+    const inserted = await tx`INSERT INTO package ${columns} VALUES ${values} ON CONFLICT DO NOTHING RETURNING id`;
+    if (inserted.length === 0) return false;
+  } else {
+    await tx`
+      INSERT INTO package ${columns} VALUES ${values}
+      ON CONFLICT (id) DO UPDATE SET
+        name = excluded.name, title = excluded.title, notes = excluded.notes, url = excluded.url,
+        version = excluded.version, author = excluded.author, author_email = excluded.author_email,
+        maintainer = excluded.maintainer, maintainer_email = excluded.maintainer_email,
+        license_id = excluded.license_id, owner_org = excluded.owner_org, private = excluded.private,
+        state = excluded.state, type = excluded.type, metadata_modified = now(),
+        search_vector = excluded.search_vector`;
+  }
   if (!w.create) {
-    await tx`DELETE FROM package_extra WHERE package_id = ${w.id}`;
-    await tx`DELETE FROM package_tag WHERE package_id = ${w.id}`;
-    await tx`DELETE FROM package_group WHERE package_id = ${w.id}`;
-    await tx`DELETE FROM resource WHERE package_id = ${w.id}`;
-  }
-  if (extras.length > 0) {
-    await tx`INSERT INTO package_extra ${tx(extras.map(([key, value]) => ({ package_id: w.id, key, value })))}`;
-  }
-  if (tags.length > 0) {
-    await tx`INSERT INTO package_tag ${
-      tx(tags.map((t) => ({ package_id: w.id, name: t.name, vocabulary_id: t.vocabulary_id })))
-    }`;
+    await tx`WITH e AS (DELETE FROM package_extra WHERE package_id = ${w.id}),
+      t AS (DELETE FROM package_tag WHERE package_id = ${w.id}),
+      g AS (DELETE FROM package_group WHERE package_id = ${w.id})
+      DELETE FROM resource WHERE package_id = ${w.id}`;
   }
   const groupIds = [...new Set(w.groupIds)];
-  if (groupIds.length > 0) {
-    await tx`INSERT INTO package_group ${tx(groupIds.map((group_id) => ({ package_id: w.id, group_id })))}`;
-  }
-  const resources = p.resources ?? [];
-  if (resources.length > 0) {
-    // Remote resource ids are kept unless another dataset already uses them (two sources, one remote).
-    const wanted = resources.map((r) => r.id).filter((id): id is string => !!id);
-    const clashing = new Set(
-      wanted.length === 0
-        ? []
-        : (await tx<{ id: string }[]>`SELECT id FROM resource WHERE id = ANY(${wanted}) AND package_id <> ${w.id}`)
-          .map((r) => r.id),
-    );
-    const seen = new Set<string>();
-    const rows = resources.map((r, i) => {
-      let id = r.id && !clashing.has(r.id) && !seen.has(r.id) ? r.id : crypto.randomUUID();
-      if (seen.has(id)) id = crypto.randomUUID();
-      seen.add(id);
-      return resourceRow(r, w.id, i, id);
-    });
-    await tx`INSERT INTO resource ${tx(rows.map((r) => ({ ...r, extras: tx.json(r.extras as never) })))}`;
-  }
+  const seen = new Set<string>();
+  const resources = (p.resources ?? []).map((r, i) => {
+    const id = r.id && !seen.has(r.id) ? r.id : crypto.randomUUID();
+    seen.add(id);
+    return resourceRow(r, w.id, i, id);
+  });
+  if (extras.length + tags.length + groupIds.length + resources.length === 0) return true;
+  // The children in one statement. A remote resource id another dataset already uses (two sources,
+  // one remote) gets a fresh id instead.
+  await tx`
+    WITH e AS (
+      INSERT INTO package_extra (package_id, key, value)
+      SELECT ${w.id}, x.key, x.value FROM jsonb_to_recordset(${tx.json(extras.map(([key, value]) => ({ key, value })))})
+        AS x(key text, value text)),
+    t AS (
+      INSERT INTO package_tag (package_id, name, vocabulary_id)
+      SELECT ${w.id}, x.name, x.vocabulary_id FROM jsonb_to_recordset(${tx.json(tags as never)})
+        AS x(name text, vocabulary_id text)),
+    g AS (
+      INSERT INTO package_group (package_id, group_id)
+      SELECT ${w.id}, x FROM jsonb_array_elements_text(${tx.json(groupIds)}) AS x)
+    INSERT INTO resource (id, package_id, position, url, name, description, format, mimetype, size, hash, created,
+      last_modified, extras)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM resource o WHERE o.id = x.id AND o.package_id <> ${w.id})
+        THEN gen_random_uuid()::text ELSE x.id END,
+      ${w.id}, x.position, x.url, x.name, x.description, x.format, x.mimetype, x.size, x.hash,
+      x.created::timestamptz, x.last_modified::timestamptz, coalesce(x.extras, '{}')
+    FROM jsonb_to_recordset(${tx.json(resources as never)}) AS x(id text, position int, url text, name text,
+      description text, format text, mimetype text, size bigint, hash text, created text, last_modified text,
+      extras jsonb)`;
+  return true;
 }
 
 const TS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;

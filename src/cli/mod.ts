@@ -399,7 +399,7 @@ export function buildProgram() {
         if (summary.gatherErrors.length > 0 && summary.stats.added + summary.stats.updated === 0) {
           throw new CliError(`The harvest of ${src.name} failed: ${summary.gatherErrors[0]}`);
         }
-      }, { maxConnections: 8 });
+      }, { maxConnections: 20 });
     });
 
   return program;

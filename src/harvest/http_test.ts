@@ -43,7 +43,10 @@ Deno.test("HttpClient turns every failure into one actionable message", async ()
     await assertRejects(() => c.getText(`${s.url}/500`), /^RemoteError: HTTP error: 500 Internal Server Error http:/);
     await assertRejects(() => c.getText(`${s.url}/404`), /HTTP error: 404 Not Found/);
     await assertRejects(() => c.getText(`${s.url}/big`), /Response too large: .* \(limit 1000\)|over 1000 bytes/);
-    await assertRejects(() => c.getJson(`${s.url}/html`, { what: "remote CKAN" }), /Response from remote CKAN was not JSON/);
+    await assertRejects(
+      () => c.getJson(`${s.url}/html`, { what: "remote CKAN" }),
+      /Response from remote CKAN was not JSON/,
+    );
     const started = performance.now();
     await assertRejects(() => c.getText(`${s.url}/slow`), /Request error: no answer within 2 s/);
     assert(performance.now() - started < 6000, "a slow server never hangs the caller");

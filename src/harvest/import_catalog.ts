@@ -20,6 +20,8 @@ const HARVEST_FIELDS = new Set(["harvest_object_id", "harvest_source_id", "harve
 export class TxImportCatalog implements ImportCatalog {
   /** What the import did, which decides the object's report status. */
   outcome: ReportStatus | undefined;
+  /** The dataset this object becomes the current object of; written with the object's final state. */
+  link: string | undefined;
 
   constructor(
     private readonly tx: Tx,
@@ -75,13 +77,17 @@ export class TxImportCatalog implements ImportCatalog {
     pkg.extras = (pkg.extras ?? []).filter((e) => !HARVEST_FIELDS.has(e.key));
     const { object, source } = this.ctx;
     const tx = this.tx;
-    const [existing] = await tx<
-      { package_id: string; object_id: string; content_hash: string | null; name: string; state: string }[]
+    // The current object of (source, guid), or else the last one whose dataset this source withdrew.
+    const [linked] = await tx<
+      { package_id: string; current: boolean; content_hash: string | null; name: string; state: string }[]
     >`
-      SELECT o.package_id, o.id AS object_id, o.content_hash, p.name, p.state
+      SELECT o.package_id, o.current, o.content_hash, p.name, p.state
       FROM harvest_object o JOIN package p ON p.id = o.package_id
-      WHERE o.harvest_source_id = ${source.id} AND o.guid = ${object.guid} AND o.current
+      WHERE o.harvest_source_id = ${source.id} AND o.guid = ${object.guid} AND (o.current OR p.state = 'deleted')
+      ORDER BY o.current DESC, o.gathered DESC LIMIT 1
       FOR UPDATE OF o`;
+    const existing = linked?.current ? linked : undefined;
+    const withdrawn = linked && !linked.current ? linked : undefined;
     if (
       existing && !this.ctx.forceImport && this.contentHash !== null && existing.content_hash === this.contentHash &&
       existing.state === "active"
@@ -113,17 +119,13 @@ export class TxImportCatalog implements ImportCatalog {
         create: false,
       });
       await tx`UPDATE harvest_object SET current = false WHERE package_id = ${existing.package_id} AND current`;
-      await tx`UPDATE harvest_object SET current = true, package_id = ${existing.package_id} WHERE id = ${object.id}`;
+      this.link = existing.package_id;
       await this.#push(existing.package_id);
       this.outcome = "updated";
       return true;
     }
 
     // A dataset this source withdrew earlier comes back under its old id and name.
-    const [withdrawn] = await tx<{ package_id: string; name: string }[]>`
-      SELECT o.package_id, p.name FROM harvest_object o JOIN package p ON p.id = o.package_id
-      WHERE o.harvest_source_id = ${source.id} AND o.guid = ${object.guid} AND p.state = 'deleted'
-      ORDER BY o.gathered DESC LIMIT 1`;
     if (withdrawn) {
       await writePackage(tx, {
         id: withdrawn.package_id,
@@ -133,31 +135,26 @@ export class TxImportCatalog implements ImportCatalog {
         groupIds,
         create: false,
       });
-      await tx`UPDATE harvest_object SET current = true, package_id = ${withdrawn.package_id} WHERE id = ${object.id}`;
+      this.link = withdrawn.package_id;
       await this.#push(withdrawn.package_id);
       this.outcome = "added";
       return true;
     }
-    const wantedId = pkg.id ?? undefined;
-    const id = wantedId && (await tx`SELECT 1 FROM package WHERE id = ${wantedId}`).length === 0
-      ? wantedId
-      : crypto.randomUUID();
+    // The remote id and the munged name when both are free (the common case, one statement); else a
+    // fresh id and the name made unique as the original does.
+    let id = pkg.id ?? crypto.randomUUID();
     const ideal = mungeTitleToName(pkg.name || pkg.title || object.guid);
+    let name: string | undefined = ideal;
     for (let attempt = 0;; attempt++) {
-      const name = await ensureNameIsUnique(tx, ideal, { append: this.ctx.settings.nameAppend });
+      if (await writePackage(tx, { id, name, pkg, ownerOrg, groupIds, create: true })) break;
+      if (attempt >= 5) throw ValidationError.of("name", `Cannot write dataset ${name}: its name keeps being taken`);
+      if ((await tx`SELECT 1 FROM package WHERE id = ${id}`).length > 0) id = crypto.randomUUID();
+      name = await ensureNameIsUnique(tx, ideal, { append: this.ctx.settings.nameAppend });
       if (!name) {
         throw ValidationError.of("name", `Cannot find a free name for "${ideal}": ${ideal}1 to ${ideal}999 are taken`);
       }
-      try {
-        await tx.savepoint((sp) => writePackage(sp, { id, name, pkg, ownerOrg, groupIds, create: true }));
-        break;
-      } catch (error) {
-        // Another import took the name between the check and the insert: pick again.
-        const clash = (error as { constraint_name?: string }).constraint_name === "package_name_key";
-        if (!clash || attempt >= 5) throw error;
-      }
     }
-    await tx`UPDATE harvest_object SET current = true, package_id = ${id} WHERE id = ${object.id}`;
+    this.link = id;
     await this.#push(id);
     this.outcome = "added";
     return true;

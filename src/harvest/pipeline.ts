@@ -323,7 +323,7 @@ export async function processObject(
   // Claim the object for the lease: a duplicate delivery while it is being processed finds it held.
   const [obj] = await sql<ObjectRow[]>`
     UPDATE harvest_object o SET retry_times = o.retry_times + 1,
-      lease_until = now() + make_interval(secs => ${lease})
+      lease_until = now() + make_interval(secs => ${lease}), state = 'FETCH', fetch_started = now()
     FROM harvest_job j, harvest_source s
     WHERE o.id = ${objectId} AND j.id = o.harvest_job_id AND s.id = o.harvest_source_id
       AND o.state IN ('WAITING', 'FETCH', 'IMPORT') AND (o.lease_until IS NULL OR o.lease_until < now())
@@ -373,7 +373,6 @@ export async function processObject(
   if (obj.extras[DELETED_EXTRA] === "true") return await withdraw(services, obj);
 
   // Fetch.
-  await sql`UPDATE harvest_object SET state = 'FETCH', fetch_started = now() WHERE id = ${obj.id}`;
   let newContent: string | undefined;
   const fetchCtx: FetchContext = {
     ...base,
@@ -392,8 +391,10 @@ export async function processObject(
     fetched = false;
   }
   const hash = newContent !== undefined ? await contentHash(source.config, newContent) : obj.content_hash;
+  const importing = fetched === true;
   await sql`UPDATE harvest_object SET fetch_finished = now(), content = coalesce(${newContent ?? null}, content),
-    content_hash = ${hash} WHERE id = ${obj.id}`;
+    content_hash = ${hash}, state = ${importing ? "IMPORT" : "FETCH"},
+    import_started = ${importing ? new Date() : null} WHERE id = ${obj.id}`;
   if (fetched === "unchanged") {
     await sql`UPDATE harvest_object SET lease_until = NULL, state = 'COMPLETE', report_status = 'not modified' WHERE id = ${obj.id}`;
     return "not modified";
@@ -404,25 +405,37 @@ export async function processObject(
   }
 
   // Import: the dataset write and the object's final state commit together.
-  await sql`UPDATE harvest_object SET state = 'IMPORT', import_started = now() WHERE id = ${obj.id}`;
   try {
     return await retryOnConflict(() =>
       sql.begin(async (tx) => {
-        const status = await importInTransaction(services, tx, base, harvester, hash);
+        const { status, link } = await importInTransaction(services, tx, base, harvester, hash);
         await tx`UPDATE harvest_object SET lease_until = NULL, state = ${
           status === "errored" ? "ERROR" : "COMPLETE"
-        }, report_status = ${status}, import_finished = now() WHERE id = ${obj.id}`;
+        }, report_status = ${status}, import_finished = now(), current = ${link !== undefined} OR current,
+          package_id = coalesce(${link ?? null}, package_id) WHERE id = ${obj.id}`;
         return status;
       })
     );
   } catch (error) {
     // The database went away: leave the object to be delivered again.
     if (isConnectionError(error)) throw error;
-    // The transaction itself failed for another reason: record it outside it.
-    await saveObjectError(sql, obj.id, `Import failed: ${messageOf(error)}`, "Import");
-    await sql`UPDATE harvest_object SET lease_until = NULL, state = 'ERROR', report_status = 'errored', import_finished = now()
-      WHERE id = ${obj.id}`;
+    // The import failed: whatever it wrote is rolled back; its errors are recorded on their own.
+    const errors = error instanceof ImportFailed
+      ? error.errors
+      : [[`Import failed: ${messageOf(error)}`, "Import", undefined] as const];
+    await sql.begin(async (tx) => {
+      for (const [message, stage, line] of errors) await saveObjectError(tx, obj.id, message, stage, line);
+      await tx`UPDATE harvest_object SET lease_until = NULL, state = 'ERROR', report_status = 'errored',
+        import_finished = now() WHERE id = ${obj.id}`;
+    });
     return "errored";
+  }
+}
+
+/** A harvester's import threw: carries the errors to record once the transaction is rolled back. */
+class ImportFailed extends Error {
+  constructor(readonly errors: (readonly [string, string, number | undefined])[]) {
+    super(errors.map((e) => e[0]).join("; "));
   }
 }
 
@@ -479,7 +492,7 @@ async function importInTransaction(
   base: ImportBase,
   harvester: Harvester,
   hash: string | null,
-): Promise<ReportStatus> {
+): Promise<{ status: ReportStatus; link: string | undefined }> {
   const errors: [string, string, number | undefined][] = [];
   const importBase = {
     ...base,
@@ -492,21 +505,22 @@ async function importInTransaction(
       return Promise.resolve();
     },
   };
-  const catalog = new TxImportCatalog(tx, services.sql, services.target, importBase, hash);
+  // Groups are created on their own connection, except on embedded PGlite, whose one session a
+  // second connection could only reach after this transaction ends.
+  const groupSql = services.db.mode === "postgres" ? services.sql : tx;
+  const catalog = new TxImportCatalog(tx, groupSql, services.target, importBase, hash);
   const ctx: ImportContext = { ...importBase, catalog };
   let result: StageResult;
   try {
-    result = await tx.savepoint(() => harvester.import(ctx));
+    result = await harvester.import(ctx);
   } catch (error) {
     if (isConnectionError(error)) throw error;
-    errors.push([describeImportError(error, base.object.guid), "Import", undefined]);
-    result = false;
-    catalog.outcome = undefined;
+    throw new ImportFailed([...errors, [describeImportError(error, base.object.guid), "Import", undefined]]);
   }
   for (const [message, stage, line] of errors) await saveObjectError(tx, base.object.id, message, stage, line);
-  if (result === "unchanged") return "not modified";
-  if (result !== true) return "errored";
-  return catalog.outcome ?? await fallbackStatus(tx, base.object.id);
+  if (result === "unchanged") return { status: "not modified", link: undefined };
+  if (result !== true) return { status: "errored", link: undefined };
+  return { status: catalog.outcome ?? await fallbackStatus(tx, base.object.id), link: catalog.link };
 }
 
 /**
@@ -543,9 +557,19 @@ export async function reimportObject(services: Services, objectId: string): Prom
     },
     forceImport: true,
   };
-  return await retryOnConflict(() =>
-    sql.begin((tx) => importInTransaction(services, tx, base, harvester, obj.content_hash))
-  );
+  try {
+    return await retryOnConflict(() =>
+      sql.begin(async (tx) => {
+        const { status, link } = await importInTransaction(services, tx, base, harvester, obj.content_hash);
+        if (link) await tx`UPDATE harvest_object SET current = true, package_id = ${link} WHERE id = ${obj.id}`;
+        return status;
+      })
+    );
+  } catch (error) {
+    if (!(error instanceof ImportFailed)) throw error;
+    for (const [message, stage, line] of error.errors) await saveObjectError(sql, obj.id, message, stage, line);
+    return "errored";
+  }
 }
 
 function describeImportError(error: unknown, guid: string): string {
