@@ -31,7 +31,11 @@ const log = getLogger(["harvest", "db"]);
 /** Opens the database the configuration names. */
 export async function openDatabase(config: Config, options: { max?: number } = {}): Promise<Database> {
   if (config.databaseUrl) {
-    const sql = postgres(config.databaseUrl, { onnotice: () => {}, connect_timeout: 10, max: options.max ?? 10 });
+    const sql = postgres(config.databaseUrl, {
+      onnotice: () => {},
+      connect_timeout: 10,
+      max: options.max ?? 10,
+    });
     const url = new URL(config.databaseUrl);
     return {
       sql,
@@ -41,7 +45,11 @@ export async function openDatabase(config: Config, options: { max?: number } = {
     };
   }
   const embedded = await openEmbedded(config.dataDir);
-  const sql = postgres(embedded.url, { onnotice: () => {}, connect_timeout: 10, max: options.max ?? 4 });
+  const sql = postgres(embedded.url, {
+    onnotice: () => {},
+    connect_timeout: 10,
+    max: options.max ?? 4,
+  });
   const description = embedded.holder
     ? `embedded database in ${config.dataDir} (served to other processes at ${new URL(embedded.url).host})`
     : `embedded database in ${config.dataDir}, held by process ${embedded.pid}: connected through its socket ${

@@ -1,0 +1,166 @@
+/**
+ * Harvest benchmark: a synthetic CKAN catalog of N realistic datasets served on loopback, harvested
+ * by the real CLI (`run-test`, in a subprocess whose peak RSS is read from /proc), for the embedded
+ * database and a real PostgreSQL. Prints cold and no-change throughput, peak RSS at N/10 and N, and
+ * the floor measured in the same run: the same pages fetched and the same documents written with
+ * one bulk insert.
+ *
+ *   deno task bench [--n 20000] [--modes postgres,embedded] [--concurrency 16]
+ *
+ * PostgreSQL comes from BENCH_DATABASE_URL, else TEST_DATABASE_URL (`bash scripts/test_services.sh`).
+ */
+import postgres from "postgres";
+import { parseArgs } from "node:util";
+import { sampleCatalog } from "../src/demo/sample_catalog.ts";
+import { serveCkanCatalog } from "../src/demo/ckan_server.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const { values: args } = parseArgs({
+  options: {
+    n: { type: "string", default: "20000" },
+    modes: { type: "string", default: "postgres,embedded" },
+    concurrency: { type: "string", default: "16" },
+  },
+});
+const N = Number(args.n);
+const TARGETS = { cold: 1000, noChange: 5000, rssMb: 300 };
+
+interface Run {
+  seconds: number;
+  peakRssMb: number;
+  summary: string;
+}
+
+async function runCli(cliArgs: string[], env: Record<string, string>): Promise<Run> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}cli.ts`, ...cliArgs],
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let peak = 0;
+  const poll = setInterval(() => {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0);
+      peak = Math.max(peak, kb);
+    } catch { /* exited */ }
+  }, 100);
+  const out = await child.output();
+  clearInterval(poll);
+  const stdout = new TextDecoder().decode(out.stdout);
+  if (!out.success) throw new Error(`harvester ${cliArgs.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  const seconds = Number(stdout.match(/finished in ([\d.]+) s/)?.[1] ?? NaN);
+  return { seconds, peakRssMb: peak / 1024, summary: stdout.trim() };
+}
+
+async function freshPostgres(): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = Deno.env.get("BENCH_DATABASE_URL") ?? Deno.env.get("TEST_DATABASE_URL");
+  if (!admin) throw new Error('Set BENCH_DATABASE_URL or run `eval "$(bash scripts/test_services.sh)"` first');
+  const name = `harvest_bench_${Date.now()}`;
+  const sql = postgres(admin, { max: 1, onnotice: () => {} });
+  await sql.unsafe(`CREATE DATABASE ${name}`);
+  await sql.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const a = postgres(admin, { max: 1, onnotice: () => {} });
+      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+/** The floor: every page fetched as the harvester does, then every document written in one insert. */
+async function floor(remoteUrl: string, sql: postgres.Sql): Promise<number> {
+  const started = performance.now();
+  const docs: { id: string; doc: string }[] = [];
+  for (let start = 0;; start += 1000) {
+    const res = await fetch(`${remoteUrl}/api/3/action/package_search?rows=1000&start=${start}&sort=id+asc`);
+    const page = (await res.json()).result.results as Record<string, unknown>[];
+    for (const d of page) docs.push({ id: d.id as string, doc: JSON.stringify(d) });
+    if (page.length < 1000) break;
+  }
+  await sql`CREATE TEMP TABLE IF NOT EXISTS bench_floor (id text PRIMARY KEY, doc jsonb)`;
+  await sql`TRUNCATE bench_floor`;
+  await sql`INSERT INTO bench_floor SELECT x.id, x.doc::jsonb FROM jsonb_to_recordset(${
+    sql.json(docs as never)
+  }) AS x(id text, doc text)`;
+  return (performance.now() - started) / 1000;
+}
+
+async function benchMode(mode: string, n: number, withFloor: boolean) {
+  const remote = serveCkanCatalog(sampleCatalog({ count: n, seed: 424242 }));
+  let env: Record<string, string>;
+  let cleanup: () => Promise<void>;
+  let floorUrl: string | undefined;
+  if (mode === "postgres") {
+    const db = await freshPostgres();
+    env = { DATABASE_URL: db.url };
+    floorUrl = db.url;
+    cleanup = db.drop;
+  } else {
+    const dir = Deno.makeTempDirSync({ prefix: "harvest-bench-" });
+    env = { HARVEST_DATA_DIR: dir };
+    cleanup = () => Promise.resolve(Deno.removeSync(dir, { recursive: true }));
+  }
+  env.HARVEST_LOG_LEVEL = "error";
+  try {
+    await runCli(["db", "upgrade"], env).catch(() => {});
+    await runCli(["source", "create", "bench-source", remote.url, "ckan"], env).catch(() => {});
+    const concurrency = args.concurrency!;
+    const cold = await runCli(["run-test", "bench-source", "--concurrency", concurrency], env);
+    const unchanged = await runCli(["run-test", "bench-source", "--concurrency", concurrency], env);
+    let floorSeconds: number | undefined;
+    if (withFloor) {
+      if (floorUrl) {
+        const sql = postgres(floorUrl, { max: 1, onnotice: () => {} });
+        floorSeconds = await floor(remote.url, sql);
+        await sql.end();
+      } else {
+        const { loadConfig } = await import("../src/config/mod.ts");
+        const { openDatabase } = await import("../src/db/mod.ts");
+        const db = await openDatabase(loadConfig({ env }), { max: 1 });
+        floorSeconds = await floor(remote.url, db.sql as unknown as postgres.Sql);
+        await db.close();
+      }
+    }
+    return { cold, unchanged, floorSeconds };
+  } finally {
+    await remote.close();
+    await cleanup();
+  }
+}
+
+const rate = (n: number, s: number) => Math.round(n / s);
+console.log(`Harvest benchmark: N = ${N} datasets, run-test --concurrency ${args.concurrency}, ${Deno.build.os}`);
+console.log(
+  `Targets: cold >= ${TARGETS.cold} datasets/s and no-change >= ${TARGETS.noChange} datasets/s on PostgreSQL; ` +
+    `peak RSS < ${TARGETS.rssMb} MB and flat when N grows tenfold`,
+);
+for (const mode of args.modes!.split(",")) {
+  const small = await benchMode(mode, Math.max(100, Math.round(N / 10)), false);
+  const big = await benchMode(mode, N, true);
+  const floorRate = rate(N, big.floorSeconds!);
+  console.log(`\n[${mode}]`);
+  console.log(`  cold harvest:       ${rate(N, big.cold.seconds)} datasets/s (${big.cold.seconds.toFixed(1)} s)`);
+  console.log(
+    `  no-change harvest:  ${rate(N, big.unchanged.seconds)} datasets/s (${big.unchanged.seconds.toFixed(1)} s)`,
+  );
+  console.log(`  floor (fetch pages + one bulk insert): ${floorRate} datasets/s (${big.floorSeconds!.toFixed(1)} s)`);
+  console.log(
+    `  peak RSS: ${big.cold.peakRssMb.toFixed(0)} MB cold / ${
+      big.unchanged.peakRssMb.toFixed(0)
+    } MB no-change at N = ${N}; ${small.cold.peakRssMb.toFixed(0)} MB cold at N = ${Math.round(N / 10)}`,
+  );
+  if (mode === "postgres") {
+    const verdict = (ok: boolean) => ok ? "meets" : "misses";
+    console.log(
+      `  targets: cold ${verdict(rate(N, big.cold.seconds) >= TARGETS.cold)}, no-change ${
+        verdict(rate(N, big.unchanged.seconds) >= TARGETS.noChange)
+      }, RSS ${verdict(big.cold.peakRssMb < TARGETS.rssMb)}`,
+    );
+  }
+}
