@@ -5,7 +5,7 @@
  * the floor measured in the same run: the same pages fetched and the same documents written with
  * one bulk insert.
  *
- *   deno task bench [--n 20000] [--modes postgres,embedded] [--concurrency 16]
+ *   deno task bench [--n 20000] [--modes postgres,embedded] [--concurrency 8]
  *
  * PostgreSQL comes from BENCH_DATABASE_URL, else TEST_DATABASE_URL (`bash scripts/test_services.sh`).
  */
@@ -19,7 +19,7 @@ const { values: args } = parseArgs({
   options: {
     n: { type: "string", default: "20000" },
     modes: { type: "string", default: "postgres,embedded" },
-    concurrency: { type: "string", default: "16" },
+    concurrency: { type: "string", default: "8" },
   },
 });
 const N = Number(args.n);

@@ -382,7 +382,7 @@ export function buildProgram() {
     .description("Run gather, fetch and import of a source in this process, without the queues")
     .argument("<source_id_or_name>")
     .argument("[guid]", "only process records whose guid occurs here (also written force-import=GUID)")
-    .option("--concurrency <n>", "objects processed at once", "4")
+    .option("--concurrency <n>", "lots of objects imported at once", "8")
     .action(async (id, guid, opts, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
         const src = await getSource(ctx.services.sql, id);

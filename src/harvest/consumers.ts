@@ -1,7 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services.ts";
 import { fetchMessage, gatherMessage } from "../queue/mod.ts";
-import { gatherJob, jobOfObject, processObject } from "./pipeline.ts";
+import { gatherJob, jobOfObject, processObjects } from "./pipeline.ts";
 import { cleanHarvestLog, completeJob, tick } from "./tick.ts";
 import { sleep } from "../queue/retry.ts";
 
@@ -30,17 +30,59 @@ export async function handleGather(services: Services, body: string): Promise<vo
   await completeJob(services, jobId);
 }
 
-/** Handles one fetch message: fetch and import of one object, then the job's finish check. */
+/**
+ * Groups the fetch messages a consumer is handling at the same moment (up to its concurrency) so
+ * their imports share one transaction. Each message is still acknowledged on its own, after the
+ * commit that covers it.
+ */
+class FetchBatcher {
+  #pending: { id: string; done: (error?: unknown) => void }[] = [];
+  #scheduled = false;
+
+  constructor(private readonly services: Services, private readonly size = 25) {}
+
+  add(id: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ id, done: (error) => error === undefined ? resolve() : reject(error) });
+      if (this.#pending.length >= this.size) this.#flush();
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        setTimeout(() => this.#flush(), 2);
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const lot = this.#pending.splice(0);
+    if (lot.length === 0) return;
+    const ids = lot.map((p) => p.id);
+    processObjects(this.services, ids)
+      .then(async (outcomes) => {
+        const jobs = new Set<string>();
+        for (const id of ids) {
+          if (outcomes.get(id) === "skipped") continue;
+          const job = await jobOfObject(this.services.sql, id);
+          if (job) jobs.add(job);
+        }
+        for (const job of jobs) await completeJob(this.services, job);
+      })
+      .then(() => lot.forEach((p) => p.done()), (error) => lot.forEach((p) => p.done(error ?? new Error("failed"))));
+  }
+}
+
+const batchers = new WeakMap<Services, FetchBatcher>();
+
+/** Handles one fetch message: fetch and import of one object (batched with others), then the job's finish check. */
 export async function handleFetch(services: Services, body: string): Promise<void> {
   const message = parse(body, fetchMessage);
   if (!message) {
     log.warning("Dropped a fetch message that is not {harvest_object_id}: {body}", { body: body.slice(0, 200) });
     return;
   }
-  const outcome = await processObject(services, message.harvest_object_id);
-  if (outcome === "skipped") return;
-  const jobId = await jobOfObject(services.sql, message.harvest_object_id);
-  if (jobId) await completeJob(services, jobId);
+  let batcher = batchers.get(services);
+  if (!batcher) batchers.set(services, batcher = new FetchBatcher(services));
+  await batcher.add(message.harvest_object_id);
 }
 
 export interface ConsumerOptions {

@@ -336,20 +336,77 @@ export async function processObject(
   objectId: string,
   options: { forceImport?: boolean; signal?: AbortSignal } = {},
 ): Promise<ObjectOutcome> {
+  return (await processObjects(services, [objectId], options)).get(objectId) ?? "skipped";
+}
+
+/** An object fetched and ready for import. */
+interface Ready {
+  obj: ObjectRow;
+  base: ImportBase;
+  harvester: Harvester;
+  hash: string | null;
+}
+
+/**
+ * Processes several objects: one statement claims them all, each is fetched, and the imports run in
+ * one transaction (one commit for the lot). When any import of the lot fails, the transaction is
+ * rolled back and the lot is imported again one object per transaction, so one bad record never
+ * costs the others anything. Answers each object's outcome ("skipped" for one held elsewhere).
+ */
+export async function processObjects(
+  services: Services,
+  objectIds: string[],
+  options: { forceImport?: boolean; signal?: AbortSignal } = {},
+): Promise<Map<string, ObjectOutcome>> {
   const { sql } = services;
+  const outcomes = new Map<string, ObjectOutcome>(objectIds.map((id) => [id, "skipped"]));
   const lease = services.config.values["ckan.harvest.mq.visibility_timeout"];
-  // Claim the object for the lease: a duplicate delivery while it is being processed finds it held.
-  const [obj] = await sql<ObjectRow[]>`
+  // Claim the objects for the lease: a duplicate delivery while they are being processed finds them held.
+  const claimed = await sql<ObjectRow[]>`
     UPDATE harvest_object o SET retry_times = o.retry_times + 1,
       lease_until = now() + make_interval(secs => ${lease}), state = 'FETCH', fetch_started = now()
     FROM harvest_job j, harvest_source s
-    WHERE o.id = ${objectId} AND j.id = o.harvest_job_id AND s.id = o.harvest_source_id
+    WHERE o.id = ANY(${objectIds}) AND j.id = o.harvest_job_id AND s.id = o.harvest_source_id
       AND o.state IN ('WAITING', 'FETCH', 'IMPORT') AND (o.lease_until IS NULL OR o.lease_until < now())
     RETURNING o.id, o.guid, o.content, o.content_hash, o.state, o.retry_times, o.harvest_job_id,
       o.harvest_source_id, o.package_id, j.status AS job_status, row_to_json(s.*) AS source,
       (SELECT coalesce(json_object_agg(e.key, e.value), '{}') FROM harvest_object_extra e
         WHERE e.harvest_object_id = o.id) AS extras`;
-  if (!obj) return "skipped";
+  const ready: Ready[] = [];
+  for (const obj of claimed) {
+    const prepared = await prepareObject(services, obj, options);
+    if (typeof prepared === "string") outcomes.set(obj.id, prepared);
+    else ready.push(prepared);
+  }
+  if (ready.length > 1) {
+    try {
+      const statuses = await retryOnConflict(() =>
+        sql.begin(async (tx) => {
+          const out: ReportStatus[] = [];
+          for (const r of ready) out.push(await importOne(services, tx, r));
+          return out;
+        })
+      );
+      ready.forEach((r, i) => outcomes.set(r.obj.id, statuses[i]!));
+      await noteWrites(services, ready.length);
+      return outcomes;
+    } catch (error) {
+      if (isConnectionError(error)) throw error;
+      // Some import of the lot failed and rolled the lot back: one by one now.
+    }
+  }
+  for (const r of ready) outcomes.set(r.obj.id, await importAlone(services, r));
+  await noteWrites(services, ready.length);
+  return outcomes;
+}
+
+/** The checks and the fetch stage of one claimed object; a string is its final outcome. */
+async function prepareObject(
+  services: Services,
+  obj: ObjectRow,
+  options: { forceImport?: boolean; signal?: AbortSignal },
+): Promise<Ready | ObjectOutcome> {
+  const { sql } = services;
   if (obj.retry_times > MAX_ATTEMPTS) {
     await saveObjectError(sql, obj.id, `Gave up after ${MAX_ATTEMPTS} attempts`, "Fetch");
     await sql`UPDATE harvest_object SET lease_until = NULL, state = 'ERROR', report_status = 'errored' WHERE id = ${obj.id}`;
@@ -377,7 +434,7 @@ export async function processObject(
     harvest_source_id: obj.harvest_source_id,
     package_id: obj.package_id,
   };
-  const base = {
+  const base: ImportBase = {
     source: sourceInfo(source),
     job: { id: obj.harvest_job_id, created: new Date() },
     config: parseConfig(source.config),
@@ -390,7 +447,6 @@ export async function processObject(
 
   if (obj.extras[DELETED_EXTRA] === "true") return await withdraw(services, obj);
 
-  // Fetch.
   let newContent: string | undefined;
   const fetchCtx: FetchContext = {
     ...base,
@@ -424,20 +480,24 @@ export async function processObject(
     await sql`UPDATE harvest_object SET lease_until = NULL, state = 'ERROR', report_status = 'errored' WHERE id = ${obj.id}`;
     return "errored";
   }
+  return { obj, base, harvester, hash };
+}
 
-  // Import: the dataset write and the object's final state commit together.
+/** The import of one object and its final state, inside the caller's transaction. */
+async function importOne(services: Services, tx: Tx, r: Ready): Promise<ReportStatus> {
+  const { status, link } = await importInTransaction(services, tx, r.base, r.harvester, r.hash);
+  await tx`UPDATE harvest_object SET lease_until = NULL, state = ${status === "errored" ? "ERROR" : "COMPLETE"},
+    report_status = ${status}, import_finished = now(), fetch_finished = coalesce(fetch_finished, now()),
+    import_started = coalesce(import_started, now()), current = ${link !== undefined} OR current,
+    package_id = coalesce(${link ?? null}, package_id) WHERE id = ${r.obj.id}`;
+  return status;
+}
+
+/** Imports one object in a transaction of its own; a failure is recorded after the rollback. */
+async function importAlone(services: Services, r: Ready): Promise<ReportStatus> {
+  const { sql } = services;
   try {
-    return await retryOnConflict(() =>
-      sql.begin(async (tx) => {
-        const { status, link } = await importInTransaction(services, tx, base, harvester, hash);
-        await tx`UPDATE harvest_object SET lease_until = NULL, state = ${
-          status === "errored" ? "ERROR" : "COMPLETE"
-        }, report_status = ${status}, import_finished = now(), fetch_finished = coalesce(fetch_finished, now()),
-          import_started = coalesce(import_started, now()), current = ${link !== undefined} OR current,
-          package_id = coalesce(${link ?? null}, package_id) WHERE id = ${obj.id}`;
-        return status;
-      })
-    ).finally(() => noteWrites(services, 1));
+    return await retryOnConflict(() => sql.begin((tx) => importOne(services, tx, r)));
   } catch (error) {
     // The database went away: leave the object to be delivered again.
     if (isConnectionError(error)) throw error;
@@ -446,9 +506,9 @@ export async function processObject(
       ? error.errors
       : [[`Import failed: ${messageOf(error)}`, "Import", undefined] as const];
     await sql.begin(async (tx) => {
-      for (const [message, stage, line] of errors) await saveObjectError(tx, obj.id, message, stage, line);
+      for (const [message, stage, line] of errors) await saveObjectError(tx, r.obj.id, message, stage, line);
       await tx`UPDATE harvest_object SET lease_until = NULL, state = 'ERROR', report_status = 'errored',
-        import_finished = now() WHERE id = ${obj.id}`;
+        import_finished = now() WHERE id = ${r.obj.id}`;
     });
     return "errored";
   }

@@ -3,7 +3,10 @@ import { createJob } from "../actions/jobs.ts";
 import type { ActionContext } from "../actions/registry.ts";
 import { ValidationError } from "../errors/mod.ts";
 import { finishJobIfComplete, type JobRow, jobStats } from "./jobs.ts";
-import { gatherJob, type ObjectOutcome, processObject } from "./pipeline.ts";
+import { gatherJob, type ObjectOutcome, processObjects } from "./pipeline.ts";
+
+/** Objects imported per transaction by `run-test`. */
+const BATCH = 25;
 import type { SourceRow } from "./sources.ts";
 import type { JobStats } from "./dicts.ts";
 
@@ -86,8 +89,9 @@ export async function runJobInProcess(
 
   const worker = async () => {
     for (;;) {
-      const id = queue.shift();
-      if (id === undefined) {
+      // Objects are imported a small lot per transaction.
+      const ids = queue.splice(0, BATCH);
+      if (ids.length === 0) {
         if (gatherDone) return;
         await new Promise<void>((resolve) => {
           const previous = wake;
@@ -98,7 +102,11 @@ export async function runJobInProcess(
         });
         continue;
       }
-      record(await processObject(services, id, { forceImport: options.guid !== undefined, signal: options.signal }));
+      const outcomes = await processObjects(services, ids, {
+        forceImport: options.guid !== undefined,
+        signal: options.signal,
+      });
+      for (const id of ids) record(outcomes.get(id) ?? "skipped");
     }
   };
   const workers = Array.from({ length: options.concurrency ?? 4 }, worker);
