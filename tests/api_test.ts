@@ -165,6 +165,10 @@ Deno.test("package_search filters with q, fq, sort and paging over harvested dat
   assertEquals(bySource.count, 60);
   const facets = await search({ "facet.field": '["organization","tags"]', rows: "0" });
   assertEquals(Object.values(facets.facets.organization!).reduce((a, b) => a + b, 0), 60);
+  const future = await search({ fq: "metadata_modified:[2999-01-01T00:00:00Z TO *]", rows: "0" });
+  assertEquals(future.count, 0);
+  const past = await search({ fq: "metadata_modified:[2000-01-01T00:00:00Z TO *] -tags:traffic", rows: "0" });
+  assertEquals(past.count, 60 - tagged.count, "a range combined with a negation");
   const listing = await search({ fl: "id,metadata_modified", rows: "3", sort: "id asc" });
   assertEquals(Object.keys(listing.results[0]!).sort(), ["id", "metadata_modified"]);
 });
