@@ -63,6 +63,7 @@ export function serveCkanCatalog(
   options: { port?: number; requireApiKey?: string } = {},
 ): CkanServer {
   const requests: CkanServer["requests"] = [];
+  const sorted = { source: undefined as Dict[] | undefined, length: -1, list: [] as Dict[] };
   const server = Deno.serve({ hostname: "127.0.0.1", port: options.port ?? 0, onListen: () => {} }, (req) => {
     const url = new URL(req.url);
     requests.push({ path: url.pathname, params: url.searchParams, headers: req.headers });
@@ -73,6 +74,15 @@ export function serveCkanCatalog(
     }
     const p = url.searchParams;
     const visible = catalog.datasets.filter((d) => d.state === "active" && !d.private);
+    // Paging a large catalog sorted by id sorts it once, not on every page.
+    const sortedById = () => {
+      if (sorted.source !== catalog.datasets || sorted.length !== catalog.datasets.length) {
+        sorted.list = [...catalog.datasets].sort((a, b) => (String(a.id) < String(b.id) ? -1 : 1));
+        sorted.source = catalog.datasets;
+        sorted.length = catalog.datasets.length;
+      }
+      return sorted.list;
+    };
     const findGroup = (list: Dict[], id: string | null) => list.find((g) => g.id === id || g.name === id);
     switch (m[1]) {
       case "status_show":
@@ -80,9 +90,9 @@ export function serveCkanCatalog(
       case "package_search": {
         const rows = Math.min(Number(p.get("rows") ?? 10), 1000);
         const start = Number(p.get("start") ?? 0);
-        let results = p.get("fq") ? visible.filter((d) => matches(d, p.get("fq")!)) : visible;
         const sort = p.get("sort") ?? "";
-        if (sort.startsWith("id")) results = [...results].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+        let results = sort.startsWith("id") ? sortedById().filter((d) => d.state === "active" && !d.private) : visible;
+        if (p.get("fq")) results = results.filter((d) => matches(d, p.get("fq")!));
         if (sort.startsWith("metadata_modified")) {
           results = [...results].sort((a, b) => String(b.metadata_modified).localeCompare(String(a.metadata_modified)));
         }
