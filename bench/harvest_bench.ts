@@ -146,8 +146,9 @@ console.log(
   `Targets: cold >= ${TARGETS.cold} datasets/s and no-change >= ${TARGETS.noChange} datasets/s on PostgreSQL; ` +
     `peak RSS < ${TARGETS.rssMb} MB and flat when N grows tenfold`,
 );
+const SMALL = Math.max(100, Math.round(N / 10));
 for (const mode of args.modes!.split(",")) {
-  const small = await benchMode(mode, Math.max(100, Math.round(N / 10)), false);
+  const small = await benchMode(mode, SMALL, false);
   const big = await benchMode(mode, N, true);
   const huge = args.tenfold ? await benchMode(mode, N * 10, false) : undefined;
   const floorRate = rate(N, big.floorSeconds!);
@@ -160,7 +161,7 @@ for (const mode of args.modes!.split(",")) {
   console.log(
     `  peak RSS: ${big.cold.peakRssMb.toFixed(0)} MB cold / ${
       big.unchanged.peakRssMb.toFixed(0)
-    } MB no-change at N = ${N}; ${small.cold.peakRssMb.toFixed(0)} MB cold at N = ${Math.round(N / 10)}`,
+    } MB no-change at N = ${N}; ${small.cold.peakRssMb.toFixed(0)} MB cold at N = ${SMALL}`,
   );
   if (huge) {
     console.log(
