@@ -1,5 +1,11 @@
 import { assertEquals, assertThrows } from "../../tests/assert.ts";
-import { ConfigError, envNameToKey, loadConfig } from "./mod.ts";
+import {
+  CONFIG_KEYS as configKeys,
+  ConfigError,
+  ENV_SETTINGS as envSettings,
+  envNameToKey,
+  loadConfig,
+} from "./mod.ts";
 
 Deno.test("loadConfig() applies defaults, reads [app:main] of an ini file, and lets the environment win", () => {
   const dir = Deno.makeTempDirSync();
@@ -65,4 +71,12 @@ Deno.test("loadConfig() stops on an invalid value with one line naming the key, 
     assertThrows(() => loadConfig({ env }), (e: Error) => e instanceof ConfigError && message.test(e.message));
   }
   assertThrows(() => loadConfig({ file: "/nonexistent/harvest.ini", env: {} }), /Cannot read config file/);
+});
+
+Deno.test("every configuration key and fixed environment variable is documented in the README", () => {
+  const readme = Deno.readTextFileSync(new URL("../../README.md", import.meta.url));
+  const { CONFIG_KEYS, ENV_SETTINGS } = { CONFIG_KEYS: configKeys, ENV_SETTINGS: envSettings };
+  for (const key of [...Object.keys(CONFIG_KEYS), ...Object.keys(ENV_SETTINGS)]) {
+    assertEquals(readme.includes(`\`${key}\``), true, `${key} is missing from the README`);
+  }
 });
