@@ -4,4 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash scripts/test_services.sh)"
 export NO_COLOR=1
+# Fill node_modules and the module cache once, before test files start CLI subprocesses in parallel.
+deno install --frozen >/dev/null
+deno cache --frozen main.ts cli.ts src/demo/mod.ts tests/fixtures/*.ts >/dev/null
 exec deno test --allow-all --parallel "$@"
