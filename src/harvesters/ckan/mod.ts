@@ -81,14 +81,15 @@ function toSolrDate(d: Date): string {
 }
 
 /**
- * Pages through `package_search` sorted by id, yielding each page's datasets with ids already seen
- * dropped. `fl` asks for only some fields (CKAN 2.9+; older sites ignore it and send everything).
+ * Pages through `package_search` sorted by id, yielding each page's datasets. A dataset that moves
+ * between pages while paging may come twice; the framework keeps one object per record per job, so
+ * no set of seen ids is kept in memory (it grew with the catalog). `fl` asks for only some fields (CKAN 2.9+; older sites ignore it and send everything).
  */
 async function* searchPages(
   ctx: GatherContext,
   config: CkanConfig,
   fq: string,
-  seen: Set<string>,
+  yielded: { count: number },
   fl?: string,
   stats: { count?: number; listed: number } = { listed: 0 },
 ): AsyncGenerator<Record<string, unknown>[]> {
@@ -112,8 +113,8 @@ async function* searchPages(
     const signature = page.map((p) => p.id).join(",");
     if (signature === previous) throw new RemoteError("The paging doesn't seem to work");
     previous = signature;
-    const fresh = page.filter((p) => typeof p.id === "string" && !seen.has(p.id));
-    for (const p of fresh) seen.add(p.id as string);
+    const fresh = page.filter((p) => typeof p.id === "string");
+    yielded.count += fresh.length;
     yield fresh;
     if (page.length < rows) return;
   }
@@ -137,7 +138,7 @@ async function* gather(ctx: GatherContext): AsyncGenerator<GatheredRecord[]> {
   }
   const base = baseUrl(ctx.source.url);
   const terms = filterTerms(config);
-  const seen = new Set<string>();
+  const seen = { count: 0 };
 
   const baseline = config.force_all ? undefined : await ctx.lastErrorFreeJob();
   if (baseline) {
@@ -159,7 +160,7 @@ async function* gather(ctx: GatherContext): AsyncGenerator<GatheredRecord[]> {
       ctx.reportListing({ complete: listing.count === undefined || listing.listed >= listing.count });
       return;
     } catch (error) {
-      if (seen.size > 0) throw error;
+      if (seen.count > 0) throw error;
       ctx.log.info("Incremental search failed ({error}); falling back to a full harvest", {
         error: (error as Error).message,
       });
