@@ -400,6 +400,32 @@ export async function processObjects(
   return outcomes;
 }
 
+/** What every stage context of an object holds. */
+function stageBase(
+  services: Services,
+  obj: ObjectRow,
+  options: { forceImport?: boolean; signal?: AbortSignal },
+): ImportBase {
+  return {
+    source: sourceInfo(obj.source),
+    job: { id: obj.harvest_job_id, created: new Date() },
+    config: parseConfig(obj.source.config),
+    http: services.http,
+    log: getLogger(["harvest", "harvester", obj.source.type]),
+    signal: options.signal ?? new AbortController().signal,
+    object: {
+      id: obj.id,
+      guid: obj.guid,
+      content: obj.content,
+      extras: obj.extras,
+      harvest_job_id: obj.harvest_job_id,
+      harvest_source_id: obj.harvest_source_id,
+      package_id: obj.package_id,
+    },
+    forceImport: options.forceImport ?? false,
+  };
+}
+
 /** The checks and the fetch stage of one claimed object; a string is its final outcome. */
 async function prepareObject(
   services: Services,
@@ -425,25 +451,8 @@ async function prepareObject(
     await sql`UPDATE harvest_object SET lease_until = NULL, state = 'ERROR', report_status = 'errored' WHERE id = ${obj.id}`;
     return "errored";
   }
-  const objectInfo: ObjectInfo = {
-    id: obj.id,
-    guid: obj.guid,
-    content: obj.content,
-    extras: obj.extras,
-    harvest_job_id: obj.harvest_job_id,
-    harvest_source_id: obj.harvest_source_id,
-    package_id: obj.package_id,
-  };
-  const base: ImportBase = {
-    source: sourceInfo(source),
-    job: { id: obj.harvest_job_id, created: new Date() },
-    config: parseConfig(source.config),
-    http: services.http,
-    log: getLogger(["harvest", "harvester", source.type]),
-    signal: options.signal ?? new AbortController().signal,
-    object: objectInfo,
-    forceImport: options.forceImport ?? false,
-  };
+  const base = stageBase(services, obj, options);
+  const objectInfo = base.object;
 
   if (obj.extras[DELETED_EXTRA] === "true") return await withdraw(services, obj);
 
@@ -621,24 +630,7 @@ export async function reimportObject(services: Services, objectId: string): Prom
   if (!obj) return "skipped";
   const harvester = services.harvesters.get(obj.source.type);
   if (!harvester) return "skipped";
-  const base: ImportBase = {
-    source: sourceInfo(obj.source),
-    job: { id: obj.harvest_job_id, created: new Date() },
-    config: parseConfig(obj.source.config),
-    http: services.http,
-    log: getLogger(["harvest", "harvester", obj.source.type]),
-    signal: new AbortController().signal,
-    object: {
-      id: obj.id,
-      guid: obj.guid,
-      content: obj.content,
-      extras: obj.extras,
-      harvest_job_id: obj.harvest_job_id,
-      harvest_source_id: obj.harvest_source_id,
-      package_id: obj.package_id,
-    },
-    forceImport: true,
-  };
+  const base = stageBase(services, obj, { forceImport: true });
   try {
     return await retryOnConflict(() =>
       sql.begin(async (tx) => {
