@@ -39,16 +39,3 @@ export async function canReadSource(
 export function requireSysadmin(actor: Actor, what: string): void {
   if (!actor.sysadmin) throw new AuthorizationError(`User ${actor.name || "(anonymous)"} not authorized to ${what}`);
 }
-
-export async function requireSourceEditor(
-  sql: Queryable,
-  actor: Actor,
-  source: { name: string; owner_org: string | null },
-  what: string,
-): Promise<void> {
-  if (!await canEditSource(sql, actor, source)) {
-    throw new AuthorizationError(
-      `User ${actor.name || "(anonymous)"} not authorized to ${what} of harvest source ${source.name}`,
-    );
-  }
-}

@@ -3,7 +3,7 @@ import { ValidationError } from "../errors/mod.ts";
 import { getJob, jobDicts, type JobRow } from "../harvest/jobs.ts";
 import { getSource } from "../harvest/sources.ts";
 import { AuthorizationError } from "../errors/mod.ts";
-import { canEditSource, requireSysadmin } from "./auth.ts";
+import { requireSysadmin } from "./auth.ts";
 import { abortJob } from "../harvest/run.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 import { editableSource } from "./sources.ts";
@@ -127,5 +127,4 @@ export const harvestJobAbort = defineAction({
   },
 });
 
-export { canEditSource };
 export const jobActions = [harvestJobCreate, harvestJobShow, harvestJobList, harvestJobAbort];

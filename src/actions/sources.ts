@@ -358,4 +358,3 @@ export const sourceActions = [
   harvestSourcePatch,
   harvestSourceDelete,
 ];
-export { zId };

@@ -8,7 +8,7 @@ import { gatherJob, type ObjectOutcome, processObjects } from "./pipeline.ts";
 /** Objects imported per transaction by `run-test`. */
 const BATCH = 25;
 import type { SourceRow } from "./sources.ts";
-import type { JobStats } from "./dicts.ts";
+import { emptyStats, type JobStats } from "./dicts.ts";
 
 /** Live counts of a job run in this process. */
 export interface Progress {
@@ -71,7 +71,7 @@ export async function runJobInProcess(
   const progress: Progress = {
     gathered: 0,
     done: 0,
-    counts: { added: 0, updated: 0, "not modified": 0, errored: 0, deleted: 0 },
+    counts: emptyStats(),
   };
   const report = () => options.onProgress?.(progress);
   const queue: string[] = [];
