@@ -113,6 +113,7 @@ async function benchMode(mode: string, n: number, withFloor: boolean) {
     cleanup = () => Promise.resolve(Deno.removeSync(dir, { recursive: true }));
   }
   env.HARVEST_LOG_LEVEL = "error";
+  env.CKAN__HARVEST__ALLOWED_HOSTS = "127.0.0.1"; // the synthetic catalog is on loopback
   try {
     await runCli(["db", "upgrade"], env).catch(() => {});
     await runCli(["source", "create", "bench-source", remote.url, "ckan"], env).catch(() => {});

@@ -2,9 +2,17 @@ import type { Config } from "./config/mod.ts";
 import { type Database, openDatabase, type Sql } from "./db/mod.ts";
 import { HarvesterRegistry } from "./harvest/registry.ts";
 import { HttpClient } from "./harvest/http.ts";
+import { UrlGuard } from "./harvest/ssrf.ts";
 import { ckanHarvester } from "./harvesters/ckan/mod.ts";
 import { openQueue, type Queue } from "./queue/mod.ts";
 import { CkanTarget } from "./catalog/target.ts";
+import type { RecipientsHook } from "./harvest/notify.ts";
+
+/** What plugins can add besides harvesters. */
+export interface Hooks {
+  /** Adjust who gets a source's status mails. */
+  recipients: RecipientsHook[];
+}
 
 /** Everything an action needs, opened once per process. */
 export interface Services extends AsyncDisposable {
@@ -14,6 +22,7 @@ export interface Services extends AsyncDisposable {
   harvesters: HarvesterRegistry;
   http: HttpClient;
   queue: Queue;
+  hooks: Hooks;
   /** Where datasets are also written (`ckan.harvest.catalog.type = ckan`), if anywhere. */
   target: CkanTarget | undefined;
   close(): Promise<void>;
@@ -30,7 +39,14 @@ export function builtinHarvesters(): HarvesterRegistry {
 export async function openServices(config: Config, options: { maxConnections?: number } = {}): Promise<Services> {
   const db = await openDatabase(config, { max: options.maxConnections });
   const v = config.values;
+  const guard = new UrlGuard({
+    allowPrivate: v["ckan.harvest.allow_private_urls"],
+    allowedHosts: v["ckan.harvest.allowed_hosts"],
+  });
+  // The catalog target is the operator's own setting, not user input: its host is always allowed.
+  if (v["ckan.harvest.catalog.url"]) guard.allow(new URL(v["ckan.harvest.catalog.url"]).hostname);
   const http = new HttpClient({
+    guard,
     userAgent: v["ckan.harvest.http.user_agent"],
     timeoutMs: v["ckan.harvest.http.timeout"] * 1000,
     maxBytes: v["ckan.harvest.http.max_response_mb"] * 1024 * 1024,
@@ -45,6 +61,7 @@ export async function openServices(config: Config, options: { maxConnections?: n
     db,
     sql: db.sql,
     harvesters: builtinHarvesters(),
+    hooks: { recipients: [] },
     http,
     queue,
     target: v["ckan.harvest.catalog.type"] === "ckan"

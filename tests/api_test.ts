@@ -172,3 +172,36 @@ Deno.test("package_search filters with q, fq, sort and paging over harvested dat
   const listing = await search({ fl: "id,metadata_modified", rows: "3", sort: "id asc" });
   assertEquals(Object.keys(listing.results[0]!).sort(), ["id", "metadata_modified"]);
 });
+
+Deno.test("the OpenAPI document covers every action with its inputs, result and rule, and a page shows it", async () => {
+  await using services = await testServices();
+  const app = createApp(services);
+  const res = await app.request("/api/3/openapi.json");
+  assertEquals(res.status, 200);
+  const doc = await res.json();
+  assertEquals(doc.openapi, "3.1.0");
+  const { ACTIONS } = await import("../src/actions/mod.ts");
+  for (const [name, action] of ACTIONS) {
+    const path = doc.paths[`/api/3/action/${name}`];
+    assert(path?.post, `${name} is documented`);
+    assertEquals(Boolean(path.get), action.sideEffectFree, `${name}: GET only for read-only actions`);
+    assertEquals(path.post["x-auth"], action.auth);
+    const result = path.post.responses["200"].content["application/json"].schema.properties.result;
+    assert(Object.keys(result).length > 0, `${name} documents its result`);
+  }
+  const create = doc.paths["/api/3/action/harvest_source_create"].post;
+  const input = create.requestBody.content["application/json"].schema;
+  assertEquals(input.required.sort(), ["name", "source_type", "url"]);
+  assert(input.properties.frequency && input.properties.config && input.properties.owner_org);
+  const search = doc.paths["/api/3/action/package_search"].get;
+  assert(search.parameters.some((p: { name: string }) => p.name === "fq"));
+
+  const page = await app.request("/api/docs");
+  assertEquals(page.status, 200);
+  const text = await page.text();
+  for (const name of ACTIONS.keys()) assert(text.includes(`id="${name}"`), `the page has ${name}`);
+  assertMatch(text, /<title>Action API reference<\/title>/);
+
+  const help = await app.request("/api/3/action/help_show?name=harvest_job_abort");
+  assertMatch((await help.json()).result, /Who may call it: sysadmin/);
+});

@@ -36,7 +36,7 @@ export async function freshDatabase(): Promise<{ url: string } & AsyncDisposable
 /** In-process services on a fresh, migrated database. */
 export async function testServices(env: Record<string, string> = {}): Promise<Services> {
   const db = await freshDatabase();
-  const config = loadConfig({ env: { DATABASE_URL: db.url, ...env } });
+  const config = loadConfig({ env: { DATABASE_URL: db.url, CKAN__HARVEST__ALLOW_PRIVATE_URLS: "true", ...env } });
   const services = await openServices(config);
   await migrate(services.sql);
   const close = services.close;
@@ -151,5 +151,7 @@ export function tempDir(): { path: string } & Disposable {
 
 /** Services on an existing database (already migrated), for reading what a subprocess wrote. */
 export async function servicesOn(databaseUrl: string, env: Record<string, string> = {}): Promise<Services> {
-  return await openServices(loadConfig({ env: { DATABASE_URL: databaseUrl, ...env } }));
+  return await openServices(
+    loadConfig({ env: { DATABASE_URL: databaseUrl, CKAN__HARVEST__ALLOW_PRIVATE_URLS: "true", ...env } }),
+  );
 }

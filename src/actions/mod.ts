@@ -4,25 +4,45 @@
  *
  * @module
  */
-import type { Action } from "./registry.ts";
+import { z } from "zod";
+import { NotFoundError } from "../errors/mod.ts";
+import { type Action, defineAction } from "./registry.ts";
 import { sourceActions } from "./sources.ts";
 import { jobActions } from "./jobs.ts";
 import { catalogActions, catalogWriteActions } from "./catalog.ts";
 import { userActions } from "./users.ts";
 import { deletionActions } from "./deletions.ts";
 import { lifecycleActions } from "./lifecycle.ts";
+import { maintenanceActions } from "./maintenance.ts";
+import { objectActions } from "./objects.ts";
 
 export { type ActionContext, type Actor, ANONYMOUS, runAction, SITE_ACTOR } from "./registry.ts";
 export type { Action };
 export { createJob, JOB_EXISTS, sendToGatherQueue } from "./jobs.ts";
 export { readableSource, showSourceAs } from "./sources.ts";
 
+const helpShow = defineAction({
+  name: "help_show",
+  doc: "An action's documentation and who may call it, as CKAN's help_show.",
+  auth: "anyone",
+  sideEffectFree: true,
+  input: z.object({ name: z.string({ error: "Missing value" }) }),
+  run(_ctx, input) {
+    const action = ACTIONS.get(input.name);
+    if (!action) throw new NotFoundError(`Action not found: ${input.name}`);
+    return Promise.resolve(`${action.doc}\n\nWho may call it: ${action.auth}.`);
+  },
+});
+
 /** Every action by name. */
 export const ACTIONS: ReadonlyMap<string, Action> = new Map(
   ([
+    helpShow,
     ...sourceActions,
     ...jobActions,
     ...lifecycleActions,
+    ...maintenanceActions,
+    ...objectActions,
     ...catalogActions,
     ...catalogWriteActions,
     ...userActions,

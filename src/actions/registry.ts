@@ -47,11 +47,26 @@ export function toValidationError(error: z.ZodError): ValidationError {
   return new ValidationError(fields);
 }
 
+/** The path of the first string holding a NUL character, which PostgreSQL text cannot store. */
+function nulPath(value: unknown, path: string): string | undefined {
+  if (typeof value === "string") return value.includes("\u0000") ? path : undefined;
+  if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes("\u0000")) return path || "input";
+      const found = nulPath(v, path ? `${path}.${k}` : k);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 /** Validates the input and runs an action. */
 export async function runAction(action: Action, ctx: ActionContext, raw: unknown): Promise<unknown> {
   if (action.sysadminOnly && !ctx.actor.sysadmin) {
     throw new AuthorizationError(`User ${ctx.actor.name || "(anonymous)"} not authorized to call ${action.name}`);
   }
+  const nul = nulPath(raw, "");
+  if (nul) throw ValidationError.of(nul || "input", "Must not contain NUL (\\u0000) characters");
   const parsed = action.input.safeParse(raw ?? {});
   if (!parsed.success) throw toValidationError(parsed.error);
   return await action.run(ctx, parsed.data);

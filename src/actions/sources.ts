@@ -12,6 +12,7 @@ import {
   sourceStatusCounts,
 } from "../harvest/sources.ts";
 import { getJob, jobDicts } from "../harvest/jobs.ts";
+import { clearSource } from "./maintenance.ts";
 import { canEditSource, canReadSource, capacityIn, memberOrgIds } from "./auth.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 
@@ -93,6 +94,14 @@ async function validateSource(
   } catch {
     add("url", `Not a valid http(s) URL: ${url}`);
     url = "";
+  }
+  if (url) {
+    try {
+      await ctx.services.http.checkUrl(url);
+    } catch (error) {
+      add("url", messageOf(error));
+      url = "";
+    }
   }
   const harvester = harvesters.get(input.source_type);
   if (!harvester) {
@@ -333,19 +342,28 @@ export const harvestSourcePatch = defineAction({
 
 export const harvestSourceDelete = defineAction({
   name: "harvest_source_delete",
-  doc: "Deactivates a source (state deleted): its New jobs are Aborted; datasets, jobs and objects are kept. " +
+  doc: "Deactivates a source (state deleted): its New jobs are Aborted; datasets, jobs and objects are kept " +
+    "unless clear=true. " +
     "It can be re-activated with harvest_source_patch state=active.",
   auth: "editor or admin of the source's organization",
   sideEffectFree: false,
-  input: z.object({ id: zId }),
+  input: z.object({
+    id: zId,
+    clear: zBool.optional().describe("Also run harvest_source_clear: purge its datasets, jobs and objects"),
+  }),
   async run(ctx, input) {
     const existing = await editableSource(ctx, input.id, "delete");
     const { sql } = ctx.services;
+    if (input.clear) {
+      const [running] = await sql`SELECT 1 FROM harvest_job WHERE source_id = ${existing.id} AND status = 'Running'`;
+      if (running) throw ValidationError.of("id", "The source has a running job; stop it before clearing it");
+    }
     await sql.begin(async (tx) => {
       await tx`UPDATE harvest_source SET state = 'deleted', metadata_modified = now() WHERE id = ${existing.id}`;
       await tx`UPDATE harvest_job SET status = 'Aborted', finished = now() WHERE source_id = ${existing.id}
         AND status = 'New'`;
     });
+    if (input.clear) await clearSource(ctx.services, existing.id);
     return { id: existing.id };
   },
 });

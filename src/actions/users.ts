@@ -181,13 +181,116 @@ export const organizationMemberCreate = defineAction({
   },
 });
 
+export const organizationMemberDelete = defineAction({
+  name: "organization_member_delete",
+  doc: "Removes a user from an organization.",
+  auth: "admin of the organization, or a sysadmin",
+  sideEffectFree: false,
+  input: z.object({ id: zId, username: zId }),
+  async run(ctx, input) {
+    const org = await orgByIdOrName(ctx, input.id);
+    if (!ctx.actor.sysadmin && await capacityIn(ctx.services.sql, ctx.actor, org.id) !== "admin") {
+      throw new AuthorizationError(
+        `User ${ctx.actor.name || "(anonymous)"} not authorized to manage members of ${org.name}`,
+      );
+    }
+    const user = await userByIdOrName(ctx, input.username);
+    const removed = await ctx.services.sql`
+      DELETE FROM membership WHERE group_id = ${org.id} AND user_id = ${user.id} RETURNING user_id`;
+    if (removed.length === 0) throw new NotFoundError(`${user.name} is not a member of ${org.name}`);
+    return { organization: org.name, username: user.name };
+  },
+});
+
+/** A user as others see them: never a password hash; the e-mail only for themselves and sysadmins. */
+async function userDict(ctx: ActionContext, id: string) {
+  const [u] = await ctx.services.sql<
+    { id: string; name: string; email: string | null; sysadmin: boolean; state: string; created: Date }[]
+  >`SELECT id, name, email, sysadmin, state, created FROM "user" WHERE id = ${id}`;
+  const self = ctx.actor.sysadmin || ctx.actor.id === id;
+  const organizations = await ctx.services.sql<{ name: string; capacity: string }[]>`
+    SELECT g.name, m.capacity FROM membership m JOIN "group" g ON g.id = m.group_id WHERE m.user_id = ${id}
+    ORDER BY g.name`;
+  return {
+    id: u!.id,
+    name: u!.name,
+    ...(self ? { email: u!.email } : {}),
+    sysadmin: u!.sysadmin,
+    state: u!.state,
+    created: u!.created.toISOString(),
+    organizations: [...organizations],
+  };
+}
+
+export const userShow = defineAction({
+  name: "user_show",
+  doc: "Shows a user with their organizations and roles (the e-mail only to themself and sysadmins).",
+  auth: "the user themself, or a sysadmin",
+  sideEffectFree: true,
+  input: z.object({ id: zId }),
+  async run(ctx, input) {
+    const user = await userByIdOrName(ctx, input.id);
+    if (!ctx.actor.sysadmin && ctx.actor.id !== user.id) {
+      throw new AuthorizationError(`User ${ctx.actor.name || "(anonymous)"} not authorized to see ${user.name}`);
+    }
+    return await userDict(ctx, user.id);
+  },
+});
+
+export const userList = defineAction({
+  name: "user_list",
+  doc: "Lists active users by name, a page at a time (limit default 100, at most 1000).",
+  auth: "sysadmin",
+  sideEffectFree: true,
+  sysadminOnly: true,
+  input: z.object({ limit: zInt(1, 1000).optional(), offset: zInt(0).optional() }),
+  async run(ctx, input) {
+    requireSysadmin(ctx.actor, "list users");
+    const rows = await ctx.services.sql<{ id: string }[]>`
+      SELECT id FROM "user" WHERE state = 'active' ORDER BY name
+      LIMIT ${input.limit ?? 100} OFFSET ${input.offset ?? 0}`;
+    const out = [];
+    for (const r of rows) out.push(await userDict(ctx, r.id));
+    return out;
+  },
+});
+
+export const apiTokenList = defineAction({
+  name: "api_token_list",
+  doc: "Lists a user's tokens: id, name, created, expires_at, last_access, revoked (never the token).",
+  auth: "the user themself, or a sysadmin",
+  sideEffectFree: true,
+  input: z.object({ user: zId }),
+  async run(ctx, input) {
+    const user = await userByIdOrName(ctx, input.user);
+    if (!ctx.actor.sysadmin && ctx.actor.id !== user.id) {
+      throw new AuthorizationError(
+        `User ${ctx.actor.name || "(anonymous)"} not authorized to list tokens of ${user.name}`,
+      );
+    }
+    const rows = await ctx.services.sql`
+      SELECT id, name, created, expires_at, last_access, revoked FROM api_token WHERE user_id = ${user.id}
+      ORDER BY created, id`;
+    return rows.map((r) => ({
+      ...r,
+      created: (r.created as Date).toISOString(),
+      expires_at: (r.expires_at as Date | null)?.toISOString() ?? null,
+      last_access: (r.last_access as Date | null)?.toISOString() ?? null,
+    }));
+  },
+});
+
 export const userActions = [
   userCreate,
+  userShow,
+  userList,
   apiTokenCreate,
+  apiTokenList,
   apiTokenRevoke,
   groupCreateAction("organization"),
   groupCreateAction("group"),
   organizationMemberCreate,
+  organizationMemberDelete,
 ];
 
 export { orgByIdOrName };

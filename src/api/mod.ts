@@ -13,6 +13,7 @@ import type { Services } from "../services.ts";
 import { ACTIONS, type Actor, ANONYMOUS, runAction } from "../actions/mod.ts";
 import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { actorForToken } from "../auth/tokens.ts";
+import { docsPage, openApiDocument } from "./openapi.ts";
 
 const log = getLogger(["harvest", "api"]);
 
@@ -115,6 +116,11 @@ export function createApp(services: Services): Hono<{ Variables: { actor: Actor 
       return c.json({ help, success: false, error: body }, status);
     }
   });
+
+  const doc = openApiDocument(ACTIONS.values(), services.config.values["ckan.site_url"]);
+  app.get("/api/3/openapi.json", (c) => c.json(doc));
+  let page: Promise<string> | undefined;
+  app.get("/api/docs", async (c) => c.html(await (page ??= docsPage(doc))));
 
   app.get("/healthz", async (c) => {
     try {

@@ -150,9 +150,10 @@ export async function searchPackages(
   const states = params.include_drafts ? "('active', 'draft')" : "('active')";
   conds.push(`p.state IN ${states}`);
   if (!/\b(dataset_)?type:/.test(`${q} ${params.fq ?? ""}`)) conds.push(`p.type = 'dataset'`);
+  const whereParams = allParams.slice();
   const hasText = q !== "" && q !== "*:*" && !q.includes(":");
   const textParam = hasText ? `$${allParams.push(q)}` : "";
-  const score = hasText ? `ts_rank(p.search_vector, plainto_tsquery('english', ${textParam}))` : "0";
+  const score = hasText ? `ts_rank(p.search_vector, plainto_tsquery('english', ${textParam}::text))` : "0";
   const where = conds.join(" AND ");
   const order = compileSort(params.sort, hasText, score);
   const limitParam = `$${allParams.push(rows)}`;
@@ -169,7 +170,7 @@ export async function searchPackages(
   if (count === undefined) {
     const c = await sql.unsafe(
       `SELECT count(*)::int AS n FROM package p WHERE ${where}`,
-      allParams.slice(0, allParams.length - 2) as never[],
+      whereParams as never[],
     );
     count = (c[0] as unknown as { n: number }).n;
   }
@@ -189,7 +190,7 @@ export async function searchPackages(
     const items = await sql.unsafe(
       `WITH matched AS (SELECT p.* FROM package p WHERE ${where})
        ${facetSql} ORDER BY n DESC, value LIMIT ${Number(params.facet_limit ?? 50)}`,
-      allParams.slice(0, allParams.length - 2) as never[],
+      whereParams as never[],
     ) as unknown as { value: string; display: string; n: number }[];
     facets[field] = Object.fromEntries(items.map((i) => [i.value, i.n]));
     searchFacets[field] = {

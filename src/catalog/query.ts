@@ -107,7 +107,7 @@ export class QueryCompiler {
   #text(value: string): string {
     if (value === "") return "TRUE";
     const p = this.#bind(value);
-    return `(p.search_vector @@ plainto_tsquery('english', ${p}) OR p.name ILIKE '%' || ${p} || '%')`;
+    return `(p.search_vector @@ plainto_tsquery('english', ${p}::text) OR p.name ILIKE '%' || ${p}::text || '%')`;
   }
 
   #range(field: string, value: string): string {

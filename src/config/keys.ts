@@ -3,6 +3,8 @@ import { z } from "zod";
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalInt = (min: number, max: number) =>
   z.union([z.literal("").transform(() => undefined), int(min, max)]).optional();
+const bool = z.union([z.boolean(), z.enum(["true", "false", "True", "False", "1", "0", "yes", "no", "on", "off"])])
+  .transform((v) => v === true || ["true", "True", "1", "yes", "on"].includes(v as string));
 const words = z.string().transform((v) => v.split(/[\s,]+/).filter((w) => w.length > 0));
 
 /**
@@ -116,6 +118,18 @@ export const CONFIG_KEYS = {
     schema: int(1, 10_000),
     default: 100,
     doc: "Largest remote response accepted, in megabytes",
+  },
+  "ckan.harvest.allow_private_urls": {
+    schema: bool,
+    default: "false",
+    doc: "Allow source URLs and remote requests to loopback, private, link-local and cloud-metadata addresses " +
+      "(checked after DNS resolution and on every redirect). Leave off in production",
+  },
+  "ckan.harvest.allowed_hosts": {
+    schema: words,
+    default: "",
+    doc: "Space- or comma-separated host names, IP addresses or CIDR ranges allowed even though they are " +
+      "private (e.g. `ckan.internal 10.1.0.0/16`). The catalog target's host is always allowed",
   },
 } as const;
 

@@ -20,7 +20,9 @@ const SOURCE = "demo-sample-ckan";
 
 export async function demo(): Promise<void> {
   const env = Deno.env.toObject();
-  const config = loadConfig({ env });
+  // The sample catalog is served on loopback, which the SSRF guard refuses unless allowed.
+  const allowed = `${env.CKAN__HARVEST__ALLOWED_HOSTS ?? ""} 127.0.0.1`.trim();
+  const config = loadConfig({ env, overrides: { "ckan.harvest.allowed_hosts": allowed } });
   await setupLogging({ level: env.HARVEST_LOG_LEVEL, fallback: "warning" });
   const services = await openServices(config, { maxConnections: 8 });
   const remote = serveCkanCatalog(sampleCatalog());

@@ -1,4 +1,8 @@
 import { RemoteError } from "../errors/mod.ts";
+import type { UrlGuard } from "./ssrf.ts";
+
+/** Redirects followed per request; each hop is checked by the guard. */
+const MAX_REDIRECTS = 5;
 
 /** Options of the client that every harvester uses for remote requests. */
 export interface HttpOptions {
@@ -11,6 +15,8 @@ export interface HttpOptions {
   maxBackoffMs?: number;
   /** Requests in flight at once per host. */
   perHostConcurrency?: number;
+  /** Refuses private and metadata addresses (the SSRF guard); none means every address is allowed. */
+  guard?: UrlGuard;
 }
 
 export interface RequestOptions {
@@ -54,11 +60,44 @@ function retryAfterMs(header: string | null): number | undefined {
  * failure is a `RemoteError` whose message names the URL and what went wrong.
  */
 export class HttpClient {
-  #options: Required<HttpOptions>;
+  #options: Required<Omit<HttpOptions, "guard">>;
+  #guard: UrlGuard | undefined;
   #hosts = new Map<string, Semaphore>();
 
   constructor(options: HttpOptions) {
-    this.#options = { attempts: 3, maxBackoffMs: 30_000, perHostConcurrency: 4, ...options };
+    const { guard, ...rest } = options;
+    this.#options = { attempts: 3, maxBackoffMs: 30_000, perHostConcurrency: 4, ...rest };
+    this.#guard = guard;
+  }
+
+  /** Throws a `BlockedUrlError` when the guard refuses the URL's host (after DNS resolution). */
+  async checkUrl(url: string): Promise<void> {
+    await this.#guard?.check(url);
+  }
+
+  /**
+   * fetch, following redirects by hand so that every hop is checked by the guard before connecting.
+   */
+  async #fetch(url: string, init: RequestInit): Promise<Response> {
+    let current = url;
+    for (let hop = 0;; hop++) {
+      await this.#guard?.check(current);
+      const response = await fetch(current, { ...init, redirect: "manual" });
+      const location = response.headers.get("location");
+      if (response.status < 300 || response.status >= 400 || !location) return response;
+      await response.body?.cancel();
+      if (hop >= MAX_REDIRECTS) throw new RemoteError(`Too many redirects (over ${MAX_REDIRECTS}): ${url}`);
+      const next = new URL(location, current);
+      if (next.origin !== new URL(current).origin && init.headers) {
+        // Credentials for one host are never sent to another (as browsers' fetch does).
+        const headers = new Headers(init.headers);
+        headers.delete("authorization");
+        headers.delete("x-ckan-api-key");
+        init = { ...init, headers };
+      }
+      current = next.href;
+      if (response.status === 303 && init.method === "POST") init = { ...init, method: "GET", body: undefined };
+    }
   }
 
   /** GETs a URL and returns the body as text. */
@@ -87,13 +126,14 @@ export class HttpClient {
       const timeout = AbortSignal.timeout(this.#options.timeoutMs);
       let response: Response;
       try {
-        response = await fetch(url, {
+        response = await this.#fetch(url, {
           method: "POST",
           headers: { "User-Agent": this.#options.userAgent, "Content-Type": "application/json", ...options.headers },
           body: JSON.stringify(body),
           signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
         });
       } catch (error) {
+        if (error instanceof RemoteError) throw error;
         if (attempt < this.#options.attempts && !options.signal?.aborted) {
           await new Promise((r) => setTimeout(r, 250 * 2 ** (attempt - 1)));
           continue;
@@ -143,12 +183,12 @@ export class HttpClient {
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let response: Response;
     try {
-      response = await fetch(url, {
+      response = await this.#fetch(url, {
         headers: { "User-Agent": this.#options.userAgent, Accept: "application/json, */*", ...options.headers },
         signal,
-        redirect: "follow",
       });
     } catch (error) {
+      if (error instanceof RemoteError) throw error;
       if (timeout.aborted) {
         throw new RetryableError(
           new RemoteError(`Request error: no answer within ${this.#options.timeoutMs / 1000} s: ${url}`),

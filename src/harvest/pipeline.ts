@@ -42,7 +42,7 @@ async function noteWrites(services: Services, n: number): Promise<void> {
 /** Deliveries of one object before it is given up as ERROR. */
 export const MAX_ATTEMPTS = 5;
 
-function sourceInfo(s: SourceRow): SourceInfo {
+export function sourceInfo(s: SourceRow): SourceInfo {
   return { id: s.id, name: s.name, title: s.title, url: s.url, type: s.type, config: s.config, owner_org: s.owner_org };
 }
 

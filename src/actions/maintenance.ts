@@ -1,0 +1,156 @@
+/**
+ * Clearing sources and their history, reindexing, and a source's status.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ValidationError } from "../errors/mod.ts";
+import type { Queryable } from "../db/mod.ts";
+import type { Services } from "../services.ts";
+import { requireSysadmin } from "./auth.ts";
+import { defineAction, zBool, zId } from "./registry.ts";
+import { editableSource, readableSource, sourceStatus } from "./sources.ts";
+
+async function refuseWhileRunning(sql: Queryable, sourceId: string, what: string): Promise<void> {
+  const [running] = await sql`SELECT 1 FROM harvest_job WHERE source_id = ${sourceId} AND status = 'Running'`;
+  if (running) {
+    throw ValidationError.of("id", `The source has a running job; stop it (harvest_job_abort) before ${what}`);
+  }
+}
+
+/**
+ * Deletes a source's jobs, objects and errors; its datasets are purged too unless `keepDatasets`.
+ * Only datasets this source harvested are touched, never those of other sources.
+ */
+export async function clearSource(services: Services, sourceId: string): Promise<number> {
+  const { sql, target } = services;
+  return await sql.begin(async (tx) => {
+    const packages = await tx<{ id: string }[]>`
+      SELECT DISTINCT o.package_id AS id FROM harvest_object o WHERE o.harvest_source_id = ${sourceId}
+        AND o.package_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM harvest_object x WHERE x.package_id = o.package_id
+          AND x.harvest_source_id <> ${sourceId} AND x.current)`;
+    const ids = packages.map((p) => p.id);
+    await tx`DELETE FROM harvest_pending_deletion WHERE source_id = ${sourceId}`;
+    await tx`DELETE FROM harvest_job WHERE source_id = ${sourceId}`;
+    await tx`DELETE FROM package WHERE id = ANY(${ids})`;
+    for (const id of ids) await target?.remove(id);
+    return ids.length;
+  });
+}
+
+/**
+ * Deletes the finished history of a source and keeps every dataset's link to its remote record: the
+ * current objects (and the jobs holding them) and running jobs stay.
+ */
+export async function clearSourceHistory(sql: Queryable, sourceId: string): Promise<number> {
+  const deleted = await sql`
+    DELETE FROM harvest_job j WHERE j.source_id = ${sourceId} AND j.status <> 'Running'
+      AND NOT EXISTS (SELECT 1 FROM harvest_object o WHERE o.harvest_job_id = j.id AND o.current)
+    RETURNING j.id`;
+  await sql`
+    DELETE FROM harvest_object o USING harvest_job j WHERE j.id = o.harvest_job_id AND j.source_id = ${sourceId}
+      AND j.status <> 'Running' AND NOT o.current`;
+  return deleted.length;
+}
+
+export const harvestSourceClear = defineAction({
+  name: "harvest_source_clear",
+  doc: "Purges the datasets this source harvested (only those no other source holds), and every job, object " +
+    "and error of the source; the source itself is kept. Refused while a job runs. Returns {id, datasets}.",
+  auth: "editor or admin of the source's organization",
+  sideEffectFree: false,
+  input: z.object({ id: zId }),
+  async run(ctx, input) {
+    const source = await editableSource(ctx, input.id, "clear");
+    await refuseWhileRunning(ctx.services.sql, source.id, "clearing it");
+    const datasets = await clearSource(ctx.services, source.id);
+    return { id: source.id, datasets };
+  },
+});
+
+const keepCurrent = zBool.optional().describe(
+  "Accepted for compatibility. Current objects are always kept: deleting them would make the next harvest " +
+    "duplicate every dataset",
+);
+
+export const harvestSourceJobHistoryClear = defineAction({
+  name: "harvest_source_job_history_clear",
+  doc: "Deletes a source's finished jobs, their objects and errors; keeps its datasets, the objects that link " +
+    "them to remote records (and their jobs), and running jobs. Returns {id, jobs}.",
+  auth: "editor or admin of the source's organization",
+  sideEffectFree: false,
+  input: z.object({ id: zId, keep_current: keepCurrent }),
+  async run(ctx, input) {
+    const source = await editableSource(ctx, input.id, "clear the history");
+    const jobs = await ctx.services.sql.begin((tx) => clearSourceHistory(tx, source.id));
+    return { id: source.id, jobs };
+  },
+});
+
+export const harvestSourcesJobHistoryClear = defineAction({
+  name: "harvest_sources_job_history_clear",
+  doc: "harvest_source_job_history_clear for every source (private and inactive ones too). Returns [{id, jobs}].",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  sysadminOnly: true,
+  input: z.object({ keep_current: keepCurrent }),
+  async run(ctx) {
+    requireSysadmin(ctx.actor, "clear the history of every source");
+    const { sql } = ctx.services;
+    const sources = await sql<{ id: string }[]>`SELECT id FROM harvest_source ORDER BY created`;
+    const out = [];
+    for (const s of sources) out.push({ id: s.id, jobs: await sql.begin((tx) => clearSourceHistory(tx, s.id)) });
+    return out;
+  },
+});
+
+export const harvestSourceReindex = defineAction({
+  name: "harvest_source_reindex",
+  doc: "Kept for scripts written for the original. There is no separate search index to go stale: searches " +
+    "and source status read the database, so this only refreshes the planner statistics. Returns true.",
+  auth: "editor or admin of the source's organization",
+  sideEffectFree: false,
+  input: z.object({ id: zId }),
+  async run(ctx, input) {
+    await editableSource(ctx, input.id, "reindex");
+    await ctx.services.sql`ANALYZE package`;
+    return true;
+  },
+});
+
+export const harvestSourcesReindex = defineAction({
+  name: "harvest_sources_reindex",
+  doc: "As harvest_source_reindex, for every source. Returns true.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  sysadminOnly: true,
+  input: z.object({}),
+  async run(ctx) {
+    requireSysadmin(ctx.actor, "reindex every source");
+    await ctx.services.sql`ANALYZE`;
+    return true;
+  },
+});
+
+export const harvestSourceShowStatus = defineAction({
+  name: "harvest_source_show_status",
+  doc: "A source's status: {job_count, last_job (with stats and error summaries) or null, total_datasets}. " +
+    "Accepts the id or the name.",
+  auth: "anyone for public sources; organization members for private ones",
+  sideEffectFree: true,
+  input: z.object({ id: zId }),
+  async run(ctx, input) {
+    const source = await readableSource(ctx, input.id);
+    return await sourceStatus(ctx.services.sql, source.id);
+  },
+});
+
+export const maintenanceActions = [
+  harvestSourceClear,
+  harvestSourceJobHistoryClear,
+  harvestSourcesJobHistoryClear,
+  harvestSourceReindex,
+  harvestSourcesReindex,
+  harvestSourceShowStatus,
+];

@@ -1,0 +1,303 @@
+/**
+ * Harvest objects, job reports, the database log and notification recipients.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { NotFoundError, ValidationError } from "../errors/mod.ts";
+import type { Queryable } from "../db/mod.ts";
+import { harvestTime } from "../harvest/dicts.ts";
+import { getJob } from "../harvest/jobs.ts";
+import { getSource } from "../harvest/sources.ts";
+import { sourceInfo } from "../harvest/pipeline.ts";
+import { notificationRecipients } from "../harvest/notify.ts";
+import { canReadSource, memberOrgIds, requireSysadmin } from "./auth.ts";
+import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
+import { editableSource, readableSource } from "./sources.ts";
+
+interface ObjectRow {
+  id: string;
+  guid: string;
+  current: boolean;
+  gathered: Date;
+  fetch_started: Date | null;
+  fetch_finished: Date | null;
+  import_started: Date | null;
+  import_finished: Date | null;
+  content: string | null;
+  state: string;
+  metadata_modified_date: Date | null;
+  retry_times: number;
+  harvest_job_id: string;
+  harvest_source_id: string;
+  package_id: string | null;
+  report_status: string | null;
+}
+
+const OBJECT_COLUMNS = `id, guid, current, gathered, fetch_started, fetch_finished, import_started, import_finished,
+  content, state, metadata_modified_date, retry_times, harvest_job_id, harvest_source_id, package_id, report_status`;
+
+/** The original's object dict: every column, plus source, job, package, errors and extras. */
+async function objectDict(sql: Queryable, o: ObjectRow): Promise<Record<string, unknown>> {
+  const errors = await sql<{ id: string; message: string; stage: string; line: number | null; created: Date }[]>`
+    SELECT id, message, stage, line, created FROM harvest_object_error WHERE harvest_object_id = ${o.id}
+    ORDER BY created, id`;
+  const extras = await sql<{ key: string; value: string }[]>`
+    SELECT key, value FROM harvest_object_extra WHERE harvest_object_id = ${o.id} ORDER BY key`;
+  return {
+    id: o.id,
+    guid: o.guid,
+    current: o.current,
+    gathered: harvestTime(o.gathered),
+    fetch_started: harvestTime(o.fetch_started),
+    fetch_finished: harvestTime(o.fetch_finished),
+    import_started: harvestTime(o.import_started),
+    import_finished: harvestTime(o.import_finished),
+    metadata_modified_date: harvestTime(o.metadata_modified_date),
+    retry_times: o.retry_times,
+    state: o.state,
+    report_status: o.report_status,
+    harvest_job_id: o.harvest_job_id,
+    harvest_source_id: o.harvest_source_id,
+    package_id: o.package_id,
+    source: o.harvest_source_id,
+    job: o.harvest_job_id,
+    ...(o.package_id ? { package: o.package_id } : {}),
+    content: o.content,
+    errors: errors.map((e) => ({ ...e, harvest_object_id: o.id, created: harvestTime(e.created) })),
+    extras: Object.fromEntries(extras.map((e) => [e.key, e.value])),
+  };
+}
+
+/**
+ * An object's raw content is the remote record: only those who may read its source see it, and
+ * when its dataset is private, only members of the dataset's organization.
+ */
+async function requireObjectReadable(ctx: ActionContext, o: ObjectRow): Promise<void> {
+  const { sql } = ctx.services;
+  const hidden = () => new NotFoundError(`Harvest object not found: ${o.id}`);
+  const source = await getSource(sql, o.harvest_source_id);
+  if (!await canReadSource(sql, ctx.actor, source)) throw hidden();
+  if (o.package_id && !ctx.actor.sysadmin) {
+    const [pkg] = await sql<{ private: boolean; owner_org: string | null }[]>`
+      SELECT private, owner_org FROM package WHERE id = ${o.package_id}`;
+    if (pkg?.private && !(await memberOrgIds(sql, ctx.actor)).includes(pkg.owner_org ?? "")) throw hidden();
+  }
+}
+
+export const harvestObjectShow = defineAction({
+  name: "harvest_object_show",
+  doc: "Shows an object with its raw content, errors and extras: by id (or by another column with attr=guid: " +
+    "the newest match), or by dataset_id (the dataset's current object).",
+  auth: "whoever may read the source; for a private dataset, members of its organization",
+  sideEffectFree: true,
+  input: z.object({
+    id: z.string().optional(),
+    attr: z.enum(["id", "guid"]).optional(),
+    dataset_id: z.string().optional(),
+  }).refine((v) => v.id || v.dataset_id, {
+    message: 'Please provide either an "id" or a "dataset_id" parameter',
+    path: ["id"],
+  }),
+  async run(ctx, input) {
+    const { sql } = ctx.services;
+    let rows: ObjectRow[];
+    if (input.id) {
+      rows = input.attr === "guid"
+        ? await sql.unsafe<ObjectRow[]>(
+          `SELECT ${OBJECT_COLUMNS} FROM harvest_object WHERE guid = $1 ORDER BY gathered DESC, id LIMIT 1`,
+          [input.id],
+        )
+        : await sql.unsafe<ObjectRow[]>(`SELECT ${OBJECT_COLUMNS} FROM harvest_object WHERE id = $1`, [input.id]);
+    } else {
+      rows = await sql.unsafe<ObjectRow[]>(
+        `SELECT ${OBJECT_COLUMNS} FROM harvest_object o WHERE current AND package_id IN
+          (SELECT id FROM package WHERE id = $1 OR name = $1) ORDER BY import_finished DESC NULLS LAST LIMIT 1`,
+        [input.dataset_id!],
+      );
+    }
+    const object = rows[0];
+    if (!object) throw new NotFoundError(`Harvest object not found: ${input.id ?? input.dataset_id}`);
+    await requireObjectReadable(ctx, object);
+    return await objectDict(sql, object);
+  },
+});
+
+export const harvestObjectList = defineAction({
+  name: "harvest_object_list",
+  doc: "Lists object ids of a source (only current ones unless only_current=false), a page at a time " +
+    "(limit default 100, at most 1000).",
+  auth: "whoever may read the source",
+  sideEffectFree: true,
+  input: z.object({
+    source_id: zId,
+    only_current: zBool.optional(),
+    limit: zInt(1, 1000).optional(),
+    offset: zInt(0).optional(),
+  }),
+  async run(ctx, input) {
+    const source = await readableSource(ctx, input.source_id);
+    const rows = await ctx.services.sql<{ id: string }[]>`
+      SELECT id FROM harvest_object WHERE harvest_source_id = ${source.id}
+        AND (current OR NOT ${input.only_current ?? true})
+      ORDER BY gathered DESC, id LIMIT ${input.limit ?? 100} OFFSET ${input.offset ?? 0}`;
+    return rows.map((r) => r.id);
+  },
+});
+
+export const harvestObjectCreate = defineAction({
+  name: "harvest_object_create",
+  doc: "Stores an object for a job (for harvesters and scripts that gather by themselves). The source is the " +
+    "job's; state is accepted and ignored (new objects wait). Returns the object dict.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  sysadminOnly: true,
+  input: z.object({
+    job_id: zId,
+    guid: z.string().max(1000).optional(),
+    content: z.string().optional(),
+    source_id: z.string().optional(),
+    package_id: z.string().optional(),
+    extras: z.record(z.string(), z.string({ error: "extras must be a dict of strings" }), {
+      error: "extras must be a dict",
+    }).optional(),
+    state: z.string().optional(),
+  }),
+  async run(ctx, input) {
+    requireSysadmin(ctx.actor, "create harvest objects");
+    const { sql } = ctx.services;
+    const errors: Record<string, string[]> = {};
+    const job = await getJob(sql, input.job_id).catch(() => undefined);
+    if (!job) errors.job_id = [`Unknown harvest job: ${input.job_id}`];
+    if (input.source_id && (!job || input.source_id !== job.source_id)) {
+      const [s] = await sql`SELECT 1 FROM harvest_source WHERE id = ${input.source_id}`;
+      errors.source_id = [s ? "The source is not the job's source" : `Unknown harvest source: ${input.source_id}`];
+    }
+    let packageId: string | null = null;
+    if (input.package_id) {
+      const [p] = await sql<{ id: string }[]>`
+        SELECT id FROM package WHERE id = ${input.package_id} OR name = ${input.package_id}`;
+      if (!p) errors.package_id = [`Unknown dataset: ${input.package_id}`];
+      else packageId = p.id;
+    }
+    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+    const id = crypto.randomUUID();
+    const guid = input.guid ?? "";
+    try {
+      await sql.begin(async (tx) => {
+        await tx`INSERT INTO harvest_object (id, guid, content, harvest_job_id, harvest_source_id, package_id)
+          VALUES (${id}, ${guid}, ${input.content ?? null}, ${job!.id}, ${job!.source_id}, ${packageId})`;
+        for (const [key, value] of Object.entries(input.extras ?? {})) {
+          await tx`INSERT INTO harvest_object_extra (id, harvest_object_id, key, value)
+            VALUES (${crypto.randomUUID()}, ${id}, ${key}, ${value})`;
+        }
+      });
+    } catch (error) {
+      if ((error as { constraint_name?: string }).constraint_name === "harvest_object_job_guid_idx") {
+        throw ValidationError.of("guid", `The job already has an object with guid ${guid}`);
+      }
+      throw error;
+    }
+    const [row] = await sql.unsafe<ObjectRow[]>(`SELECT ${OBJECT_COLUMNS} FROM harvest_object WHERE id = $1`, [id]);
+    return await objectDict(sql, row!);
+  },
+});
+
+export const harvestJobReport = defineAction({
+  name: "harvest_job_report",
+  doc: "A job's errors: {gather_errors: [{message, created}] newest first, object_errors: {object id: {guid, " +
+    "original_url (when the harvester gives one), errors: [{message, line, type}]}}} ordered by object id, " +
+    "at most `limit` objects (default 1000) from `offset`.",
+  auth: "editor or admin of the source's organization",
+  sideEffectFree: true,
+  input: z.object({ id: zId, limit: zInt(1, 10_000).optional(), offset: zInt(0).optional() }),
+  async run(ctx, input) {
+    const { sql, harvesters } = ctx.services;
+    const job = await getJob(sql, input.id);
+    const source = await editableSource(ctx, job.source_id, "see job reports");
+    const gather = await sql<{ message: string; created: Date }[]>`
+      SELECT message, created FROM harvest_gather_error WHERE harvest_job_id = ${job.id}
+      ORDER BY created DESC, id`;
+    const objects = await sql<{ id: string; guid: string; package_id: string | null }[]>`
+      SELECT o.id, o.guid, o.package_id FROM harvest_object o WHERE o.harvest_job_id = ${job.id}
+        AND EXISTS (SELECT 1 FROM harvest_object_error e WHERE e.harvest_object_id = o.id)
+      ORDER BY o.id LIMIT ${input.limit ?? 1000} OFFSET ${input.offset ?? 0}`;
+    const errors = await sql<{ object: string; message: string; line: number | null; stage: string }[]>`
+      SELECT harvest_object_id AS object, message, line, stage FROM harvest_object_error
+      WHERE harvest_object_id = ANY(${objects.map((o) => o.id)}) ORDER BY created, id`;
+    const harvester = harvesters.get(source.type);
+    const info = sourceInfo(source);
+    const objectErrors: Record<string, unknown> = {};
+    for (const o of objects) {
+      let originalUrl: string | undefined;
+      try {
+        originalUrl = harvester?.getOriginalUrl?.(
+          { ...o, content: null, extras: {}, harvest_job_id: job.id, harvest_source_id: source.id },
+          info,
+        );
+      } catch { /* a harvester's bug must not hide the report */ }
+      objectErrors[o.id] = {
+        guid: o.guid,
+        ...(originalUrl ? { original_url: originalUrl } : {}),
+        errors: errors.filter((e) => e.object === o.id).map((e) => ({
+          message: e.message,
+          line: e.line,
+          type: e.stage,
+        })),
+      };
+    }
+    return {
+      gather_errors: gather.map((g) => ({ message: g.message, created: harvestTime(g.created) })),
+      object_errors: objectErrors,
+    };
+  },
+});
+
+const LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
+
+export const harvestLogList = defineAction({
+  name: "harvest_log_list",
+  doc: "The database log, newest first: [{content, level, created}]; level filters case-insensitively; " +
+    "limit (or per_page) default 100, at most 1000.",
+  auth: "sysadmin",
+  sideEffectFree: true,
+  sysadminOnly: true,
+  input: z.object({
+    level: z.string().transform((v) => v.toUpperCase()).pipe(z.enum(LEVELS)).optional(),
+    limit: zInt(1, 1000).optional(),
+    per_page: zInt(1, 1000).optional(),
+    offset: zInt(0).optional(),
+  }),
+  async run(ctx, input) {
+    requireSysadmin(ctx.actor, "read the harvest log");
+    const rows = await ctx.services.sql<{ content: string; level: string; created: Date }[]>`
+      SELECT content, level, created FROM harvest_log
+      WHERE (${input.level ?? null}::text IS NULL OR level = ${input.level ?? null})
+      ORDER BY created DESC, id DESC LIMIT ${input.per_page ?? input.limit ?? 100} OFFSET ${input.offset ?? 0}`;
+    return rows.map((r) => ({ content: r.content, level: r.level, created: harvestTime(r.created) }));
+  },
+});
+
+export const harvestGetNotificationsRecipients = defineAction({
+  name: "harvest_get_notifications_recipients",
+  doc: "Who gets a source's status mails: sysadmins and the admins of its organization with an e-mail, " +
+    "de-duplicated by address, plus whatever a plugin's recipients hook adds. [{name, email}].",
+  auth: "sysadmin",
+  sideEffectFree: true,
+  sysadminOnly: true,
+  input: z.object({ source_id: zId }),
+  async run(ctx, input) {
+    requireSysadmin(ctx.actor, "list notification recipients");
+    const source = await getSource(ctx.services.sql, input.source_id);
+    return await notificationRecipients(ctx.services, source);
+  },
+});
+
+export const objectActions = [
+  harvestObjectShow,
+  harvestObjectList,
+  harvestObjectCreate,
+  harvestJobReport,
+  harvestLogList,
+  harvestGetNotificationsRecipients,
+];

@@ -1,0 +1,44 @@
+/**
+ * Who hears about a source's jobs.
+ *
+ * @module
+ */
+import type { Services } from "../services.ts";
+import type { SourceRow } from "./sources.ts";
+
+export interface Recipient {
+  name: string;
+  email: string;
+}
+
+/**
+ * A plugin's say in who gets a source's mails: it receives the default list and returns the list to
+ * use (add, remove or replace). Hooks run in registration order.
+ */
+export type RecipientsHook = (source: SourceRow, recipients: Recipient[]) => Recipient[] | Promise<Recipient[]>;
+
+/**
+ * Sysadmins, then the admins of the source's organization, each with a non-blank e-mail, de-duplicated
+ * by address (case-insensitively), then passed through the plugins' hooks.
+ */
+export async function notificationRecipients(services: Services, source: SourceRow): Promise<Recipient[]> {
+  const rows = await services.sql<Recipient[]>`
+    SELECT name, email FROM (
+      SELECT u.name, u.email, 0 AS rank, u.created FROM "user" u
+        WHERE u.sysadmin AND u.state = 'active' AND coalesce(trim(u.email), '') <> ''
+      UNION ALL
+      SELECT u.name, u.email, 1 AS rank, u.created FROM "user" u JOIN membership m ON m.user_id = u.id
+        WHERE m.group_id = ${source.owner_org ?? ""} AND m.capacity = 'admin' AND u.state = 'active'
+          AND coalesce(trim(u.email), '') <> ''
+    ) r ORDER BY rank, created, name`;
+  const seen = new Set<string>();
+  let out: Recipient[] = [];
+  for (const r of rows) {
+    const key = r.email.trim().toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ name: r.name, email: r.email.trim() });
+  }
+  for (const hook of services.hooks.recipients) out = await hook(source, out);
+  return out;
+}
