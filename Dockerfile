@@ -1,10 +1,10 @@
-# One image for every process of the service: the API server (default), the harvester CLI and,
-# as they land, the consumers and the scheduler. Permission flags are explicit per process.
+# One image for every process of the service: the API server (the default command), the workers, the
+# scheduler and the CLI. Each process gets only the permissions it needs (see compose.yaml).
 FROM denoland/deno:2.9.6
 
 WORKDIR /app
 
-# Dependency layer: changes only when deno.json or deno.lock change.
+# Dependency layer: rebuilt only when deno.json or deno.lock change.
 COPY deno.json deno.lock ./
 RUN deno install --frozen
 
@@ -17,8 +17,11 @@ ENV HARVEST_DATA_DIR=/data HOST=0.0.0.0 PORT=5000
 VOLUME /data
 EXPOSE 5000
 
+# /readyz answers 200 when the database and the broker answer and the schema is up to date.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["deno", "eval", "const r = await fetch('http://127.0.0.1:' + (Deno.env.get('PORT') ?? '5000') + '/healthz'); Deno.exit(r.ok ? 0 : 1)"]
+  CMD ["deno", "run", "--allow-net=127.0.0.1", "--allow-env=PORT", "scripts/healthcheck.ts", "/readyz"]
 
-# The CLI runs with: docker run IMAGE deno run --allow-net --allow-read --allow-write --allow-env --allow-sys cli.ts ...
-CMD ["deno", "run", "--frozen", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "main.ts"]
+# The API server. Workers and the scheduler use the same image with the commands in compose.yaml;
+# the CLI: docker run --rm IMAGE deno run --frozen --cached-only --allow-net --allow-read=/app,/data
+#   --allow-write=/data --allow-env --allow-sys cli.ts <command>
+CMD ["deno", "run", "--frozen", "--cached-only", "--allow-net", "--allow-read=/app,/data", "--allow-write=/data", "--allow-env", "--allow-sys", "main.ts"]

@@ -7,6 +7,7 @@ import { ckanHarvester } from "./harvesters/ckan/mod.ts";
 import { openQueue, type Queue } from "./queue/mod.ts";
 import { CkanTarget } from "./catalog/target.ts";
 import type { RecipientsHook } from "./harvest/notify.ts";
+import { attachDatabaseLog } from "./log/mod.ts";
 
 /** What plugins can add besides harvesters. */
 export interface Hooks {
@@ -52,7 +53,9 @@ export async function openServices(config: Config, options: { maxConnections?: n
     maxBytes: v["ckan.harvest.http.max_response_mb"] * 1024 * 1024,
   });
   const queue = openQueue(config, db.sql);
+  const flushLog = await attachDatabaseLog(db.sql, v["ckan.harvest.log_scope"], v["ckan.harvest.log_level"]);
   const close = async () => {
+    await flushLog();
     await queue.close();
     await db.close();
   };

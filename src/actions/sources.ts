@@ -153,7 +153,7 @@ async function validateSource(
     url !== existing?.url
   ) {
     try {
-      await harvester.checkUrl(url, ctx.services.http);
+      await harvester.checkUrl(url, ctx.services.http, config);
     } catch (error) {
       add("url", `Cannot use ${url} as a ${harvester.info().title} source: ${messageOf(error)}`);
     }

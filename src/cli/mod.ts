@@ -19,6 +19,10 @@ import {
   withServices,
 } from "./context.ts";
 import { runConsumers, runScheduler } from "../harvest/consumers.ts";
+import { cleanHarvestLog } from "../harvest/tick.ts";
+import { heartbeat, serveMetrics } from "../metrics/mod.ts";
+import { healthReport } from "../api/mod.ts";
+import type { Services } from "../services.ts";
 import { progressDisplay, summaryLine } from "./progress.ts";
 
 type Dict = Record<string, unknown>;
@@ -46,6 +50,21 @@ function printJob(j: Dict) {
       `added ${st.added}, updated ${st.updated}, not modified ${st["not modified"]}, deleted ${st.deleted}, ` +
       `errored ${st.errored}`,
   );
+}
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 65535) {
+    throw new CliError(`--metrics-port: must be a port number 0-65535, not ${value}`);
+  }
+  return Number(value);
+}
+
+function metricsServer(services: Services, port: number | undefined) {
+  if (port === undefined) return undefined;
+  const server = serveMetrics(services, port, () => healthReport(services, false));
+  note(`metrics on http://${services.config.host}:${server.addr.port}/metrics`);
+  return server;
 }
 
 /** Builds the command tree. `onError` receives the one-line message of a failed command. */
@@ -122,6 +141,70 @@ export function buildProgram() {
     .argument("<id_or_name>").action((id, _o, cmd) => remove(id, cmd));
   program.command("rmsource").description("Alias of `source remove`").argument("<id_or_name>")
     .action((id, _o, cmd) => remove(id, cmd));
+
+  const clear = async (id: string, cmd: { optsWithGlobals(): unknown }) => {
+    await withServices(globals(cmd), async (ctx) => {
+      const r = await act(ctx, "harvest_source_clear", { id }) as Dict;
+      if (globals(cmd).json) return printJson(r);
+      out(`Cleared harvest source: ${id} (${r.datasets} dataset(s) purged)`);
+    });
+  };
+  source.command("clear").description("Purge a source's datasets, jobs and objects; the source stays")
+    .argument("<id_or_name>").action((id, _o, cmd) => clear(id, cmd));
+  program.command("clearsource").description("Alias of `source clear`").argument("<id_or_name>")
+    .action((id, _o, cmd) => clear(id, cmd));
+
+  const clearHistory = async (id: string | undefined, cmd: { optsWithGlobals(): unknown }) => {
+    await withServices(globals(cmd), async (ctx) => {
+      if (id) {
+        const r = await act(ctx, "harvest_source_job_history_clear", { id }) as Dict;
+        if (globals(cmd).json) return printJson(r);
+        out(`Cleared job history of harvest source: ${id} (${r.jobs} job(s) deleted)`);
+      } else {
+        const r = await act(ctx, "harvest_sources_job_history_clear", {}) as Dict[];
+        if (globals(cmd).json) return printJson(r);
+        out(`Cleared job history for all harvest sources: ${r.length} source(s)`);
+      }
+    });
+  };
+  const keepCurrent = "accepted for compatibility; the objects that link datasets are always kept";
+  source.command("clear-history").description(
+    "Delete finished jobs and objects of a source (all sources without " +
+      "one); datasets and their links stay",
+  )
+    .argument("[source_id_or_name]").option("-k, --keep-current [value]", keepCurrent)
+    .action((id, _o, cmd) => clearHistory(id, cmd));
+  program.command("clearsource_history").alias("clearsource-history").description("Alias of `source clear-history`")
+    .argument("[source_id_or_name]").option("-k, --keep-current [value]", keepCurrent)
+    .action((id, _o, cmd) => clearHistory(id, cmd));
+
+  program.command("reindex").description("Refresh what searches and statuses read (harvest_sources_reindex)")
+    .action(async (_o, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const r = await act(ctx, "harvest_sources_reindex", {});
+        if (globals(cmd).json) return printJson(r);
+        out("Reindexed all harvest sources");
+      });
+    });
+
+  program.command("clean-harvest-log").alias("clean_harvest_log")
+    .description("Delete database log rows older than ckan.harvest.log_timeframe days")
+    .action(async (_o, cmd) => {
+      await withServices(globals(cmd), async ({ services }) => {
+        const n = await cleanHarvestLog(services);
+        if (globals(cmd).json) return printJson({ deleted: n });
+        out(`Deleted ${n} log row(s) older than ${services.config.values["ckan.harvest.log_timeframe"]} days`);
+      });
+    });
+
+  program.command("harvesters-info").alias("harvesters_info").description("List the registered harvesters")
+    .action(async (_o, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const infos = await act(ctx, "harvesters_info_show", {}) as Dict[];
+        if (globals(cmd).json) return printJson(infos);
+        for (const h of infos) out(`${String(h.name).padEnd(12)} ${h.title}: ${h.description}`);
+      });
+    });
 
   program.command("sources").description("List harvest sources (add `all` to include inactive ones)")
     .argument("[all]").action(async (all, _o, cmd) => {
@@ -269,15 +352,21 @@ export function buildProgram() {
   const consumer = (name: string, alias: string, description: string, gather: boolean, fetch: boolean) => {
     program.command(name).alias(alias).description(description)
       .option("--concurrency <n>", "objects fetched and imported at once", "4")
+      .option("--metrics-port <port>", "serve /metrics and /healthz of this process on this port")
       .action(async (opts, cmd) => {
         const concurrency = Number(opts.concurrency);
         if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
           throw new CliError(`--concurrency: must be an integer from 1 to 256, not ${opts.concurrency}`);
         }
+        const metricsPort = parsePort(opts.metricsPort);
         await withServices(globals(cmd), async ({ services }) => {
           const signal = shutdownSignal();
+          const beat = heartbeat(services, name, signal);
+          const metrics = metricsServer(services, metricsPort);
           note(`${name} started (queue: ${services.config.values["ckan.harvest.mq.type"]}, pid ${Deno.pid})`);
           await runConsumers(services, { gather, fetch, concurrency, signal });
+          await beat;
+          await metrics?.shutdown();
           note(`${name} stopped`);
         }, { longRunning: true, maxConnections: concurrency + 4 });
       });
@@ -290,16 +379,22 @@ export function buildProgram() {
     .description("Run the tick on a schedule (Deno.cron) and clean the log daily; safe to run on several machines")
     .option("--cron <expr>", "cron expression of the tick (default: ckan.harvest.scheduler.cron)")
     .option("--interval <seconds>", "tick every N seconds instead of a cron expression")
+    .option("--metrics-port <port>", "serve /metrics and /healthz of this process on this port")
     .action(async (opts, cmd) => {
       const interval = opts.interval === undefined ? undefined : Number(opts.interval);
       if (interval !== undefined && (!Number.isFinite(interval) || interval < 1)) {
         throw new CliError(`--interval: must be a number of seconds, at least 1, not ${opts.interval}`);
       }
+      const metricsPort = parsePort(opts.metricsPort);
       await withServices(globals(cmd), async ({ services }) => {
         const signal = shutdownSignal();
+        const beat = heartbeat(services, "scheduler", signal);
+        const metrics = metricsServer(services, metricsPort);
         const cron = opts.cron ?? services.config.values["ckan.harvest.scheduler.cron"];
         note(`scheduler started: tick ${interval ? `every ${interval} s` : `at "${cron}"`} (pid ${Deno.pid})`);
         await runScheduler(services, { cron, intervalSeconds: interval, signal });
+        await beat;
+        await metrics?.shutdown();
         note("scheduler stopped");
       }, { longRunning: true });
     });

@@ -72,7 +72,47 @@ export const CONFIG_KEYS = {
     default: "* * * * *",
     doc: "When `harvester scheduler` runs the tick (cron syntax, UTC)",
   },
-  "ckan.harvest.log_timeframe": { schema: int(1, 36500), default: 30, doc: "Days of database log kept" },
+  "ckan.harvest.log_timeframe": {
+    schema: int(1, 36500),
+    default: 30,
+    doc: "Days of database log kept by `clean-harvest-log` (and the scheduler's daily clean-up)",
+  },
+  "ckan.harvest.log_scope": {
+    schema: int(-1, 7),
+    default: -1,
+    doc: "What goes to the database log (`harvest_log_list`): -1 nothing, 0 everything, 1 jobs + actions + " +
+      "harvesters, 2 jobs + consumers + actions, 3 jobs + actions, 4 actions, 5 jobs, 6 plugins, 7 harvesters",
+  },
+  "ckan.harvest.log_level": {
+    schema: z.string().transform((v) => v.toLowerCase()).pipe(
+      z.enum(["debug", "info", "warning", "error", "critical"]),
+    ),
+    default: "debug",
+    doc: "Lowest level written to the database log: debug, info, warning, error or critical",
+  },
+  "ckan.harvest.status_mail.errored": {
+    schema: bool,
+    default: "false",
+    doc: "Mail the source's recipients when a job finishes with errors",
+  },
+  "ckan.harvest.status_mail.all": {
+    schema: bool,
+    default: "false",
+    doc: "Mail the source's recipients after every finished job (an error mail when it has errors, else a summary)",
+  },
+  "smtp.server": {
+    schema: z.string().regex(/^[^\s:]+(:\d+)?$/, "expected host or host:port"),
+    default: "localhost:25",
+    doc: "SMTP server for status mails, `host` or `host:port` (port 465 means TLS from the start)",
+  },
+  "smtp.starttls": { schema: bool, default: "false", doc: "Require STARTTLS on the SMTP connection" },
+  "smtp.user": { schema: z.string(), default: "", doc: "SMTP user name (empty: no authentication)" },
+  "smtp.password": { schema: z.string(), default: "", doc: "SMTP password; never printed", secret: true },
+  "smtp.mail_from": {
+    schema: z.string().min(1),
+    default: "harvest@localhost",
+    doc: "Sender address of status mails",
+  },
   "ckan.harvest.catalog.type": {
     schema: z.enum(["local", "ckan"]),
     default: "local",

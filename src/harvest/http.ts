@@ -1,5 +1,6 @@
 import { RemoteError } from "../errors/mod.ts";
 import type { UrlGuard } from "./ssrf.ts";
+import { remoteErrors, remoteLatency } from "../metrics/mod.ts";
 
 /** Redirects followed per request; each hop is checked by the guard. */
 const MAX_REDIRECTS = 5;
@@ -62,12 +63,22 @@ function retryAfterMs(header: string | null): number | undefined {
 export class HttpClient {
   #options: Required<Omit<HttpOptions, "guard">>;
   #guard: UrlGuard | undefined;
+  /** The harvest source requests are made for, as the metrics label. */
+  #source = "-";
   #hosts = new Map<string, Semaphore>();
 
   constructor(options: HttpOptions) {
     const { guard, ...rest } = options;
     this.#options = { attempts: 3, maxBackoffMs: 30_000, perHostConcurrency: 4, ...rest };
     this.#guard = guard;
+  }
+
+  /** The same client (limits, guard, per-host queues) whose requests count for `source` in the metrics. */
+  forSource(source: string): HttpClient {
+    const view = new HttpClient({ ...this.#options, guard: this.#guard });
+    view.#hosts = this.#hosts;
+    view.#source = source;
+    return view;
   }
 
   /** Throws a `BlockedUrlError` when the guard refuses the URL's host (after DNS resolution). */
@@ -81,8 +92,25 @@ export class HttpClient {
   async #fetch(url: string, init: RequestInit): Promise<Response> {
     let current = url;
     for (let hop = 0;; hop++) {
-      await this.#guard?.check(current);
-      const response = await fetch(current, { ...init, redirect: "manual" });
+      const host = new URL(current).host;
+      try {
+        await this.#guard?.check(current);
+      } catch (error) {
+        remoteErrors.inc({ source: this.#source, host, kind: "refused" });
+        throw error;
+      }
+      const started = performance.now();
+      let response: Response;
+      try {
+        response = await fetch(current, { ...init, redirect: "manual" });
+      } catch (error) {
+        const timedOut = (init.signal as AbortSignal | undefined)?.aborted;
+        remoteErrors.inc({ source: this.#source, host, kind: timedOut ? "timeout" : "network" });
+        throw error;
+      } finally {
+        remoteLatency.observe({ source: this.#source, host }, (performance.now() - started) / 1000);
+      }
+      if (response.status >= 400) remoteErrors.inc({ source: this.#source, host, kind: `http_${response.status}` });
       const location = response.headers.get("location");
       if (response.status < 300 || response.status >= 400 || !location) return response;
       await response.body?.cancel();
@@ -150,6 +178,71 @@ export class HttpClient {
         );
       }
     }
+  }
+
+  /**
+   * GETs a URL and hands back its body as a stream, for documents too large to hold: the timeout
+   * applies to the answer and then to every wait for the next chunk, and the size limit (`maxBytes`,
+   * else the client's) to the whole body. Network errors and HTTP errors throw `RemoteError`s.
+   */
+  async openStream(
+    url: string,
+    options: RequestOptions = {},
+  ): Promise<{ stream: ReadableStream<Uint8Array>; contentType: string }> {
+    const { timeoutMs } = this.#options;
+    const limit = options.maxBytes ?? this.#options.maxBytes;
+    const idle = new AbortController();
+    let timer = setTimeout(() => idle.abort(), timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        headers: { "User-Agent": this.#options.userAgent, Accept: "application/json, */*", ...options.headers },
+        signal,
+      });
+    } catch (error) {
+      clearTimeout(timer);
+      if (error instanceof RemoteError) throw error;
+      if (idle.signal.aborted) throw new RemoteError(`Request error: no answer within ${timeoutMs / 1000} s: ${url}`);
+      throw new RemoteError(`Request error: ${describeNetworkError(error)}: ${url}`);
+    }
+    clearTimeout(timer);
+    if (!response.ok || !response.body) {
+      await response.body?.cancel();
+      throw new RemoteError(`HTTP error: ${response.status} ${response.statusText} ${url}`, response.status);
+    }
+    const reader = response.body.getReader();
+    let size = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        timer = setTimeout(() => idle.abort(), timeoutMs);
+        try {
+          const { done, value } = await reader.read();
+          if (done) return controller.close();
+          size += value.length;
+          if (size > limit) {
+            await reader.cancel();
+            return controller.error(new RemoteError(`Response too large: over ${limit} bytes: ${url}`));
+          }
+          controller.enqueue(value);
+        } catch (error) {
+          controller.error(
+            new RemoteError(
+              idle.signal.aborted
+                ? `Request error: no data for ${timeoutMs / 1000} s: ${url}`
+                : `Request error: ${describeNetworkError(error)}: ${url}`,
+            ),
+          );
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      async cancel(reason) {
+        clearTimeout(timer);
+        await reader.cancel(reason);
+      },
+    });
+    return { stream, contentType: response.headers.get("content-type") ?? "" };
   }
 
   /** GETs a URL and parses the body as JSON; `what` names the remote in the error ("remote CKAN"). */

@@ -140,8 +140,11 @@ export interface Harvester {
    * not acceptable, and returns the config string to store (possibly rewritten).
    */
   validateConfig?(config: string, ctx: ValidateContext): string | Promise<string>;
-  /** Checks, when a source is created, that its URL answers like the catalog this harvester reads. */
-  checkUrl?(url: string, http: HttpClient): Promise<void>;
+  /**
+   * Checks, when a source is created, that its URL answers like the catalog this harvester reads;
+   * `config` is the source's validated config (it may hold credentials the remote asks for).
+   */
+  checkUrl?(url: string, http: HttpClient, config?: string): Promise<void>;
   /** Where an operator can see the remote record of an object, for the job report. */
   getOriginalUrl?(object: ObjectInfo, source: SourceInfo): string | undefined;
   /** Fields of the config that are secret: redacted for everyone who may not edit the source. */

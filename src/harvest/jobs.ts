@@ -39,7 +39,7 @@ export async function jobStats(sql: Queryable, jobIds: string[]): Promise<Map<st
   const withErrors = await sql<{ job: string; n: number }[]>`
     SELECT o.harvest_job_id AS job, count(DISTINCT e.harvest_object_id)::int AS n
     FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
-    WHERE o.harvest_job_id = ANY(${jobIds}) GROUP BY o.harvest_job_id`;
+    WHERE o.harvest_job_id = ANY(${jobIds}) AND e.stage NOT ILIKE '%warning' GROUP BY o.harvest_job_id`;
   for (const w of withErrors) if (w.n > 0) out.get(w.job)!.errored = w.n;
   const gatherErrors = await sql<{ job: string; n: number }[]>`
     SELECT harvest_job_id AS job, count(*)::int AS n FROM harvest_gather_error
@@ -57,6 +57,7 @@ export async function errorSummaries(
   const object = await sql`
     SELECT e.message, count(*)::int AS error_count FROM harvest_object_error e
     JOIN harvest_object o ON o.id = e.harvest_object_id WHERE o.harvest_job_id = ${jobId}
+      AND e.stage NOT ILIKE '%warning'
     GROUP BY e.message ORDER BY error_count DESC, e.message LIMIT ${limit}`;
   const gather = await sql`
     SELECT message, count(*)::int AS error_count FROM harvest_gather_error WHERE harvest_job_id = ${jobId}

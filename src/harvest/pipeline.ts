@@ -203,7 +203,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     source: sourceInfo(source),
     job: { id: row.id, created: row.created },
     config: parseConfig(source.config),
-    http: services.http,
+    http: services.http.forSource(source.name),
     log: getLogger(["harvest", "harvester", source.type]),
     signal: options.signal ?? new AbortController().signal,
     saveGatherError: (message) => saveGatherError(sql, jobId, message),
@@ -410,7 +410,7 @@ function stageBase(
     source: sourceInfo(obj.source),
     job: { id: obj.harvest_job_id, created: new Date() },
     config: parseConfig(obj.source.config),
-    http: services.http,
+    http: services.http.forSource(obj.source.name),
     log: getLogger(["harvest", "harvester", obj.source.type]),
     signal: options.signal ?? new AbortController().signal,
     object: {

@@ -2,7 +2,8 @@ import type { Services } from "../services.ts";
 import { createJob } from "../actions/jobs.ts";
 import type { ActionContext } from "../actions/registry.ts";
 import { ValidationError } from "../errors/mod.ts";
-import { finishJobIfComplete, type JobRow, jobStats } from "./jobs.ts";
+import { type JobRow, jobStats } from "./jobs.ts";
+import { completeJob } from "./tick.ts";
 import { gatherJob, type ObjectOutcome, processObjects } from "./pipeline.ts";
 
 /** Objects imported per transaction by `run-test`. */
@@ -142,7 +143,7 @@ export async function runJobInProcess(
   gatherDone = true;
   notify();
   await Promise.all(workers);
-  await finishJobIfComplete(sql, job.id);
+  await completeJob(services, job.id);
 
   const stats = (await jobStats(sql, [job.id])).get(job.id)!;
   const gatherErrors = (await sql<{ message: string }[]>`

@@ -6,6 +6,7 @@ import { SITE_ACTOR } from "../actions/registry.ts";
 import { ValidationError } from "../errors/mod.ts";
 import { harvestTime } from "./dicts.ts";
 import { finishJobIfComplete, type JobRow } from "./jobs.ts";
+import { sendStatusMails } from "../mail/mod.ts";
 import { saveGatherError, saveObjectError } from "./pipeline.ts";
 
 const log = getLogger(["harvest", "tick"]);
@@ -56,6 +57,7 @@ export function onJobFinished(hook: JobFinishedHook): void {
 export async function completeJob(services: Services, jobId: string): Promise<boolean> {
   if (!await finishJobIfComplete(services.sql, jobId)) return false;
   log.info("Job {jobId} finished", { jobId });
+  await sendStatusMails(services, jobId);
   for (const hook of finishHooks) {
     try {
       await hook(services, jobId);

@@ -356,8 +356,12 @@ export function ckanHarvester(options: CkanHarvesterOptions = {}): Harvester {
       }
       return text;
     },
-    async checkUrl(url: string, http: HttpClient): Promise<void> {
-      await callRemoteAction(http, url, "package_search", { rows: "0" });
+    async checkUrl(url: string, http: HttpClient, config = ""): Promise<void> {
+      let parsed: CkanConfig | undefined;
+      try {
+        parsed = parseCkanConfig(config);
+      } catch { /* validateConfig reports it */ }
+      await callRemoteAction(http, url, "package_search", { rows: "0" }, { headers: parsed ? headers(parsed) : {} });
     },
     secretConfigKeys: () => ["api_key"],
     getOriginalUrl: (object, source) => `${baseUrl(source.url)}/dataset/${encodeURIComponent(object.guid)}`,

@@ -1,0 +1,243 @@
+/**
+ * The `dcat_json` harvester: DCAT-US 1.1 `data.json` catalogs (an object with a `dataset` array)
+ * and plain DCAT JSON (a top-level array of datasets), read as a stream record by record, so a
+ * catalog of hundreds of megabytes keeps memory flat. Each record is checked against DCAT-US 1.1 at
+ * import: errors fail the record, warnings are kept apart (stage "Validation warning").
+ *
+ * @module
+ */
+import { JSONParser } from "@streamparser/json";
+import type { GatheredRecord, Harvester, ImportContext, ObjectInfo } from "../../harvest/interface.ts";
+import { messageOf } from "../../errors/mod.ts";
+import { jsonConfigSchema, parseDcatConfig } from "./config.ts";
+import { importRecord, recordContent, TOO_LARGE } from "./rdf.ts";
+
+type Dict = Record<string, unknown>;
+const BATCH = 200;
+const MODE_EXTRA = "dcat_json_mode";
+
+/** Reads records off a stream of JSON, `BATCH` at a time, whichever of the two catalog shapes it is. */
+async function* streamRecords(stream: ReadableStream<Uint8Array>): AsyncGenerator<{ records: Dict[]; mode: string }> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let parser: JSONParser | undefined;
+  let mode = "dcat-us-1.1";
+  let pending: Dict[] = [];
+  let bad = 0;
+  let first = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!parser) {
+        first += decoder.decode(value, { stream: true });
+        const start = first.trimStart()[0];
+        if (!start) continue;
+        if (start !== "{" && start !== "[") throw new Error("The catalog is not JSON: it starts with neither { nor [");
+        mode = start === "[" ? "plain" : "dcat-us-1.1";
+        parser = new JSONParser({ paths: [mode === "plain" ? "$.*" : "$.dataset.*"], keepStack: false });
+        parser.onValue = ({ value }) => {
+          if (value && typeof value === "object" && !Array.isArray(value)) pending.push(value as Dict);
+          else bad++;
+        };
+        parser.write(first);
+      } else parser.write(value);
+      if (pending.length >= BATCH) {
+        yield { records: pending, mode };
+        pending = [];
+      }
+    }
+    if (!parser) throw new Error("The catalog is empty");
+    parser.end();
+  } finally {
+    reader.releaseLock();
+  }
+  if (pending.length) yield { records: pending, mode };
+  if (bad) throw new Error(`${bad} entr${bad === 1 ? "y is" : "ies are"} not JSON objects and were skipped`);
+}
+
+const ACCESS_LEVELS = ["public", "restricted public", "non-public"];
+const ISO_DATE = /^\d{4}(-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)?)?$|^R\/|^P/;
+const str = (v: unknown): string | undefined => typeof v === "string" && v.trim() ? v.trim() : undefined;
+
+/** DCAT-US 1.1 checks: errors (a required field missing or malformed) and warnings (the rest). */
+export function validateDcatUs(record: Dict, mode: string): { errors: string[]; warnings: string[] } {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const need = (field: string, ok: boolean, message = `${field} is required`) => {
+    if (!ok) (mode === "plain" && !["title", "identifier"].includes(field) ? warnings : errors).push(message);
+  };
+  need("title", !!str(record.title));
+  need("identifier", !!str(record.identifier));
+  need("description", !!str(record.description));
+  need(
+    "keyword",
+    Array.isArray(record.keyword) && record.keyword.some((k) => !!str(k)),
+    "keyword is required: a list of at least one string",
+  );
+  need("modified", !!str(record.modified));
+  const publisher = record.publisher as Dict | undefined;
+  need("publisher", !!str(publisher?.name), "publisher is required, with a name");
+  const contact = record.contactPoint as Dict | undefined;
+  need("contactPoint", !!str(contact?.fn) && !!str(contact?.hasEmail), "contactPoint is required, with fn and hasEmail");
+  need(
+    "accessLevel",
+    ACCESS_LEVELS.includes(String(record.accessLevel)),
+    `accessLevel must be one of ${ACCESS_LEVELS.join(", ")}`,
+  );
+  if (str(record.modified) && !ISO_DATE.test(String(record.modified))) {
+    warnings.push(`modified is not an ISO 8601 date: ${record.modified}`);
+  }
+  if (str(contact?.hasEmail) && !/^mailto:[^@\s]+@[^@\s]+$/.test(String(contact!.hasEmail))) {
+    warnings.push(`contactPoint.hasEmail should be mailto:address, not ${contact!.hasEmail}`);
+  }
+  if (mode !== "plain") {
+    if (!Array.isArray(record.bureauCode)) warnings.push("bureauCode is missing (required for US federal agencies)");
+    if (!Array.isArray(record.programCode)) warnings.push("programCode is missing (required for US federal agencies)");
+  }
+  if (str(record.license) && !/^https?:\/\//.test(String(record.license))) {
+    warnings.push(`license should be a URL, not ${record.license}`);
+  }
+  const distributions = Array.isArray(record.distribution) ? record.distribution as Dict[] : [];
+  distributions.forEach((d, i) => {
+    if (!str(d?.downloadURL) && !str(d?.accessURL)) {
+      warnings.push(`distribution ${i + 1} has neither downloadURL nor accessURL`);
+    }
+    if (str(d?.downloadURL) && !str(d?.mediaType)) warnings.push(`distribution ${i + 1} has a downloadURL but no mediaType`);
+  });
+  return { errors, warnings };
+}
+
+const joined = (v: unknown) => Array.isArray(v) ? v.map(String).join(",") : str(v);
+
+/** A DCAT-US record as a local dataset, as ckanext-datajson and data.gov map it. */
+export function dcatUsToPackage(record: Dict): Dict {
+  const contact = (record.contactPoint ?? {}) as Dict;
+  const publisher = (record.publisher ?? {}) as Dict;
+  const extras: Record<string, string> = {};
+  const put = (key: string, value: unknown) => {
+    const v = typeof value === "string" ? value : value === undefined || value === null ? undefined : JSON.stringify(value);
+    if (v !== undefined && v !== "") extras[key] = v;
+  };
+  put("identifier", record.identifier);
+  put("modified", record.modified);
+  put("issued", record.issued);
+  put("accessLevel", record.accessLevel);
+  put("publisher", publisher.name);
+  put("contact_name", contact.fn);
+  put("contact_email", str(contact.hasEmail)?.replace(/^mailto:/i, ""));
+  put("bureauCode", joined(record.bureauCode));
+  put("programCode", joined(record.programCode));
+  for (
+    const key of [
+      "spatial",
+      "temporal",
+      "accrualPeriodicity",
+      "conformsTo",
+      "dataQuality",
+      "describedBy",
+      "describedByType",
+      "isPartOf",
+      "primaryITInvestmentUII",
+      "rights",
+      "systemOfRecords",
+    ]
+  ) put(key, record[key]);
+  for (const key of ["language", "theme", "references"]) put(key, joined(record[key]));
+  const tags = [...new Set((Array.isArray(record.keyword) ? record.keyword : []).map((k) => String(k).trim()))]
+    .filter((k) => k.length > 0).map((name) => ({ name }));
+  const resources = (Array.isArray(record.distribution) ? record.distribution as Dict[] : []).map((d) => ({
+    url: str(d.downloadURL) ?? str(d.accessURL) ?? "",
+    name: str(d.title) ?? "",
+    description: str(d.description) ?? "",
+    format: str(d.format) ?? "",
+    mimetype: str(d.mediaType) ?? "",
+    access_url: str(d.accessURL),
+    download_url: str(d.downloadURL),
+    conforms_to: str(d.conformsTo),
+    described_by: str(d.describedBy),
+  }));
+  return {
+    title: str(record.title) ?? str(record.identifier) ?? "",
+    notes: str(record.description) ?? "",
+    url: str(record.landingPage) ?? "",
+    license_id: str(record.license) ?? "",
+    tags,
+    extras,
+    resources,
+  };
+}
+
+function originalUrl(object: ObjectInfo): string | undefined {
+  try {
+    const record = JSON.parse(object.content ?? "{}") as Dict;
+    const candidate = str(record.landingPage) ?? object.guid;
+    return /^https?:\/\//.test(candidate) ? candidate : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function dcatJsonHarvester(): Harvester {
+  return {
+    info: () => ({
+      name: "dcat_json",
+      title: "DCAT JSON (data.json)",
+      description: "Harvests DCAT-US 1.1 data.json catalogs and plain DCAT JSON, streamed record by record, each " +
+        "record checked against DCAT-US 1.1",
+      form_config_interface: "Text",
+    }),
+    validateConfig(config) {
+      parseDcatConfig(jsonConfigSchema, config);
+      return config;
+    },
+    getOriginalUrl: (object) => originalUrl(object),
+    async *gather(ctx) {
+      const config = parseDcatConfig(jsonConfigSchema, ctx.source.config);
+      const limitKb = config.max_record_kb ?? 1024;
+      let complete = true;
+      try {
+        const { stream } = await ctx.http.openStream(ctx.source.url, {
+          signal: ctx.signal,
+          maxBytes: (config.max_catalog_mb ?? 2048) * 1024 * 1024,
+        });
+        let n = 0;
+        for await (const { records, mode } of streamRecords(stream)) {
+          const batch: GatheredRecord[] = [];
+          for (const record of records) {
+            n++;
+            const guid = str(record.identifier);
+            if (!guid) {
+              await ctx.saveGatherError(
+                `Record ${n} has no identifier, so it cannot be followed between runs: skipped (title: ${
+                  str(record.title) ?? "none"
+                })`,
+              );
+              continue;
+            }
+            batch.push({ guid, content: recordContent(JSON.stringify(record), limitKb), extras: { [MODE_EXTRA]: mode } });
+          }
+          if (batch.length) yield batch;
+        }
+      } catch (error) {
+        await ctx.saveGatherError(`Error reading the catalog ${ctx.source.url}: ${messageOf(error)}`);
+        complete = false;
+      }
+      ctx.reportListing({ complete });
+    },
+    fetch: () => Promise.resolve(true),
+    async import(ctx: ImportContext) {
+      const config = parseDcatConfig(jsonConfigSchema, ctx.source.config);
+      const record = JSON.parse(ctx.object.content ?? "{}") as Dict;
+      if (!record[TOO_LARGE]) {
+        const { errors, warnings } = validateDcatUs(record, ctx.object.extras[MODE_EXTRA] ?? "dcat-us-1.1");
+        for (const w of warnings) await ctx.saveObjectError(w, "Validation warning");
+        if (errors.length) {
+          for (const e of errors) await ctx.saveObjectError(e, "Validation");
+          return false;
+        }
+      }
+      return await importRecord(ctx, (r) => dcatUsToPackage(r as Dict), config.default_tags);
+    },
+  };
+}

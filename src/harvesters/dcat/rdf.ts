@@ -1,0 +1,155 @@
+/**
+ * The `dcat_rdf` harvester: DCAT / DCAT-AP catalogs in RDF/XML, Turtle, JSON-LD or N-Triples, with
+ * Hydra paging. Each dcat:Dataset is described as a stable JSON tree at gather (so an unchanged
+ * record costs no import), and mapped onto a local dataset by a profile at import.
+ *
+ * @module
+ */
+import { DataFactory, Store } from "n3";
+import type { GatheredRecord, Harvester, ImportContext, ObjectInfo } from "../../harvest/interface.ts";
+import { messageOf } from "../../errors/mod.ts";
+import { type DcatProfile, defaultProfile, describe, NS, type Tree, treeJson } from "./profile.ts";
+import { detectFormat, parseRdf } from "./rdf_parse.ts";
+import { parseDcatConfig, rdfConfigSchema } from "./config.ts";
+
+const { namedNode } = DataFactory;
+const ACCEPT = "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8, application/n-triples;q=0.7, " +
+  "*/*;q=0.1";
+export const TOO_LARGE = "__record_too_large__";
+
+/** The next page of a Hydra-paged catalog, if the page names one. */
+function nextPage(store: Store): string | undefined {
+  for (const p of ["nextPage", "next"]) {
+    const [q] = store.getQuads(null, namedNode(`${NS.hydra}${p}`), null, null);
+    if (q) return q.object.value;
+  }
+  return undefined;
+}
+
+/** Imports a tree (or reports it too large) through a profile; shared with the JSON harvester. */
+export async function importRecord(
+  ctx: ImportContext,
+  toPackage: (record: Tree, warn: (m: string) => void) => Record<string, unknown>,
+  extraTags: { name: string }[] = [],
+): Promise<true | "unchanged" | false> {
+  const content = JSON.parse(ctx.object.content ?? "{}");
+  if (content[TOO_LARGE]) {
+    await ctx.saveObjectError(
+      `Record ${ctx.object.guid} is ${Math.ceil(content[TOO_LARGE].bytes / 1024)} KB, over max_record_kb ` +
+        `(${content[TOO_LARGE].limitKb} KB): not imported`,
+      "Gather",
+    );
+    return false;
+  }
+  const warnings: string[] = [];
+  const pkg = toPackage(content, (m) => warnings.push(m));
+  for (const w of warnings) await ctx.saveObjectError(w, "Import warning");
+  if (extraTags.length) {
+    const tags = (pkg.tags as { name: string }[] | undefined) ?? [];
+    for (const t of extraTags) if (!tags.some((x) => x.name === t.name)) tags.push(t);
+    pkg.tags = tags;
+  }
+  pkg.owner_org = ctx.source.owner_org;
+  return await ctx.catalog.createOrUpdateDataset(pkg);
+}
+
+/** A record whose description is too large is kept in the listing (so it is not withdrawn) but fails. */
+export function recordContent(content: string, limitKb: number): string {
+  const bytes = new TextEncoder().encode(content).length;
+  return bytes > limitKb * 1024 ? JSON.stringify({ [TOO_LARGE]: { bytes, limitKb } }) : content;
+}
+
+function originalUrl(object: ObjectInfo): string | undefined {
+  try {
+    const tree = JSON.parse(object.content ?? "{}") as Tree;
+    const landing = (tree["dcat:landingPage"] as Tree[] | undefined)?.[0]?.["@id"];
+    const candidate = landing ?? tree["@id"] ?? object.guid;
+    return typeof candidate === "string" && /^https?:\/\//.test(candidate) ? candidate : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `dcat_rdf` harvester; `profiles` adds or replaces mapping profiles (by name). */
+export function dcatRdfHarvester(options: { profiles?: DcatProfile[] } = {}): Harvester {
+  const profiles = new Map([defaultProfile, ...(options.profiles ?? [])].map((p) => [p.name, p]));
+  return {
+    info: () => ({
+      name: "dcat_rdf",
+      title: "DCAT RDF",
+      description: "Harvests DCAT and DCAT-AP catalogs in RDF/XML, Turtle, JSON-LD or N-Triples, following Hydra " +
+        "paging, mapped as ckanext-dcat's default profile does",
+      form_config_interface: "Text",
+    }),
+    validateConfig(config) {
+      const parsed = parseDcatConfig(rdfConfigSchema, config);
+      if (parsed.profile && !profiles.has(parsed.profile)) {
+        throw new Error(`profile must be one of ${[...profiles.keys()].join(", ")}, not ${parsed.profile}`);
+      }
+      return config;
+    },
+    getOriginalUrl: (object) => originalUrl(object),
+    async *gather(ctx) {
+      const config = parseDcatConfig(rdfConfigSchema, ctx.source.config);
+      const maxPages = config.max_pages ?? 1000;
+      const limitKb = config.max_record_kb ?? 1024;
+      const visited = new Set<string>();
+      let url: string | undefined = ctx.source.url;
+      let complete = true;
+      while (url) {
+        if (visited.has(url)) {
+          await ctx.saveGatherError(
+            `Paging loop: ${url} was already read (after ${visited.size} page(s)); stopped. Records that vanished ` +
+              `are not withdrawn after an incomplete listing`,
+          );
+          complete = false;
+          break;
+        }
+        if (visited.size >= maxPages) {
+          await ctx.saveGatherError(`Stopped after max_pages (${maxPages}) pages; next page: ${url}`);
+          complete = false;
+          break;
+        }
+        visited.add(url);
+        let store: Store;
+        try {
+          const page = await ctx.http.getText(url, { headers: { Accept: ACCEPT }, signal: ctx.signal });
+          const format = detectFormat(config.rdf_format, page.contentType, page.text);
+          store = new Store(await parseRdf(page.text, format, url, ctx.http));
+        } catch (error) {
+          await ctx.saveGatherError(`Error reading catalog page ${url}: ${messageOf(error)}`);
+          complete = false;
+          break;
+        }
+        const records: GatheredRecord[] = [];
+        for (const subject of store.getSubjects(namedNode(`${NS.rdf}type`), namedNode(`${NS.dcat}Dataset`), null)) {
+          const tree = describe(store, subject);
+          const identifier = (tree["dct:identifier"] as { "@value"?: string }[] | undefined)?.[0]?.["@value"];
+          const guid = identifier ?? (subject.termType === "NamedNode" ? subject.value : undefined);
+          if (!guid) {
+            await ctx.saveGatherError(
+              `A dataset on ${url} has neither dct:identifier nor a URI, so it cannot be followed between runs: ` +
+                `skipped (title: ${(tree["dct:title"] as { "@value"?: string }[] | undefined)?.[0]?.["@value"]})`,
+            );
+            continue;
+          }
+          records.push({ guid, content: recordContent(treeJson(tree), limitKb) });
+        }
+        if (records.length) yield records;
+        const next = nextPage(store);
+        url = next ? new URL(next, url).href : undefined;
+      }
+      ctx.reportListing({ complete });
+    },
+    fetch: () => Promise.resolve(true),
+    async import(ctx) {
+      const config = parseDcatConfig(rdfConfigSchema, ctx.source.config);
+      const profile = profiles.get(config.profile ?? "default") ?? defaultProfile;
+      return await importRecord(
+        ctx,
+        (tree, warn) => profile.toPackage(tree, warn) as Record<string, unknown>,
+        config.default_tags,
+      );
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Parsing RDF in its four common syntaxes into quads (RDF/JS terms), and choosing the syntax from a
+ * config value, a content type or the document itself.
+ *
+ * @module
+ */
+import { Parser as N3Parser, type Quad } from "n3";
+import { RdfXmlParser } from "rdfxml-streaming-parser";
+import { JsonLdParser } from "jsonld-streaming-parser";
+import type { HttpClient } from "../../harvest/http.ts";
+
+export type RdfFormat = "application/rdf+xml" | "text/turtle" | "application/ld+json" | "application/n-triples";
+
+export const RDF_FORMATS: Record<string, RdfFormat> = {
+  "application/rdf+xml": "application/rdf+xml",
+  xml: "application/rdf+xml",
+  rdfxml: "application/rdf+xml",
+  "text/turtle": "text/turtle",
+  turtle: "text/turtle",
+  ttl: "text/turtle",
+  "application/ld+json": "application/ld+json",
+  jsonld: "application/ld+json",
+  "json-ld": "application/ld+json",
+  "application/n-triples": "application/n-triples",
+  ntriples: "application/n-triples",
+  nt: "application/n-triples",
+};
+
+/** The syntax of a document: the configured one, else its content type, else a look at its start. */
+export function detectFormat(configured: string | undefined, contentType: string, text: string): RdfFormat {
+  if (configured) return RDF_FORMATS[configured.toLowerCase()]!;
+  const type = contentType.split(";")[0]!.trim().toLowerCase();
+  if (RDF_FORMATS[type]) return RDF_FORMATS[type]!;
+  if (type === "application/json") return "application/ld+json";
+  const start = text.trimStart();
+  if (start.startsWith("<?xml") || /^<rdf:RDF/i.test(start)) return "application/rdf+xml";
+  if (start.startsWith("{") || start.startsWith("[")) return "application/ld+json";
+  return "text/turtle";
+}
+
+function collect(
+  parser: { on(event: string, fn: (x: never) => void): unknown; write(s: string): unknown; end(): unknown },
+  text: string,
+): Promise<Quad[]> {
+  return new Promise((resolve, reject) => {
+    const quads: Quad[] = [];
+    parser.on("data", (q: never) => quads.push(q));
+    parser.on("error", (e: never) => reject(e));
+    parser.on("end", () => resolve(quads));
+    parser.write(text);
+    parser.end();
+  });
+}
+
+/** Parses a document; a syntax error becomes an Error naming the syntax and the problem. */
+export async function parseRdf(text: string, format: RdfFormat, baseIRI: string, http: HttpClient): Promise<Quad[]> {
+  try {
+    if (format === "text/turtle" || format === "application/n-triples") {
+      return new N3Parser({ format: format === "text/turtle" ? "text/turtle" : "N-Triples", baseIRI }).parse(text);
+    }
+    if (format === "application/rdf+xml") {
+      return await collect(new RdfXmlParser({ baseIRI }) as never, text);
+    }
+    // Remote JSON-LD contexts are loaded through the service's client: the SSRF guard and limits apply.
+    const documentLoader = {
+      load: async (url: string) => await http.getJson(url, { what: "JSON-LD context" }) as never,
+    };
+    return await collect(new JsonLdParser({ baseIRI, documentLoader }) as never, text);
+  } catch (error) {
+    throw new Error(`Could not parse the ${format} document: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Status mails (reference §8): after a job finishes normally, an error mail when it has errors
+ * (`ckan.harvest.status_mail.errored` or `.all`), else a summary (`.all`), one per recipient. A
+ * failing mail server is logged and never breaks the work; secrets never enter a mail.
+ *
+ * @module
+ */
+import nodemailer from "nodemailer";
+import { getLogger } from "@logtape/logtape";
+import type { Services } from "../services.ts";
+import { getJob, jobStats } from "../harvest/jobs.ts";
+import { getSource, type SourceRow } from "../harvest/sources.ts";
+import { harvestTime } from "../harvest/dicts.ts";
+import { notificationRecipients } from "../harvest/notify.ts";
+
+const log = getLogger(["harvest", "mail"]);
+
+/** Config keys that look secret are hidden from mails whatever the harvester declares. */
+const SECRET_KEY = /key|token|secret|password|passwd|credential|auth/i;
+
+/** The source config with every secret value replaced, or "Not specified". */
+export function redactedConfig(config: string, secretKeys: readonly string[]): string {
+  if (!config.trim() || config.trim() === "{}") return "Not specified";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(config);
+  } catch {
+    return "(not shown: not valid JSON)";
+  }
+  const redact = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(redact);
+    if (value && typeof value === "object") {
+      return Object.fromEntries(
+        Object.entries(value).map((
+          [k, v],
+        ) => [k, secretKeys.includes(k) || SECRET_KEY.test(k) ? "(hidden)" : redact(v)]),
+      );
+    }
+    return value;
+  };
+  return JSON.stringify(redact(parsed));
+}
+
+export interface StatusMail {
+  subject: string;
+  text: string;
+}
+
+/** Composes the mail for a finished job, or undefined when the settings ask for none. */
+export async function composeStatusMail(services: Services, jobId: string): Promise<StatusMail | undefined> {
+  const { sql, config } = services;
+  const v = config.values;
+  const job = await getJob(sql, jobId);
+  const source = await getSource(sql, job.source_id);
+  // The original mails about the source's newest job; a job finishing after a newer one started says nothing.
+  const [newest] = await sql<{ id: string }[]>`
+    SELECT id FROM harvest_job WHERE source_id = ${source.id} ORDER BY created DESC, id LIMIT 1`;
+  if (newest?.id !== job.id) return undefined;
+  const stats = (await jobStats(sql, [job.id])).get(job.id)!;
+  const errored = stats.errored > 0;
+  if (
+    errored
+      ? !(v["ckan.harvest.status_mail.errored"] || v["ckan.harvest.status_mail.all"])
+      : !v["ckan.harvest.status_mail.all"]
+  ) {
+    return undefined;
+  }
+  const siteUrl = v["ckan.site_url"];
+  const [org] = source.owner_org
+    ? await sql<{ title: string; name: string }[]>`SELECT title, name FROM "group" WHERE id = ${source.owner_org}`
+    : [];
+  const gatherErrors = await sql<{ message: string }[]>`
+    SELECT message FROM harvest_gather_error WHERE harvest_job_id = ${job.id} ORDER BY created, id LIMIT 20`;
+  const [gatherCount] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM harvest_gather_error WHERE harvest_job_id = ${job.id}`;
+  const objectErrors = await sql<{ guid: string; message: string }[]>`
+    SELECT o.guid, e.message FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
+    WHERE o.id IN (SELECT DISTINCT harvest_object_id FROM harvest_object_error e2 JOIN harvest_object o2
+      ON o2.id = e2.harvest_object_id WHERE o2.harvest_job_id = ${job.id} ORDER BY harvest_object_id LIMIT 20)
+    ORDER BY o.guid, e.created`;
+  const [objectCount] = await sql<{ n: number }[]>`
+    SELECT count(DISTINCT e.harvest_object_id)::int AS n FROM harvest_object_error e
+    JOIN harvest_object o ON o.id = e.harvest_object_id WHERE o.harvest_job_id = ${job.id}`;
+  const harvester = services.harvesters.get(source.type);
+  const lines = [
+    `This is a ${errored ? "failure" : "summary"} notification of the latest harvest job set-up in ${siteUrl}.`,
+    "",
+    `Job URL: ${siteUrl}/harvest/${source.name}/job/${job.id}`,
+    `Harvest Source: ${source.title || source.name}`,
+    `Harvest Configuration: ${redactedConfig(source.config, harvester?.secretConfigKeys?.() ?? [])}`,
+    `Organization: ${org ? org.title || org.name : "Not specified"}`,
+    "",
+    `Harvest Job Id: ${job.id}`,
+    `Created: ${harvestTime(job.created)}`,
+    `Finished: ${harvestTime(job.finished)}`,
+    "",
+    `Records in Error: ${stats.errored}`,
+    `Records Added: ${stats.added}`,
+    `Records Updated: ${stats.updated}`,
+    `Records Not Modified: ${stats["not modified"]}`,
+    `Records Deleted: ${stats.deleted}`,
+  ];
+  if (errored) {
+    lines.push(
+      "",
+      `Error Summary: ${gatherCount!.n + objectCount!.n} errors`,
+      "",
+      `Job Errors: ${gatherCount!.n}`,
+      ...gatherErrors.map((e) => `  - ${e.message}`),
+      "",
+      `Document Errors: ${objectCount!.n}`,
+      ...objectErrors.map((e) => `  - ${e.guid}: ${e.message}`),
+    );
+  }
+  lines.push(
+    "",
+    "--",
+    `You are receiving this email because you are currently set-up as Administrator for ${siteUrl}.`,
+    "Please do not reply to this email as it was sent from a non-monitored address.",
+  );
+  const title = v["ckan.site_title"];
+  return {
+    subject: errored
+      ? `${title} - Harvesting Job - Error Notification`
+      : `${title} - Harvesting Job Successful - Summary Notification`,
+    text: lines.join("\n"),
+  };
+}
+
+function transport(services: Services) {
+  const v = services.config.values;
+  const [host, portText] = v["smtp.server"].split(":");
+  const port = Number(portText ?? 25);
+  return nodemailer.createTransport({
+    host,
+    port,
+    secure: port === 465,
+    requireTLS: v["smtp.starttls"],
+    ignoreTLS: !v["smtp.starttls"] && port !== 465,
+    auth: v["smtp.user"] ? { user: v["smtp.user"], pass: v["smtp.password"] } : undefined,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 20_000,
+  });
+}
+
+/**
+ * Sends the status mail of a finished job to each recipient. Never throws: a mail server that fails
+ * is logged (without the body, which names the source) and the harvest goes on.
+ */
+export async function sendStatusMails(services: Services, jobId: string): Promise<number> {
+  const v = services.config.values;
+  if (!v["ckan.harvest.status_mail.errored"] && !v["ckan.harvest.status_mail.all"]) return 0;
+  let sent = 0;
+  try {
+    const mail = await composeStatusMail(services, jobId);
+    if (!mail) return 0;
+    const source: SourceRow = await getSource(services.sql, (await getJob(services.sql, jobId)).source_id);
+    const recipients = await notificationRecipients(services, source);
+    if (recipients.length === 0) {
+      log.warning("No recipients with an e-mail for the status mail of job {jobId}", { jobId });
+      return 0;
+    }
+    const smtp = transport(services);
+    try {
+      for (const r of recipients) {
+        try {
+          await smtp.sendMail({
+            from: v["smtp.mail_from"],
+            to: { name: r.name, address: r.email },
+            subject: mail.subject,
+            text: mail.text,
+          });
+          sent++;
+        } catch (error) {
+          log.error("Sending the status mail of job {jobId} to {to} failed: {error}", {
+            jobId,
+            to: r.email,
+            error: (error as Error).message,
+          });
+        }
+      }
+    } finally {
+      smtp.close();
+    }
+  } catch (error) {
+    log.error("Preparing the status mail of job {jobId} failed: {error}", { jobId, error: (error as Error).message });
+  }
+  return sent;
+}
