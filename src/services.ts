@@ -4,6 +4,7 @@ import { HarvesterRegistry } from "./harvest/registry.ts";
 import { HttpClient } from "./harvest/http.ts";
 import { UrlGuard } from "./harvest/ssrf.ts";
 import { ckanHarvester } from "./harvesters/ckan/mod.ts";
+import { dcatJsonHarvester, dcatRdfHarvester } from "./harvesters/dcat/mod.ts";
 import { openQueue, type Queue } from "./queue/mod.ts";
 import { CkanTarget } from "./catalog/target.ts";
 import type { RecipientsHook } from "./harvest/notify.ts";
@@ -33,6 +34,8 @@ export interface Services extends AsyncDisposable {
 export function builtinHarvesters(): HarvesterRegistry {
   const registry = new HarvesterRegistry();
   registry.register(ckanHarvester());
+  registry.register(dcatRdfHarvester());
+  registry.register(dcatJsonHarvester());
   return registry;
 }
 

@@ -218,8 +218,8 @@ export const harvestJobReport = defineAction({
     const gather = await sql<{ message: string; created: Date }[]>`
       SELECT message, created FROM harvest_gather_error WHERE harvest_job_id = ${job.id}
       ORDER BY created DESC, id`;
-    const objects = await sql<{ id: string; guid: string; package_id: string | null }[]>`
-      SELECT o.id, o.guid, o.package_id FROM harvest_object o WHERE o.harvest_job_id = ${job.id}
+    const objects = await sql<{ id: string; guid: string; package_id: string | null; content: string | null }[]>`
+      SELECT o.id, o.guid, o.package_id, o.content FROM harvest_object o WHERE o.harvest_job_id = ${job.id}
         AND EXISTS (SELECT 1 FROM harvest_object_error e WHERE e.harvest_object_id = o.id)
       ORDER BY o.id LIMIT ${input.limit ?? 1000} OFFSET ${input.offset ?? 0}`;
     const errors = await sql<{ object: string; message: string; line: number | null; stage: string }[]>`
@@ -232,7 +232,7 @@ export const harvestJobReport = defineAction({
       let originalUrl: string | undefined;
       try {
         originalUrl = harvester?.getOriginalUrl?.(
-          { ...o, content: null, extras: {}, harvest_job_id: job.id, harvest_source_id: source.id },
+          { ...o, extras: {}, harvest_job_id: job.id, harvest_source_id: source.id },
           info,
         );
       } catch { /* a harvester's bug must not hide the report */ }

@@ -76,11 +76,14 @@ export async function composeStatusMail(services: Services, jobId: string): Prom
   const objectErrors = await sql<{ guid: string; message: string }[]>`
     SELECT o.guid, e.message FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
     WHERE o.id IN (SELECT DISTINCT harvest_object_id FROM harvest_object_error e2 JOIN harvest_object o2
-      ON o2.id = e2.harvest_object_id WHERE o2.harvest_job_id = ${job.id} ORDER BY harvest_object_id LIMIT 20)
+      ON o2.id = e2.harvest_object_id WHERE o2.harvest_job_id = ${job.id} AND e2.stage NOT ILIKE '%warning'
+      ORDER BY harvest_object_id LIMIT 20)
+      AND e.stage NOT ILIKE '%warning'
     ORDER BY o.guid, e.created`;
   const [objectCount] = await sql<{ n: number }[]>`
     SELECT count(DISTINCT e.harvest_object_id)::int AS n FROM harvest_object_error e
-    JOIN harvest_object o ON o.id = e.harvest_object_id WHERE o.harvest_job_id = ${job.id}`;
+    JOIN harvest_object o ON o.id = e.harvest_object_id WHERE o.harvest_job_id = ${job.id}
+      AND e.stage NOT ILIKE '%warning'`;
   const harvester = services.harvesters.get(source.type);
   const lines = [
     `This is a ${errored ? "failure" : "summary"} notification of the latest harvest job set-up in ${siteUrl}.`,

@@ -7,7 +7,7 @@ const common = {
   delete_threshold: z.number({ error: "delete_threshold must be a number of percent" }).min(0).max(100).optional(),
   max_record_kb: z.number({ error: "max_record_kb must be a number of kilobytes" }).int().min(1).max(1_000_000)
     .optional(),
-  default_tags: z.array(z.object({ name: z.string() }), { error: "default_tags must be a list of {\"name\": ...}" })
+  default_tags: z.array(z.object({ name: z.string() }), { error: 'default_tags must be a list of {"name": ...}' })
     .optional(),
 };
 

@@ -48,7 +48,7 @@ async function* streamRecords(stream: ReadableStream<Uint8Array>): AsyncGenerato
       }
     }
     if (!parser) throw new Error("The catalog is empty");
-    parser.end();
+    if (!parser.isEnded) parser.end();
   } finally {
     reader.releaseLock();
   }
@@ -79,7 +79,11 @@ export function validateDcatUs(record: Dict, mode: string): { errors: string[]; 
   const publisher = record.publisher as Dict | undefined;
   need("publisher", !!str(publisher?.name), "publisher is required, with a name");
   const contact = record.contactPoint as Dict | undefined;
-  need("contactPoint", !!str(contact?.fn) && !!str(contact?.hasEmail), "contactPoint is required, with fn and hasEmail");
+  need(
+    "contactPoint",
+    !!str(contact?.fn) && !!str(contact?.hasEmail),
+    "contactPoint is required, with fn and hasEmail",
+  );
   need(
     "accessLevel",
     ACCESS_LEVELS.includes(String(record.accessLevel)),
@@ -103,7 +107,9 @@ export function validateDcatUs(record: Dict, mode: string): { errors: string[]; 
     if (!str(d?.downloadURL) && !str(d?.accessURL)) {
       warnings.push(`distribution ${i + 1} has neither downloadURL nor accessURL`);
     }
-    if (str(d?.downloadURL) && !str(d?.mediaType)) warnings.push(`distribution ${i + 1} has a downloadURL but no mediaType`);
+    if (str(d?.downloadURL) && !str(d?.mediaType)) {
+      warnings.push(`distribution ${i + 1} has a downloadURL but no mediaType`);
+    }
   });
   return { errors, warnings };
 }
@@ -116,7 +122,11 @@ export function dcatUsToPackage(record: Dict): Dict {
   const publisher = (record.publisher ?? {}) as Dict;
   const extras: Record<string, string> = {};
   const put = (key: string, value: unknown) => {
-    const v = typeof value === "string" ? value : value === undefined || value === null ? undefined : JSON.stringify(value);
+    const v = typeof value === "string"
+      ? value
+      : value === undefined || value === null
+      ? undefined
+      : JSON.stringify(value);
     if (v !== undefined && v !== "") extras[key] = v;
   };
   put("identifier", record.identifier);
@@ -215,7 +225,11 @@ export function dcatJsonHarvester(): Harvester {
               );
               continue;
             }
-            batch.push({ guid, content: recordContent(JSON.stringify(record), limitKb), extras: { [MODE_EXTRA]: mode } });
+            batch.push({
+              guid,
+              content: recordContent(JSON.stringify(record), limitKb),
+              extras: { [MODE_EXTRA]: mode },
+            });
           }
           if (batch.length) yield batch;
         }

@@ -190,7 +190,8 @@ export const defaultProfile: DcatProfile = {
         url: download ?? access ?? "",
         name: first(d, "dct:title") ?? "",
         description: first(d, "dct:description") ?? "",
-        format: (format ? first(format, "rdfs:label") ?? format["@id"] : first(d, "dct:format"))?.split("/").pop() ?? "",
+        format: (format ? first(format, "rdfs:label") ?? format["@id"] : first(d, "dct:format"))?.split("/").pop() ??
+          "",
         mimetype: first(d, "dcat:mediaType")?.replace(/^https?:\/\/www\.iana\.org\/assignments\/media-types\//, "") ??
           "",
         size: size && /^\d+$/.test(size) ? Number(size) : undefined,
