@@ -9,6 +9,7 @@ import { openQueue, type Queue } from "./queue/mod.ts";
 import { CkanTarget } from "./catalog/target.ts";
 import type { RecipientsHook } from "./harvest/notify.ts";
 import { attachDatabaseLog } from "./log/mod.ts";
+import { loadPlugins } from "./plugins/mod.ts";
 
 /** What plugins can add besides harvesters. */
 export interface Hooks {
@@ -55,6 +56,14 @@ export async function openServices(config: Config, options: { maxConnections?: n
     timeoutMs: v["ckan.harvest.http.timeout"] * 1000,
     maxBytes: v["ckan.harvest.http.max_response_mb"] * 1024 * 1024,
   });
+  const harvesters = builtinHarvesters();
+  let plugins;
+  try {
+    plugins = await loadPlugins(v["ckan.harvest.plugins"], harvesters);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   const queue = openQueue(config, db.sql);
   const flushLog = await attachDatabaseLog(db.sql, v["ckan.harvest.log_scope"], v["ckan.harvest.log_level"]);
   const close = async () => {
@@ -66,8 +75,8 @@ export async function openServices(config: Config, options: { maxConnections?: n
     config,
     db,
     sql: db.sql,
-    harvesters: builtinHarvesters(),
-    hooks: { recipients: [] },
+    harvesters,
+    hooks: { recipients: plugins.recipients },
     http,
     queue,
     target: v["ckan.harvest.catalog.type"] === "ckan"

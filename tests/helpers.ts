@@ -36,8 +36,14 @@ export async function freshDatabase(): Promise<{ url: string } & AsyncDisposable
 /** In-process services on a fresh, migrated database. */
 export async function testServices(env: Record<string, string> = {}): Promise<Services> {
   const db = await freshDatabase();
-  const config = loadConfig({ env: { DATABASE_URL: db.url, CKAN__HARVEST__ALLOW_PRIVATE_URLS: "true", ...env } });
-  const services = await openServices(config);
+  let services: Services;
+  try {
+    const config = loadConfig({ env: { DATABASE_URL: db.url, CKAN__HARVEST__ALLOW_PRIVATE_URLS: "true", ...env } });
+    services = await openServices(config);
+  } catch (error) {
+    await db[Symbol.asyncDispose]();
+    throw error;
+  }
   await migrate(services.sql);
   const close = services.close;
   const dispose = async () => {

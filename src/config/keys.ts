@@ -159,6 +159,12 @@ export const CONFIG_KEYS = {
     default: 100,
     doc: "Largest remote response accepted, in megabytes",
   },
+  "ckan.harvest.plugins": {
+    schema: words,
+    default: "",
+    doc: "Space-separated URLs (`file:`, `http:`, `https:`) of plugin modules loaded at start-up: more " +
+      "harvesters and hooks",
+  },
   "ckan.harvest.allow_private_urls": {
     schema: bool,
     default: "false",

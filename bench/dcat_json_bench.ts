@@ -1,0 +1,81 @@
+/**
+ * The streamed data.json benchmark: a DCAT-US catalog of at least `--mb` megabytes (default 200),
+ * generated as it is served on loopback (so the server holds none of it), harvested by the real CLI
+ * (`run-test`, in a subprocess whose peak RSS is read from /proc) into a real PostgreSQL. Prints the
+ * catalog size, records/s, peak RSS and the target (under 300 MB); a second run shows the no-change
+ * rate.
+ *
+ *   deno task bench:dcat            (or: deno run -A bench/dcat_json_bench.ts --mb 200)
+ */
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { dataJsonRecord, dataJsonStream } from "../src/demo/dcat_catalog.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const { values: args } = parseArgs({ options: { mb: { type: "string", default: "200" } } });
+const TARGET_RSS_MB = 300;
+const PADDING = 1500; // bytes of description per record: about 2 KB a record, as real data.json files have
+const recordBytes = JSON.stringify(dataJsonRecord(0, PADDING)).length + 1;
+const count = Math.ceil(Number(args.mb) * 1024 * 1024 / recordBytes);
+
+const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+  new Response(dataJsonStream(count, (i) => dataJsonRecord(i, PADDING)), {
+    headers: { "Content-Type": "application/json" },
+  }));
+const url = `http://127.0.0.1:${server.addr.port}/data.json`;
+
+const admin = Deno.env.get("BENCH_DATABASE_URL") ?? Deno.env.get("TEST_DATABASE_URL");
+if (!admin) throw new Error('Set BENCH_DATABASE_URL or run `eval "$(bash scripts/test_services.sh)"` first');
+const name = `harvest_bench_dcat_${Date.now()}`;
+const a = postgres(admin, { max: 1, onnotice: () => {} });
+await a.unsafe(`CREATE DATABASE ${name}`);
+const dbUrl = new URL(admin);
+dbUrl.pathname = `/${name}`;
+const env = {
+  NO_COLOR: "1",
+  DATABASE_URL: dbUrl.toString(),
+  HARVEST_LOG_LEVEL: "error",
+  CKAN__HARVEST__ALLOWED_HOSTS: "127.0.0.1",
+};
+
+async function cli(cliArgs: string[]): Promise<{ seconds: number; peakMb: number; out: string }> {
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}cli.ts`, ...cliArgs],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let peak = 0;
+  const poll = setInterval(() => {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      peak = Math.max(peak, Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0));
+    } catch { /* exited */ }
+  }, 100);
+  const out = await child.output();
+  clearInterval(poll);
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`harvester ${cliArgs.join(" ")} failed: ${text}`);
+  return { seconds: (performance.now() - started) / 1000, peakMb: peak / 1024, out: text.trim() };
+}
+
+try {
+  await cli(["db", "upgrade"]);
+  await cli(["source", "create", "bench-datajson", url, "dcat_json", "", "", "", "MANUAL", '{"max_catalog_mb": 4096}']);
+  const mb = (count * recordBytes / 1024 / 1024).toFixed(0);
+  console.log(`data.json: ${count.toLocaleString("en")} records, ${mb} MB, streamed from ${url}`);
+  for (const label of ["cold", "no-change"]) {
+    const run = await cli(["run-test", "bench-datajson", "--concurrency", "4"]);
+    const line = run.out.split("\n").find((l) => l.includes("finished in")) ?? run.out;
+    console.log(
+      `${label.padEnd(9)} ${(count / run.seconds).toFixed(0).padStart(6)} records/s  peak RSS ${
+        run.peakMb.toFixed(0)
+      } MB (target < ${TARGET_RSS_MB} MB: ${run.peakMb < TARGET_RSS_MB ? "met" : "MISSED"})  ${line}`,
+    );
+  }
+} finally {
+  await server.shutdown();
+  await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await a.end();
+}
