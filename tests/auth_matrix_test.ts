@@ -95,6 +95,7 @@ function inputFor(name: string, f: Fixture, call: Call, orgA: string): Record<st
     },
     harvest_source_show: { id: f.sourceName },
     harvest_source_show_status: { id: f.sourceId },
+    harvest_status_show: {},
     harvest_source_list: {},
     harvest_source_update: {
       id: f.sourceId,

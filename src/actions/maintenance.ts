@@ -10,6 +10,7 @@ import type { Services } from "../services.ts";
 import { requireSysadmin } from "./auth.ts";
 import { defineAction, zBool, zId } from "./registry.ts";
 import { editableSource, readableSource, sourceStatus } from "./sources.ts";
+import { jobDicts, type JobRow } from "../harvest/jobs.ts";
 
 async function refuseWhileRunning(sql: Queryable, sourceId: string, what: string): Promise<void> {
   const [running] = await sql`SELECT 1 FROM harvest_job WHERE source_id = ${sourceId} AND status = 'Running'`;
@@ -146,7 +147,38 @@ export const harvestSourceShowStatus = defineAction({
   },
 });
 
+export const harvestStatusShow = defineAction({
+  name: "harvest_status_show",
+  doc: "The operator's dashboard: running jobs (with progress), queue depth, live consumers, and the 20 newest " +
+    "finished jobs with errors.",
+  auth: "sysadmin",
+  sideEffectFree: true,
+  sysadminOnly: true,
+  input: z.object({}),
+  async run(ctx) {
+    requireSysadmin(ctx.actor, "see the harvest status");
+    const { sql, queue } = ctx.services;
+    const running = await sql<JobRow[]>`SELECT * FROM harvest_job WHERE status = 'Running' ORDER BY created DESC`;
+    const finished = await sql<JobRow[]>`
+      SELECT * FROM harvest_job j WHERE status = 'Finished' AND (
+        EXISTS (SELECT 1 FROM harvest_gather_error g WHERE g.harvest_job_id = j.id)
+        OR EXISTS (SELECT 1 FROM harvest_object o JOIN harvest_object_error e ON e.harvest_object_id = o.id
+          WHERE o.harvest_job_id = j.id AND e.stage NOT ILIKE '%warning'))
+      ORDER BY finished DESC NULLS LAST LIMIT 20`;
+    const consumers = await sql<{ id: string; kind: string; age: number }[]>`
+      SELECT id, kind, extract(epoch FROM now() - last_seen)::float8 AS age FROM harvest_consumer
+      WHERE last_seen > now() - interval '1 hour' ORDER BY kind, id`;
+    return {
+      running_jobs: await jobDicts(sql, running, { summaries: true }),
+      queue_depth: { gather: await queue.depth("gather"), fetch: await queue.depth("fetch") },
+      consumers: consumers.map((c) => ({ id: c.id, kind: c.kind, last_seen_seconds: Math.round(c.age) })),
+      recent_failures: await jobDicts(sql, finished),
+    };
+  },
+});
+
 export const maintenanceActions = [
+  harvestStatusShow,
   harvestSourceClear,
   harvestSourceJobHistoryClear,
   harvestSourcesJobHistoryClear,

@@ -15,6 +15,7 @@ import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mo
 import { actorForToken } from "../auth/tokens.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { metricsText } from "../metrics/mod.ts";
+import { webRoutes } from "../web/mod.tsx";
 import { pendingMigrations } from "../db/mod.ts";
 
 /**
@@ -172,6 +173,9 @@ export function createApp(services: Services): Hono<{ Variables: { actor: Actor 
       return c.text("# metrics unavailable: the database or the broker does not answer\n", 503);
     }
   });
+
+  app.get("/", (c) => c.redirect("/harvest"));
+  app.route("/", webRoutes(services) as unknown as Hono<{ Variables: { actor: Actor } }>);
 
   app.notFound((c) => c.json({ success: false, error: { __type: "Not Found Error", message: "Not found" } }, 404));
   app.onError((error, c) => {

@@ -24,6 +24,8 @@ const job = z.object({
   stats,
   object_error_summary: summary.optional(),
   gather_error_summary: summary.optional(),
+  objects_total: z.number().int().optional().describe("objects gathered so far (with the summaries)"),
+  objects_done: z.number().int().optional().describe("objects fetched and imported, or failed"),
 }).meta({ id: "Job" });
 
 const sourceStatus = z.object({
@@ -121,6 +123,12 @@ export const RESULTS: Record<string, z.ZodType> = {
   harvest_source_patch: source,
   harvest_source_delete: idResult,
   harvest_source_show_status: sourceStatus,
+  harvest_status_show: z.object({
+    running_jobs: z.array(job),
+    queue_depth: z.object({ gather: z.number().int(), fetch: z.number().int() }),
+    consumers: z.array(z.object({ id: z.string(), kind: z.string(), last_seen_seconds: z.number() })),
+    recent_failures: z.array(job),
+  }),
   harvest_source_clear: z.object({ id: z.string(), datasets: z.number().int() }),
   harvest_source_job_history_clear: z.object({ id: z.string(), jobs: z.number().int() }),
   harvest_sources_job_history_clear: z.array(z.object({ id: z.string(), jobs: z.number().int() })),

@@ -60,11 +60,12 @@ function matches(d: Dict, fq: string): boolean {
 /** Serves `catalog` as a CKAN action API on 127.0.0.1 (port 0 = any free port). */
 export function serveCkanCatalog(
   catalog: SampleCatalog,
-  options: { port?: number; requireApiKey?: string } = {},
+  options: { port?: number; requireApiKey?: string; delayMs?: number } = {},
 ): CkanServer {
   const requests: CkanServer["requests"] = [];
   const sorted = { source: undefined as Dict[] | undefined, length: -1, list: [] as Dict[] };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: options.port ?? 0, onListen: () => {} }, (req) => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: options.port ?? 0, onListen: () => {} }, async (req) => {
+    if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
     const url = new URL(req.url);
     requests.push({ path: url.pathname, params: url.searchParams, headers: req.headers });
     const m = url.pathname.match(/\/api\/(?:3\/)?action\/(\w+)$/);

@@ -84,7 +84,14 @@ export async function jobDicts(
       finished: harvestTime(j.finished),
       stats: stats.get(j.id),
     };
-    if (options.summaries) Object.assign(dict, await errorSummaries(sql, j.id));
+    if (options.summaries) {
+      Object.assign(dict, await errorSummaries(sql, j.id));
+      const [progress] = await sql<{ total: number; done: number }[]>`
+        SELECT count(*)::int AS total, count(*) FILTER (WHERE state IN ('COMPLETE', 'ERROR'))::int AS done
+        FROM harvest_object WHERE harvest_job_id = ${j.id}`;
+      dict.objects_total = progress!.total;
+      dict.objects_done = progress!.done;
+    }
     out.push(dict);
   }
   return out;

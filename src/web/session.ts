@@ -1,0 +1,90 @@
+/**
+ * Web UI sessions and CSRF. The session cookie holds a random token (HttpOnly, SameSite=Lax); the
+ * database keeps its SHA-256, the user and a form token that every POST must carry. Before login, a
+ * random cookie doubles as the form token of the login form.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { Services } from "../services.ts";
+import { type Actor, ANONYMOUS } from "../actions/mod.ts";
+import { hashToken } from "../auth/tokens.ts";
+import { verifyPassword } from "../auth/passwords.ts";
+
+export const SESSION_COOKIE = "harvest_session";
+export const PRE_CSRF_COOKIE = "harvest_csrf";
+const SESSION_DAYS = 7;
+
+export interface WebSession {
+  actor: Actor;
+  /** The token forms must send back as `_csrf`. */
+  csrf: string;
+  loggedIn: boolean;
+}
+
+function randomToken(): string {
+  const bytes = new Uint8Array(32);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function secure(services: Services): boolean {
+  return services.config.values["ckan.site_url"].startsWith("https:");
+}
+
+/** The session of a request: its user, or anonymous with the pre-login form token. */
+export async function readSession(services: Services, c: Context): Promise<WebSession> {
+  const token = getCookie(c, SESSION_COOKIE);
+  if (token) {
+    const [row] = await services.sql<{ id: string; name: string; sysadmin: boolean; csrf: string }[]>`
+      SELECT u.id, u.name, u.sysadmin, s.csrf FROM web_session s JOIN "user" u ON u.id = s.user_id
+      WHERE s.token_hash = ${await hashToken(token)} AND s.expires_at > now() AND u.state = 'active'`;
+    if (row) {
+      return { actor: { kind: "user", id: row.id, name: row.name, sysadmin: row.sysadmin }, csrf: row.csrf, loggedIn: true };
+    }
+  }
+  let pre = getCookie(c, PRE_CSRF_COOKIE);
+  if (!pre || !/^[0-9a-f]{64}$/.test(pre)) {
+    pre = randomToken();
+    setCookie(c, PRE_CSRF_COOKIE, pre, { httpOnly: true, sameSite: "Strict", path: "/", secure: secure(services) });
+  }
+  return { actor: ANONYMOUS, csrf: pre, loggedIn: false };
+}
+
+/** Checks a user's password and starts a session; undefined when they do not match. */
+export async function logIn(services: Services, c: Context, name: string, password: string): Promise<boolean> {
+  const [user] = await services.sql<{ id: string; password_hash: string | null }[]>`
+    SELECT id, password_hash FROM "user" WHERE name = ${name} AND state = 'active'`;
+  // The hash is computed even for unknown users, so timing does not tell which names exist.
+  const ok = await verifyPassword(password, user?.password_hash ?? null);
+  if (!user || !ok) return false;
+  const token = randomToken();
+  await services.sql`INSERT INTO web_session (token_hash, user_id, csrf, expires_at)
+    VALUES (${await hashToken(token)}, ${user.id}, ${randomToken()},
+      now() + make_interval(days => ${SESSION_DAYS}))`;
+  await services.sql`DELETE FROM web_session WHERE expires_at < now()`;
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: "Lax",
+    path: "/",
+    secure: secure(services),
+    maxAge: SESSION_DAYS * 86400,
+  });
+  deleteCookie(c, PRE_CSRF_COOKIE, { path: "/" });
+  return true;
+}
+
+export async function logOut(services: Services, c: Context): Promise<void> {
+  const token = getCookie(c, SESSION_COOKIE);
+  if (token) await services.sql`DELETE FROM web_session WHERE token_hash = ${await hashToken(token)}`;
+  deleteCookie(c, SESSION_COOKIE, { path: "/" });
+}
+
+/** Compares two strings in constant time. */
+export function sameToken(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
