@@ -18,10 +18,13 @@ const PADDING = 1500; // bytes of description per record: about 2 KB a record, a
 const recordBytes = JSON.stringify(dataJsonRecord(0, PADDING)).length + 1;
 const count = Math.ceil(Number(args.mb) * 1024 * 1024 / recordBytes);
 
-const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
-  new Response(dataJsonStream(count, (i) => dataJsonRecord(i, PADDING)), {
-    headers: { "Content-Type": "application/json" },
-  }));
+const server = Deno.serve(
+  { hostname: "127.0.0.1", port: 0, onListen() {} },
+  () =>
+    new Response(dataJsonStream(count, (i) => dataJsonRecord(i, PADDING)), {
+      headers: { "Content-Type": "application/json" },
+    }),
+);
 const url = `http://127.0.0.1:${server.addr.port}/data.json`;
 
 const admin = Deno.env.get("BENCH_DATABASE_URL") ?? Deno.env.get("TEST_DATABASE_URL");

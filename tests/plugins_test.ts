@@ -46,7 +46,9 @@ async function harvestWithPlugin(pluginUrl: string) {
   assertEquals(shown.results[0]!.notes, "One, with a comma");
   assertEquals((shown.results[0]!.tags as { name: string }[]).map((t) => t.name), ["x", "y"]);
 
-  remote.set("id,title,description,url,modified,tags\na1,First,\"One, with a comma\",http://example.org/a1,2024-01-01,x;y\n");
+  remote.set(
+    'id,title,description,url,modified,tags\na1,First,"One, with a comma",http://example.org/a1,2024-01-01,x;y\n',
+  );
   const second = await runJobInProcess(ctx, source);
   assertEquals([second.stats["not modified"], second.stats.deleted], [1, 1]);
 
@@ -86,7 +88,10 @@ Deno.test("a plugin that does not fit stops start-up with one line naming the UR
   };
   const cases: [string, RegExp][] = [
     [write("empty.ts", "export const x = 1;\n"), /exports no harvesters and no hooks/],
-    [write("bad.ts", "export default { harvesters: [{ info: () => ({ name: 'x' }) }] };\n"), /Cannot register harvester/],
+    [
+      write("bad.ts", "export default { harvesters: [{ info: () => ({ name: 'x' }) }] };\n"),
+      /Cannot register harvester/,
+    ],
     [`file://${dir.path}/missing.ts`, /cannot load it/],
     ["ftp://example.org/p.ts", /expected a file:, http: or https: URL/],
   ];

@@ -136,7 +136,11 @@ Deno.test("an operator logs in, fixes a bad config, harvests, watches progress, 
       catalog.datasets.push(...kept);
       await page.goto(`${url}/harvest/demo-portal/confirm/reharvest`);
       await page.getByRole("button", { name: "Reharvest" }).click();
-      await until(page, `${url}/harvest/demo-portal`, async () => (await page.textContent("main"))!.includes("wait for approval"));
+      await until(
+        page,
+        `${url}/harvest/demo-portal`,
+        async () => (await page.textContent("main"))!.includes("wait for approval"),
+      );
       await shot(page, "08-source-page-pending-deletions");
       await page.getByRole("link", { name: "review them" }).click();
       assertEquals(await page.locator('input[name="guids"]').count(), 500);

@@ -109,7 +109,9 @@ export const csvCatalogHarvester: Harvester = {
 
 /** A recipients hook: everyone who gets mails about CSV sources also copies the data team. */
 function copyDataTeam(source: { type: string }, recipients: Recipient[]): Recipient[] {
-  return source.type === "csv_catalog" ? [...recipients, { name: "Data team", email: "data-team@example.org" }] : recipients;
+  return source.type === "csv_catalog"
+    ? [...recipients, { name: "Data team", email: "data-team@example.org" }]
+    : recipients;
 }
 
 export default { harvesters: [csvCatalogHarvester], hooks: { recipients: [copyDataTeam] } };

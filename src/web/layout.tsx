@@ -115,7 +115,7 @@ export function JobsChart(props: { jobs: { id: string; created: string; stats: S
   if (jobs.length === 0) return <p class="muted">No jobs yet.</p>;
   const width = 640, height = 200, pad = 30;
   const max = Math.max(1, ...jobs.map((j) => SERIES.reduce((n, [k]) => n + j.stats[k], 0)));
-  const bar = (width - pad * 2) / jobs.length;
+  const bar = Math.min(60, (width - pad * 2) / jobs.length);
   return (
     <figure>
       <svg

@@ -107,7 +107,15 @@ export function webRoutes(services: Services): Hono<Env> {
   const problem = (c: Context<Env>, error: unknown) => {
     const session = c.get("session");
     if (error instanceof NotFoundError) {
-      return page(c, "Not found", <><h1>Not found</h1><p>{error.message}</p></>, 404);
+      return page(
+        c,
+        "Not found",
+        <>
+          <h1>Not found</h1>
+          <p>{error.message}</p>
+        </>,
+        404,
+      );
     }
     if (error instanceof AuthorizationError) {
       return page(
@@ -116,7 +124,11 @@ export function webRoutes(services: Services): Hono<Env> {
         <>
           <h1>Not allowed</h1>
           <p>{error.message}</p>
-          {session.loggedIn ? null : <p><a href={`/user/login?next=${encodeURIComponent(c.req.path)}`}>Log in</a></p>}
+          {session.loggedIn ? null : (
+            <p>
+              <a href={`/user/login?next=${encodeURIComponent(c.req.path)}`}>Log in</a>
+            </p>
+          )}
         </>,
         403,
       );
@@ -141,14 +153,25 @@ export function webRoutes(services: Services): Hono<Env> {
     if (c.req.method === "POST") {
       const origin = c.req.header("origin");
       if (origin && new URL(origin).host !== new URL(c.req.url).host) {
-        return page(c, "Refused", <><h1>Refused</h1><p>The form was not sent from this site.</p></>, 403);
+        return page(
+          c,
+          "Refused",
+          <>
+            <h1>Refused</h1>
+            <p>The form was not sent from this site.</p>
+          </>,
+          403,
+        );
       }
       const form = await c.req.parseBody({ all: true }) as Record<string, string | string[]>;
       if (!sameToken(one(form._csrf), c.get("session").csrf)) {
         return page(
           c,
           "Refused",
-          <><h1>Refused</h1><p>The form has expired or was not sent from this site. Go back, reload and try again.</p></>,
+          <>
+            <h1>Refused</h1>
+            <p>The form has expired or was not sent from this site. Go back, reload and try again.</p>
+          </>,
           403,
         );
       }
@@ -173,7 +196,9 @@ export function webRoutes(services: Services): Hono<Env> {
           <input type="text" id="username" name="username" autocomplete="username" required />
           <label for="password">Password</label>
           <input type="password" id="password" name="password" autocomplete="current-password" required />
-          <p><button type="submit">Log in</button></p>
+          <p>
+            <button type="submit">Log in</button>
+          </p>
         </form>
       </>,
       error ? 401 : 200,
@@ -272,7 +297,9 @@ export function webRoutes(services: Services): Hono<Env> {
           <aside class="facets" aria-label="Filters">
             {facets.map((f) => (
               <section>
-                <h2>{{ organization: "Organization", type: "Type", frequency: "Frequency", status: "Last job" }[f.key]}</h2>
+                <h2>
+                  {{ organization: "Organization", type: "Type", frequency: "Frequency", status: "Last job" }[f.key]}
+                </h2>
                 <ul>
                   {f.counts.map(([value, n]) => (
                     <li>
@@ -353,9 +380,7 @@ export function webRoutes(services: Services): Hono<Env> {
       "aria-describedby": errors[name] ? `${name}-error` : undefined,
     });
     const errorFor = (name: string) =>
-      errors[name]
-        ? <p class="error" id={`${name}-error`}>{errors[name]!.join(" ")}</p>
-        : null;
+      errors[name] ? <p class="error" id={`${name}-error`}>{errors[name]!.join(" ")}</p> : null;
     const action = existing ? `/harvest/${existing.name}/edit` : "/harvest/new";
     return page(
       c,
@@ -372,16 +397,30 @@ export function webRoutes(services: Services): Hono<Env> {
           <input type="text" {...field("title")} value={String(values.title ?? "")} />
           {errorFor("title")}
           <label for="name">Name (in URLs)</label>
-          <input type="text" {...field("name")} value={String(values.name ?? "")} required pattern="[a-z0-9_\-]{2,100}" />
+          <input
+            type="text"
+            {...field("name")}
+            value={String(values.name ?? "")}
+            required
+            pattern="[a-z0-9_\-]{2,100}"
+          />
           <p class="hint" id="name-preview">
-            Lower-case letters, digits, - and _. The source will live at /harvest/<span>{String(values.name ?? "")}</span>
+            Lower-case letters, digits, - and _. The source will live at /harvest/<span>
+              {String(values.name ?? "")}
+            </span>
           </p>
           {errorFor("name")}
           <fieldset>
             <legend>Type</legend>
             {infos.map((h) => (
               <label class="type-option">
-                <input type="radio" name="source_type" value={h.name} checked={values.source_type === h.name} required />{" "}
+                <input
+                  type="radio"
+                  name="source_type"
+                  value={h.name}
+                  checked={values.source_type === h.name}
+                  required
+                />{" "}
                 <strong>{h.title}</strong> <span class="muted">{h.description}</span>
               </label>
             ))}
@@ -399,21 +438,31 @@ export function webRoutes(services: Services): Hono<Env> {
           <label for="owner_org">Organization</label>
           <select {...field("owner_org")}>
             {session.actor.sysadmin ? <option value="">(none)</option> : null}
-            {orgs.map((o) => <option value={o.name} selected={values.owner_org === o.name}>{o.title || o.name}</option>)}
+            {orgs.map((o) => <option value={o.name} selected={values.owner_org === o.name}>{o.title || o.name}
+            </option>)}
           </select>
           {errorFor("owner_org")}
           <label>
-            <input type="checkbox" name="private" value="true" checked={values.private === true} /> Private (only members of
-            the organization see it)
+            <input type="checkbox" name="private" value="true" checked={values.private === true} />{" "}
+            Private (only members of the organization see it)
           </label>
           <p>
             <button type="submit">{existing ? "Save" : "Create source"}</button>{" "}
             <a href={existing ? `/harvest/${existing.name}` : "/harvest"}>Cancel</a>
           </p>
         </form>
-        <script dangerouslySetInnerHTML={{ __html: `(function(){var t=document.getElementById('title'),n=document.getElementById('name'),p=document.querySelector('#name-preview span');
-var touched=${existing ? "true" : "false"}||n.value!=='';n.addEventListener('input',function(){touched=true;p.textContent=n.value;});
-t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerCase().normalize('NFKD').replace(/[^a-z0-9_-]+/g,'-').replace(/^-+|-+$/g,'').slice(0,100);p.textContent=n.value;});})();` }} />
+        <script
+          dangerouslySetInnerHTML={{
+            __html:
+              `(function(){var t=document.getElementById('title'),n=document.getElementById('name'),p=document.querySelector('#name-preview span');
+var touched=${
+                existing
+                  ? "true"
+                  : "false"
+              }||n.value!=='';n.addEventListener('input',function(){touched=true;p.textContent=n.value;});
+t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerCase().normalize('NFKD').replace(/[^a-z0-9_-]+/g,'-').replace(/^-+|-+$/g,'').slice(0,100);p.textContent=n.value;});})();`,
+          }}
+        />
       </>,
       Object.keys(errors).length ? 409 : 200,
     );
@@ -483,12 +532,19 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
       }
       const jobRow = (j: JobDict) => (
         <tr>
-          <td><a href={`/harvest/${names.get(String(j.source_id))}`}>{names.get(String(j.source_id))}</a></td>
-          <td><a href={`/harvest/${names.get(String(j.source_id))}/job/${j.id}`}>{j.created}</a></td>
-          <td><JobBadge job={j} /></td>
           <td>
-            {j.objects_total !== undefined ? `${j.objects_done} of ${j.objects_total} records` : ""}{" "}
-            {j.stats.added} added, {j.stats.errored} errored
+            <a href={`/harvest/${names.get(String(j.source_id))}`}>{names.get(String(j.source_id))}</a>
+          </td>
+          <td>
+            <a href={`/harvest/${names.get(String(j.source_id))}/job/${j.id}`}>{j.created}</a>
+          </td>
+          <td>
+            <JobBadge job={j} />
+          </td>
+          <td>
+            {j.objects_total !== undefined ? `${j.objects_done} of ${j.objects_total} records` : ""} {j.stats.added}
+            {" "}
+            added, {j.stats.errored} errored
           </td>
         </tr>
       );
@@ -498,18 +554,34 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
         <>
           <h1>Dashboard</h1>
           <ul class="stats">
-            <li><strong>{status.running_jobs.length}</strong> running jobs</li>
-            <li><strong id="gather-depth">{status.queue_depth.gather}</strong> gather queue</li>
-            <li><strong id="fetch-depth">{status.queue_depth.fetch}</strong> fetch queue</li>
-            <li><strong>{status.consumers.length}</strong> live workers</li>
+            <li>
+              <strong>{status.running_jobs.length}</strong> running jobs
+            </li>
+            <li>
+              <strong id="gather-depth">{status.queue_depth.gather}</strong> gather queue
+            </li>
+            <li>
+              <strong id="fetch-depth">{status.queue_depth.fetch}</strong> fetch queue
+            </li>
+            <li>
+              <strong>{status.consumers.length}</strong> live workers
+            </li>
           </ul>
           <h2>Running jobs</h2>
           {status.running_jobs.length
-            ? <table><tbody>{status.running_jobs.map(jobRow)}</tbody></table>
+            ? (
+              <table>
+                <tbody>{status.running_jobs.map(jobRow)}</tbody>
+              </table>
+            )
             : <p class="muted">None.</p>}
           <h2>Recent failures</h2>
           {status.recent_failures.length
-            ? <table><tbody>{status.recent_failures.map(jobRow)}</tbody></table>
+            ? (
+              <table>
+                <tbody>{status.recent_failures.map(jobRow)}</tbody>
+              </table>
+            )
             : <p class="muted">None.</p>}
           <h2>Workers</h2>
           <ul>{status.consumers.map((w) => <li>{w.kind} {w.id}, seen {w.last_seen_seconds} s ago</li>)}</ul>
@@ -529,7 +601,9 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
         c,
         `Record ${o.guid}`,
         <>
-          <h1>Record <code>{String(o.guid)}</code></h1>
+          <h1>
+            Record <code>{String(o.guid)}</code>
+          </h1>
           <p>
             State {String(o.state)}, {o.current ? "current" : "not current"}, report status{" "}
             {String(o.report_status ?? "none")}. Gathered {String(o.gathered)}.
@@ -538,7 +612,13 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
             ? (
               <>
                 <h2>Errors</h2>
-                <ul>{o.errors.map((e) => <li><strong>{e.stage}</strong>: {e.message}</li>)}</ul>
+                <ul>
+                  {o.errors.map((e) => (
+                    <li>
+                      <strong>{e.stage}</strong>: {e.message}
+                    </li>
+                  ))}
+                </ul>
               </>
             )
             : null}
@@ -572,12 +652,32 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
           {s.notes ? <p>{s.notes}</p> : null}
           <table>
             <tbody>
-              <tr><th scope="row">Remote catalog</th><td><a href={s.url} rel="noopener noreferrer">{s.url}</a></td></tr>
-              <tr><th scope="row">Type</th><td>{s.source_type}</td></tr>
-              <tr><th scope="row">Frequency</th><td>{s.frequency}</td></tr>
-              <tr><th scope="row">Organization</th><td>{s.organization?.title ?? "(none)"}</td></tr>
-              <tr><th scope="row">Datasets</th><td id="total-datasets">{s.status.total_datasets}</td></tr>
-              <tr><th scope="row">Jobs</th><td>{s.status.job_count}</td></tr>
+              <tr>
+                <th scope="row">Remote catalog</th>
+                <td>
+                  <a href={s.url} rel="noopener noreferrer">{s.url}</a>
+                </td>
+              </tr>
+              <tr>
+                <th scope="row">Type</th>
+                <td>{s.source_type}</td>
+              </tr>
+              <tr>
+                <th scope="row">Frequency</th>
+                <td>{s.frequency}</td>
+              </tr>
+              <tr>
+                <th scope="row">Organization</th>
+                <td>{s.organization?.title ?? "(none)"}</td>
+              </tr>
+              <tr>
+                <th scope="row">Datasets</th>
+                <td id="total-datasets">{s.status.total_datasets}</td>
+              </tr>
+              <tr>
+                <th scope="row">Jobs</th>
+                <td>{s.status.job_count}</td>
+              </tr>
             </tbody>
           </table>
           {canEdit
@@ -619,7 +719,9 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
               <>
                 <h2>Recent jobs</h2>
                 <JobsChart jobs={jobs} />
-                <p><a href={`/harvest/${s.name}/jobs`}>All jobs</a></p>
+                <p>
+                  <a href={`/harvest/${s.name}/jobs`}>All jobs</a>
+                </p>
               </>
             )
             : null}
@@ -680,7 +782,9 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
         c,
         `Jobs of ${s.title}`,
         <>
-          <h1>Jobs of <a href={`/harvest/${s.name}`}>{s.title || s.name}</a></h1>
+          <h1>
+            Jobs of <a href={`/harvest/${s.name}`}>{s.title || s.name}</a>
+          </h1>
           <table>
             <thead>
               <tr>
@@ -696,8 +800,12 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
             <tbody>
               {jobs.slice(0, PAGE).map((j) => (
                 <tr>
-                  <td><a href={`/harvest/${s.name}/job/${j.id}`}>{j.created}</a></td>
-                  <td><JobBadge job={j} /></td>
+                  <td>
+                    <a href={`/harvest/${s.name}/job/${j.id}`}>{j.created}</a>
+                  </td>
+                  <td>
+                    <JobBadge job={j} />
+                  </td>
                   <td>{j.stats.added}</td>
                   <td class="wide">{j.stats.updated}</td>
                   <td class="wide">{j.stats["not modified"]}</td>
@@ -739,7 +847,10 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
       const j = await act<JobDict>(c, "harvest_job_show", { id: c.req.param("id") });
       const report = await act<{
         gather_errors: { message: string; created: string }[];
-        object_errors: Record<string, { guid: string; original_url?: string; errors: { message: string; type: string }[] }>;
+        object_errors: Record<
+          string,
+          { guid: string; original_url?: string; errors: { message: string; type: string }[] }
+        >;
       }>(c, "harvest_job_report", { id: j.id });
       const byMessage = new Map<string, { type: string; records: { id: string; guid: string; url?: string }[] }>();
       for (const [id, o] of Object.entries(report.object_errors)) {
@@ -755,22 +866,33 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
         c,
         `Job ${j.created}`,
         <>
-          <h1>Job of <a href={`/harvest/${s.name}`}>{s.title || s.name}</a>, {j.created}</h1>
+          <h1>
+            Job of <a href={`/harvest/${s.name}`}>{s.title || s.name}</a>, {j.created}
+          </h1>
           <p>
-            <span id="job-status"><JobBadge job={j} /></span>
+            <span id="job-status">
+              <JobBadge job={j} />
+            </span>
             {j.finished ? ` Finished ${j.finished}.` : ""}
           </p>
           <div id="progress" data-url={`/harvest/${s.name}/job/${j.id}/progress.json`} data-running={String(running)}>
             <p>
-              <span id="objects-done">{j.objects_done ?? 0}</span> of <span id="objects-total">{j.objects_total ?? 0}</span>
-              {" "}
-              records processed
+              <span id="objects-done">{j.objects_done ?? 0}</span> of{" "}
+              <span id="objects-total">{j.objects_total ?? 0}</span> records processed
             </p>
             <StatsList stats={j.stats} id="job-stats" />
           </div>
           <h2>Gather errors ({report.gather_errors.length})</h2>
           {report.gather_errors.length
-            ? <ul>{report.gather_errors.map((g) => <li>{g.message} <span class="muted">({g.created})</span></li>)}</ul>
+            ? (
+              <ul>
+                {report.gather_errors.map((g) => (
+                  <li>
+                    {g.message} <span class="muted">({g.created})</span>
+                  </li>
+                ))}
+              </ul>
+            )
             : <p class="muted">None.</p>}
           <h2>Record errors by message ({groups.length})</h2>
           {groups.length
@@ -784,19 +906,29 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
                   {g.records.map((r) => (
                     <li>
                       <a href={`/harvest/object/${r.id}`}>{r.guid}</a>
-                      {r.url ? <> · <a href={r.url} rel="noopener noreferrer">original</a></> : null}
+                      {r.url
+                        ? (
+                          <>
+                            · <a href={r.url} rel="noopener noreferrer">original</a>
+                          </>
+                        )
+                        : null}
                     </li>
                   ))}
                 </ul>
               </details>
             ))
             : <p class="muted">None.</p>}
-          <script dangerouslySetInnerHTML={{ __html: `(function(){var box=document.getElementById('progress');if(box.dataset.running!=='true')return;
+          <script
+            dangerouslySetInnerHTML={{
+              __html: `(function(){var box=document.getElementById('progress');if(box.dataset.running!=='true')return;
 function tick(){fetch(box.dataset.url,{credentials:'same-origin'}).then(function(r){return r.json();}).then(function(p){
 document.getElementById('objects-done').textContent=p.objects_done;document.getElementById('objects-total').textContent=p.objects_total;
 Object.keys(p.stats).forEach(function(k){var el=document.querySelector('#job-stats [data-stat="'+k+'"]');if(el)el.textContent=p.stats[k];});
 if(p.status==='Running'||p.status==='New'){setTimeout(tick,1000);}else{document.getElementById('job-status').textContent='finished: reload for the report';}
-}).catch(function(){setTimeout(tick,3000);});}setTimeout(tick,1000);})();` }} />
+}).catch(function(){setTimeout(tick,3000);});}setTimeout(tick,1000);})();`,
+            }}
+          />
         </>,
       );
     } catch (error) {
@@ -816,7 +948,9 @@ if(p.status==='Running'||p.status==='New'){setTimeout(tick,1000);}else{document.
         c,
         `Pending deletions of ${s.title}`,
         <>
-          <h1>Deletions of <a href={`/harvest/${s.name}`}>{s.title || s.name}</a> waiting for approval</h1>
+          <h1>
+            Deletions of <a href={`/harvest/${s.name}`}>{s.title || s.name}</a> waiting for approval
+          </h1>
           {rows.length
             ? (
               <form method="post" action={`/harvest/${s.name}/deletions`}>
@@ -836,8 +970,12 @@ if(p.status==='Running'||p.status==='New'){setTimeout(tick,1000);}else{document.
                         <td>
                           <input type="checkbox" name="guids" value={r.guid} id={`d-${r.guid}`} checked />
                         </td>
-                        <td><label for={`d-${r.guid}`}>{r.title || r.name}</label></td>
-                        <td><code>{r.guid}</code></td>
+                        <td>
+                          <label for={`d-${r.guid}`}>{r.title || r.name}</label>
+                        </td>
+                        <td>
+                          <code>{r.guid}</code>
+                        </td>
                       </tr>
                     ))}
                   </tbody>

@@ -41,7 +41,11 @@ export async function readSession(services: Services, c: Context): Promise<WebSe
       SELECT u.id, u.name, u.sysadmin, s.csrf FROM web_session s JOIN "user" u ON u.id = s.user_id
       WHERE s.token_hash = ${await hashToken(token)} AND s.expires_at > now() AND u.state = 'active'`;
     if (row) {
-      return { actor: { kind: "user", id: row.id, name: row.name, sysadmin: row.sysadmin }, csrf: row.csrf, loggedIn: true };
+      return {
+        actor: { kind: "user", id: row.id, name: row.name, sysadmin: row.sysadmin },
+        csrf: row.csrf,
+        loggedIn: true,
+      };
     }
   }
   let pre = getCookie(c, PRE_CSRF_COOKIE);
