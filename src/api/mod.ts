@@ -14,40 +14,8 @@ import { ACTIONS, type Actor, ANONYMOUS, runAction } from "../actions/mod.ts";
 import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { actorForToken } from "../auth/tokens.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
-import { metricsText } from "../metrics/mod.ts";
+import { healthReport, metricsText } from "../metrics/mod.ts";
 import { webRoutes } from "../web/mod.tsx";
-import { pendingMigrations } from "../db/mod.ts";
-
-/**
- * Liveness and readiness: the database and the broker answer (and, for readiness, the schema is up
- * to date). Each failing part is named, without connection details.
- */
-export async function healthReport(services: Services, ready: boolean): Promise<Record<string, string>> {
-  const report: Record<string, string> = { status: "ok" };
-  const check = async (name: string, fn: () => Promise<unknown>) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        fn(),
-        new Promise((_, reject) => timer = setTimeout(() => reject(new Error("timeout")), 5000)),
-      ]);
-      report[name] = "ok";
-    } catch {
-      report[name] = "unreachable";
-      report.status = "error";
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  await check("database", () => services.sql`SELECT 1`);
-  await check("queue", () => services.queue.depth("gather"));
-  if (ready && report.database === "ok") {
-    const pending = await pendingMigrations(services.sql).catch(() => ["?"]);
-    report.schema = pending.length === 0 ? "ok" : `${pending.length} migration(s) pending`;
-    if (pending.length > 0) report.status = "error";
-  }
-  return report;
-}
 
 const log = getLogger(["harvest", "api"]);
 

@@ -20,8 +20,7 @@ import {
 } from "./context.ts";
 import { runConsumers, runScheduler } from "../harvest/consumers.ts";
 import { cleanHarvestLog } from "../harvest/tick.ts";
-import { heartbeat, serveMetrics } from "../metrics/mod.ts";
-import { healthReport } from "../api/mod.ts";
+import { healthReport, heartbeat, serveMetrics } from "../metrics/mod.ts";
 import type { Services } from "../services.ts";
 import { progressDisplay, summaryLine } from "./progress.ts";
 

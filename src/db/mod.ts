@@ -7,7 +7,6 @@
 import postgres from "postgres";
 import { getLogger } from "@logtape/logtape";
 import type { Config } from "../config/mod.ts";
-import { openEmbedded } from "./embedded.ts";
 
 export { migrate, pendingMigrations } from "./migrate.ts";
 
@@ -44,6 +43,8 @@ export async function openDatabase(config: Config, options: { max?: number } = {
       close: () => sql.end({ timeout: 5 }),
     };
   }
+  // Loaded only in embedded mode: PGlite is large, and a process on PostgreSQL never needs it.
+  const { openEmbedded } = await import("./embedded.ts");
   const embedded = await openEmbedded(config.dataDir);
   const sql = postgres(embedded.url, {
     onnotice: () => {},

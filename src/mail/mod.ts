@@ -5,7 +5,6 @@
  *
  * @module
  */
-import nodemailer from "nodemailer";
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services.ts";
 import { getJob, jobStats } from "../harvest/jobs.ts";
@@ -130,7 +129,8 @@ export async function composeStatusMail(services: Services, jobId: string): Prom
   };
 }
 
-function transport(services: Services) {
+async function transport(services: Services) {
+  const { default: nodemailer } = await import("nodemailer");
   const v = services.config.values;
   const [host, portText] = v["smtp.server"].split(":");
   const port = Number(portText ?? 25);
@@ -164,7 +164,7 @@ export async function sendStatusMails(services: Services, jobId: string): Promis
       log.warning("No recipients with an e-mail for the status mail of job {jobId}", { jobId });
       return 0;
     }
-    const smtp = transport(services);
+    const smtp = await transport(services);
     try {
       for (const r of recipients) {
         try {

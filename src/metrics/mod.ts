@@ -8,6 +8,7 @@
  */
 import client from "prom-client";
 import type { Services } from "../services.ts";
+import { pendingMigrations } from "../db/mod.ts";
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: "harvest_process_" });
@@ -165,4 +166,35 @@ export function serveMetrics(
     }
     return new Response("Not found\n", { status: 404 });
   });
+}
+
+/**
+ * Liveness and readiness: the database and the broker answer (and, for readiness, the schema is up
+ * to date). Each failing part is named, without connection details.
+ */
+export async function healthReport(services: Services, ready: boolean): Promise<Record<string, string>> {
+  const report: Record<string, string> = { status: "ok" };
+  const check = async (name: string, fn: () => Promise<unknown>) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        fn(),
+        new Promise((_, reject) => timer = setTimeout(() => reject(new Error("timeout")), 5000)),
+      ]);
+      report[name] = "ok";
+    } catch {
+      report[name] = "unreachable";
+      report.status = "error";
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  await check("database", () => services.sql`SELECT 1`);
+  await check("queue", () => services.queue.depth("gather"));
+  if (ready && report.database === "ok") {
+    const pending = await pendingMigrations(services.sql).catch(() => ["?"]);
+    report.schema = pending.length === 0 ? "ok" : `${pending.length} migration(s) pending`;
+    if (pending.length > 0) report.status = "error";
+  }
+  return report;
 }

@@ -5,20 +5,19 @@
  *
  * @module
  */
-import { DataFactory, Store } from "n3";
+import type { Store } from "n3";
 import type { GatheredRecord, Harvester, ImportContext, ObjectInfo } from "../../harvest/interface.ts";
 import { messageOf } from "../../errors/mod.ts";
 import { type DcatProfile, defaultProfile, describe, NS, type Tree, treeJson } from "./profile.ts";
 import { detectFormat, parseRdf } from "./rdf_parse.ts";
 import { parseDcatConfig, rdfConfigSchema } from "./config.ts";
 
-const { namedNode } = DataFactory;
 const ACCEPT = "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8, application/n-triples;q=0.7, " +
   "*/*;q=0.1";
 export const TOO_LARGE = "__record_too_large__";
 
 /** The next page of a Hydra-paged catalog, if the page names one. */
-function nextPage(store: Store): string | undefined {
+function nextPage(store: Store, namedNode: (iri: string) => never): string | undefined {
   for (const p of ["nextPage", "next"]) {
     const [q] = store.getQuads(null, namedNode(`${NS.hydra}${p}`), null, null);
     if (q) return q.object.value;
@@ -91,6 +90,8 @@ export function dcatRdfHarvester(options: { profiles?: DcatProfile[] } = {}): Ha
     getOriginalUrl: (object) => originalUrl(object),
     async *gather(ctx) {
       const config = parseDcatConfig(rdfConfigSchema, ctx.source.config);
+      const { DataFactory, Store } = await import("n3"); // loaded on first use
+      const namedNode = DataFactory.namedNode as (iri: string) => never;
       const maxPages = config.max_pages ?? 1000;
       const limitKb = config.max_record_kb ?? 1024;
       const visited = new Set<string>();
@@ -136,7 +137,7 @@ export function dcatRdfHarvester(options: { profiles?: DcatProfile[] } = {}): Ha
           records.push({ guid, content: recordContent(treeJson(tree), limitKb) });
         }
         if (records.length) yield records;
-        const next = nextPage(store);
+        const next = nextPage(store, namedNode);
         url = next ? new URL(next, url).href : undefined;
       }
       ctx.reportListing({ complete });

@@ -4,9 +4,7 @@
  *
  * @module
  */
-import { Parser as N3Parser, type Quad } from "n3";
-import { RdfXmlParser } from "rdfxml-streaming-parser";
-import { JsonLdParser } from "jsonld-streaming-parser";
+import type { Quad } from "n3";
 import type { HttpClient } from "../../harvest/http.ts";
 
 export type RdfFormat = "application/rdf+xml" | "text/turtle" | "application/ld+json" | "application/n-triples";
@@ -55,16 +53,20 @@ function collect(
 /** Parses a document; a syntax error becomes an Error naming the syntax and the problem. */
 export async function parseRdf(text: string, format: RdfFormat, baseIRI: string, http: HttpClient): Promise<Quad[]> {
   try {
+    // The parsers load on first use: processes that never read RDF do not carry them.
     if (format === "text/turtle" || format === "application/n-triples") {
+      const { Parser: N3Parser } = await import("n3");
       return new N3Parser({ format: format === "text/turtle" ? "text/turtle" : "N-Triples", baseIRI }).parse(text);
     }
     if (format === "application/rdf+xml") {
+      const { RdfXmlParser } = await import("rdfxml-streaming-parser");
       return await collect(new RdfXmlParser({ baseIRI }) as never, text);
     }
     // Remote JSON-LD contexts are loaded through the service's client: the SSRF guard and limits apply.
     const documentLoader = {
       load: async (url: string) => await http.getJson(url, { what: "JSON-LD context" }) as never,
     };
+    const { JsonLdParser } = await import("jsonld-streaming-parser");
     return await collect(new JsonLdParser({ baseIRI, documentLoader }) as never, text);
   } catch (error) {
     throw new Error(`Could not parse the ${format} document: ${(error as Error).message}`);
