@@ -44,7 +44,7 @@ const env = {
 async function cli(cliArgs: string[]): Promise<{ seconds: number; peakMb: number; out: string }> {
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}cli.ts`, ...cliArgs],
+    args: ["run", "-A", "--v8-flags=--max-old-space-size=512", `${ROOT}cli.ts`, ...cliArgs],
     env,
     stdout: "piped",
     stderr: "piped",

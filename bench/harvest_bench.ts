@@ -20,7 +20,8 @@ const { values: args } = parseArgs({
     n: { type: "string", default: "20000" },
     modes: { type: "string", default: "postgres,embedded" },
     concurrency: { type: "string", default: "8" },
-    "v8-flags": { type: "string", default: "" },
+    /** The heap cap the deployed processes use (deno.json tasks, Dockerfile, compose, systemd). */
+    "v8-flags": { type: "string", default: "--max-old-space-size=512" },
     /** Also harvest 10 x N to check that peak RSS stays flat. */
     "tenfold": { type: "boolean", default: false },
   },

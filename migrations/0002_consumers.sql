@@ -7,6 +7,3 @@ CREATE TABLE harvest_consumer (
   started timestamptz NOT NULL DEFAULT now(),
   last_seen timestamptz NOT NULL DEFAULT now()
 );
--- Objects imported lately, for the datasets-per-second figure of /metrics.
-CREATE INDEX harvest_object_import_finished_idx ON harvest_object (import_finished)
-  WHERE import_finished IS NOT NULL;

@@ -75,7 +75,7 @@ Deno.test("the compose and Dockerfile processes, started with their own commands
   for (const unit of ["harvest-api.service", "harvest-worker@.service", "harvest-scheduler.service"]) {
     const exec = read(`deploy/systemd/${unit}`).match(/^ExecStart=\S+ (.+)$/m)![1]!;
     const flags = exec.replaceAll("/opt/harvest", "/app").replaceAll("/var/lib/harvest", "/data").split(" ");
-    assertEquals(flags.slice(0, 8), api.command.slice(1, 9), `${unit} uses the container's flags`);
+    assertEquals(flags.slice(0, 9), api.command.slice(1, 10), `${unit} uses the container's flags`);
   }
 
   await using db = await freshDatabase();

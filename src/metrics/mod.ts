@@ -75,7 +75,9 @@ export function registerDatabaseGauges(services: Services): void {
     registers: [registry],
     async collect() {
       const [row] = await sql<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM harvest_object WHERE import_finished > now() - interval '60 seconds'`;
+        SELECT count(*)::int AS n FROM harvest_object o JOIN harvest_job j ON j.id = o.harvest_job_id
+        WHERE (j.status = 'Running' OR j.finished > now() - interval '60 seconds')
+          AND o.import_finished > now() - interval '60 seconds'`;
       this.set((row?.n ?? 0) / 60);
     },
   });
