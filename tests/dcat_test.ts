@@ -42,7 +42,7 @@ function nTriples(ttl: string): string {
   return new Writer({ format: "N-Triples" }).quadsToString(new Parser().parse(ttl));
 }
 
-async function harness(services: Services) {
+function harness(services: Services) {
   const ctx = { services, actor: SITE_ACTOR };
   const act = (name: string, input: Dict) => runAction(getAction(name)!, ctx, input);
   return {
@@ -90,7 +90,7 @@ Deno.test("dcat_rdf reads one DCAT-AP catalog identically in RDF/XML, Turtle, JS
   remote.serve("/catalog.jsonld", jsonLd(datasets), "application/ld+json");
   remote.serve("/catalog.nt", nTriples(turtle(datasets)), "application/n-triples");
   remote.serve("/catalog.txt", turtle(datasets), "text/plain");
-  const h = await harness(services);
+  const h = harness(services);
   const results: Dict[][] = [];
   for (
     const [name, path, config] of [
@@ -138,7 +138,7 @@ Deno.test("dcat_rdf reads one DCAT-AP catalog identically in RDF/XML, Turtle, JS
 Deno.test("dcat_rdf: a remote change is an update, a removed record is withdrawn, Hydra pages are followed", async () => {
   await using services = await testServices();
   await using remote = catalogServer();
-  const h = await harness(services);
+  const h = harness(services);
   let datasets: DcatDataset[] = dcatDatasets(15);
   const pages = (list: DcatDataset[], loop = false) => {
     for (let p = 1; p <= 3; p++) {
@@ -176,7 +176,7 @@ Deno.test("dcat_rdf: a remote change is an update, a removed record is withdrawn
 Deno.test("dcat_json streams a data.json of thousands of records: added, then not modified, then one withdrawn", async () => {
   await using services = await testServices();
   await using remote = catalogServer();
-  const h = await harness(services);
+  const h = harness(services);
   const count = 3000;
   let skip = -1;
   remote.routes.set("/data.json", () =>
@@ -205,7 +205,7 @@ Deno.test("dcat_json streams a data.json of thousands of records: added, then no
 Deno.test("dcat_json keeps validation errors and warnings apart, fails oversized records alone, reads plain arrays", async () => {
   await using services = await testServices();
   await using remote = catalogServer();
-  const h = await harness(services);
+  const h = harness(services);
   const records: Dict[] = [0, 1, 2, 3, 4].map((i) => dataJsonRecord(i));
   delete records[1]!.publisher; // an error
   delete records[1]!.keyword; // another
@@ -246,7 +246,7 @@ Deno.test("dcat_json keeps validation errors and warnings apart, fails oversized
 
 Deno.test("DCAT source configs are validated with messages that name the option", async () => {
   await using services = await testServices();
-  const h = await harness(services);
+  const h = harness(services);
   const problem = async (type: string, config: Dict | string) => {
     try {
       await h.act("harvest_source_create", {
