@@ -74,7 +74,17 @@ Deno.test("an operator logs in, fixes a bad config, harvests, watches progress, 
     const browser = await launch();
     try {
       const page = await browser.newPage();
-      await logIn(page, url);
+      // Keyboard only: the skip link comes first, then the fields in order, and Enter submits.
+      await page.goto(`${url}/user/login`);
+      await page.keyboard.press("Tab");
+      assertEquals(await page.evaluate("document.activeElement.textContent"), "Skip to content");
+      await page.getByLabel("Username").focus();
+      await page.keyboard.type("operator");
+      await page.keyboard.press("Tab");
+      assertEquals(await page.evaluate("document.activeElement.id"), "password");
+      await page.keyboard.type("correct horse battery");
+      await page.keyboard.press("Enter");
+      await page.waitForURL(`${url}/harvest`);
       await shot(page, "01-source-list-empty");
 
       // A bad config is shown next to its field; the slug follows the title.
