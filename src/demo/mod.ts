@@ -58,6 +58,7 @@ export async function demo(): Promise<void> {
     for (const e of summary.gatherErrors) console.log(`Gather error: ${e}`);
     console.log("");
     console.log("Look at:");
+    console.log(`  ${server.url}/harvest   (the web UI; log in with a user from \`harvester user add\`)`);
     console.log(`  ${server.url}/api/3/action/package_search?rows=5`);
     console.log(`  ${server.url}/api/3/action/package_show?id=<name from the search>`);
     console.log(`  ${server.url}/api/3/action/harvest_source_show?id=${SOURCE}`);
