@@ -8,10 +8,9 @@
  *   deno task bench:dcat            (or: deno run -A bench/dcat_json_bench.ts --mb 200)
  */
 import { parseArgs } from "node:util";
-import postgres from "postgres";
 import { dataJsonRecord, dataJsonStream } from "../src/demo/dcat_catalog.ts";
+import { freshPostgres, runCli } from "./measure.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const { values: args } = parseArgs({ options: { mb: { type: "string", default: "200" } } });
 const TARGET_RSS_MB = 300;
 const PADDING = 1500; // bytes of description per record: about 2 KB a record, as real data.json files have
@@ -27,41 +26,9 @@ const server = Deno.serve(
 );
 const url = `http://127.0.0.1:${server.addr.port}/data.json`;
 
-const admin = Deno.env.get("BENCH_DATABASE_URL") ?? Deno.env.get("TEST_DATABASE_URL");
-if (!admin) throw new Error('Set BENCH_DATABASE_URL or run `eval "$(bash scripts/test_services.sh)"` first');
-const name = `harvest_bench_dcat_${Date.now()}`;
-const a = postgres(admin, { max: 1, onnotice: () => {} });
-await a.unsafe(`CREATE DATABASE ${name}`);
-const dbUrl = new URL(admin);
-dbUrl.pathname = `/${name}`;
-const env = {
-  NO_COLOR: "1",
-  DATABASE_URL: dbUrl.toString(),
-  HARVEST_LOG_LEVEL: "error",
-  CKAN__HARVEST__ALLOWED_HOSTS: "127.0.0.1",
-};
-
-async function cli(cliArgs: string[]): Promise<{ seconds: number; peakMb: number; out: string }> {
-  const started = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--max-old-space-size=512", `${ROOT}cli.ts`, ...cliArgs],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let peak = 0;
-  const poll = setInterval(() => {
-    try {
-      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
-      peak = Math.max(peak, Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0));
-    } catch { /* exited */ }
-  }, 100);
-  const out = await child.output();
-  clearInterval(poll);
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`harvester ${cliArgs.join(" ")} failed: ${text}`);
-  return { seconds: (performance.now() - started) / 1000, peakMb: peak / 1024, out: text.trim() };
-}
+const db = await freshPostgres("harvest_bench_dcat");
+const env = { DATABASE_URL: db.url, HARVEST_LOG_LEVEL: "error", CKAN__HARVEST__ALLOWED_HOSTS: "127.0.0.1" };
+const cli = (cliArgs: string[]) => runCli(cliArgs, env);
 
 try {
   await cli(["db", "upgrade"]);
@@ -70,15 +37,14 @@ try {
   console.log(`data.json: ${count.toLocaleString("en")} records, ${mb} MB, streamed from ${url}`);
   for (const label of ["cold", "no-change"]) {
     const run = await cli(["run-test", "bench-datajson", "--concurrency", "4"]);
-    const line = run.out.split("\n").find((l) => l.includes("finished in")) ?? run.out;
+    const line = run.output.split("\n").find((l) => l.includes("finished in")) ?? run.output;
     console.log(
       `${label.padEnd(9)} ${(count / run.seconds).toFixed(0).padStart(6)} records/s  peak RSS ${
-        run.peakMb.toFixed(0)
-      } MB (target < ${TARGET_RSS_MB} MB: ${run.peakMb < TARGET_RSS_MB ? "met" : "MISSED"})  ${line}`,
+        run.peakRssMb.toFixed(0)
+      } MB (target < ${TARGET_RSS_MB} MB: ${run.peakRssMb < TARGET_RSS_MB ? "met" : "MISSED"})  ${line}`,
     );
   }
 } finally {
   await server.shutdown();
-  await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await a.end();
+  await db.drop();
 }

@@ -13,8 +13,8 @@ import postgres from "postgres";
 import { parseArgs } from "node:util";
 import { sampleCatalog } from "../src/demo/sample_catalog.ts";
 import { serveCkanCatalog } from "../src/demo/ckan_server.ts";
+import { freshPostgres, runCli as measuredCli } from "./measure.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const { values: args } = parseArgs({
   options: {
     n: { type: "string", default: "20000" },
@@ -29,52 +29,11 @@ const { values: args } = parseArgs({
 const N = Number(args.n);
 const TARGETS = { cold: 1000, noChange: 5000, rssMb: 300 };
 
-interface Run {
-  seconds: number;
-  peakRssMb: number;
-  summary: string;
-}
-
-async function runCli(cliArgs: string[], env: Record<string, string>): Promise<Run> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...(args["v8-flags"] ? [`--v8-flags=${args["v8-flags"]}`] : []), `${ROOT}cli.ts`, ...cliArgs],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let peak = 0;
-  const poll = setInterval(() => {
-    try {
-      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
-      const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0);
-      peak = Math.max(peak, kb);
-    } catch { /* exited */ }
-  }, 100);
-  const out = await child.output();
-  clearInterval(poll);
-  const stdout = new TextDecoder().decode(out.stdout);
-  if (!out.success) throw new Error(`harvester ${cliArgs.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-  const seconds = Number(stdout.match(/finished in ([\d.]+) s/)?.[1] ?? NaN);
-  return { seconds, peakRssMb: peak / 1024, summary: stdout.trim() };
-}
-
-async function freshPostgres(): Promise<{ url: string; drop(): Promise<void> }> {
-  const admin = Deno.env.get("BENCH_DATABASE_URL") ?? Deno.env.get("TEST_DATABASE_URL");
-  if (!admin) throw new Error('Set BENCH_DATABASE_URL or run `eval "$(bash scripts/test_services.sh)"` first');
-  const name = `harvest_bench_${Date.now()}`;
-  const sql = postgres(admin, { max: 1, onnotice: () => {} });
-  await sql.unsafe(`CREATE DATABASE ${name}`);
-  await sql.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const a = postgres(admin, { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
+/** A CLI run; a harvest's time is the job's own, from its summary line. */
+async function runCli(cliArgs: string[], env: Record<string, string>) {
+  const run = await measuredCli(cliArgs, env, args["v8-flags"]);
+  const seconds = Number(run.output.match(/finished in ([\d.]+) s/)?.[1] ?? run.seconds);
+  return { ...run, seconds };
 }
 
 /** The floor: every page fetched as the harvester does, then every document written in one insert. */

@@ -26,7 +26,7 @@ async function shot(page: Page, name: string) {
   await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
 }
 
-async function withSite(fn: (site: { services: Services; url: string }) => Promise<void>, catalogSize = 1500) {
+async function withSite(fn: (site: { services: Services; url: string }) => Promise<void>) {
   await using services = await testServices();
   const server = startServer(services, { port: 0, host: "127.0.0.1" });
   const stop = new AbortController();
@@ -44,7 +44,6 @@ async function withSite(fn: (site: { services: Services; url: string }) => Promi
     await consumers;
     await server.shutdown();
   }
-  void catalogSize;
 }
 
 async function logIn(page: Page, base: string) {
@@ -126,7 +125,6 @@ Deno.test("an operator logs in, fixes a bad config, harvests, watches progress, 
       assertEquals(await page.evaluate(() => (globalThis as unknown as { marker: number }).marker), 42);
       await shot(page, "05-job-live-progress");
 
-      const source = await getSource(services.sql, "demo-portal");
       const jobUrl = page.url();
       await until(page, jobUrl, async () => !(await page.textContent("#job-status"))?.includes("running"));
       assertEquals(await page.textContent('#job-stats [data-stat="added"]'), "1499");
@@ -175,7 +173,6 @@ Deno.test("an operator logs in, fixes a bad config, harvests, watches progress, 
       await shot(page, "12-source-cleared");
       const [left] = await services.sql`SELECT count(*)::int AS n FROM package WHERE state = 'active'`;
       assertEquals(left!.n, 0);
-      void source;
 
       // A narrow screen gets the same page without sideways scrolling.
       const phone = await browser.newPage({ viewport: { width: 375, height: 740 } });

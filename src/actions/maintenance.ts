@@ -12,7 +12,7 @@ import { defineAction, zBool, zId } from "./registry.ts";
 import { editableSource, readableSource, sourceStatus } from "./sources.ts";
 import { jobDicts, type JobRow } from "../harvest/jobs.ts";
 
-async function refuseWhileRunning(sql: Queryable, sourceId: string, what: string): Promise<void> {
+export async function refuseWhileRunning(sql: Queryable, sourceId: string, what: string): Promise<void> {
   const [running] = await sql`SELECT 1 FROM harvest_job WHERE source_id = ${sourceId} AND status = 'Running'`;
   if (running) {
     throw ValidationError.of("id", `The source has a running job; stop it (harvest_job_abort) before ${what}`);

@@ -12,7 +12,7 @@ import {
   sourceStatusCounts,
 } from "../harvest/sources.ts";
 import { getJob, jobDicts } from "../harvest/jobs.ts";
-import { clearSource } from "./maintenance.ts";
+import { clearSource, refuseWhileRunning } from "./maintenance.ts";
 import { canEditSource, canReadSource, capacityIn, memberOrgIds } from "./auth.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 
@@ -354,10 +354,7 @@ export const harvestSourceDelete = defineAction({
   async run(ctx, input) {
     const existing = await editableSource(ctx, input.id, "delete");
     const { sql } = ctx.services;
-    if (input.clear) {
-      const [running] = await sql`SELECT 1 FROM harvest_job WHERE source_id = ${existing.id} AND status = 'Running'`;
-      if (running) throw ValidationError.of("id", "The source has a running job; stop it before clearing it");
-    }
+    if (input.clear) await refuseWhileRunning(sql, existing.id, "clearing it");
     await sql.begin(async (tx) => {
       await tx`UPDATE harvest_source SET state = 'deleted', metadata_modified = now() WHERE id = ${existing.id}`;
       await tx`UPDATE harvest_job SET status = 'Aborted', finished = now() WHERE source_id = ${existing.id}

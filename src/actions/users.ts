@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { NAME_PATTERN } from "../catalog/mod.ts";
 import { hashPassword } from "../auth/passwords.ts";
-import { hashToken } from "../auth/tokens.ts";
+import { hashToken, randomToken } from "../auth/tokens.ts";
 import { capacityIn, requireSysadmin } from "./auth.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 
@@ -13,6 +13,22 @@ async function userByIdOrName(ctx: ActionContext, idOrName: string) {
     SELECT id, name, sysadmin FROM "user" WHERE (id = ${idOrName} OR name = ${idOrName}) AND state = 'active'`;
   if (!u) throw new NotFoundError(`User not found: ${idOrName}`);
   return u;
+}
+
+/** Account actions are for the account's own user, or a sysadmin. */
+function requireSelfOrSysadmin(ctx: ActionContext, user: { id: string; name: string }, what: string): void {
+  if (!ctx.actor.sysadmin && ctx.actor.id !== user.id) {
+    throw new AuthorizationError(`User ${ctx.actor.name || "(anonymous)"} not authorized to ${what} ${user.name}`);
+  }
+}
+
+/** An organization's members are managed by its admins, or a sysadmin. */
+async function requireOrgAdmin(ctx: ActionContext, org: { id: string; name: string }): Promise<void> {
+  if (!ctx.actor.sysadmin && await capacityIn(ctx.services.sql, ctx.actor, org.id) !== "admin") {
+    throw new AuthorizationError(
+      `User ${ctx.actor.name || "(anonymous)"} not authorized to manage members of ${org.name}`,
+    );
+  }
 }
 
 async function orgByIdOrName(ctx: ActionContext, idOrName: string, organization = true) {
@@ -62,14 +78,8 @@ export const apiTokenCreate = defineAction({
   input: z.object({ user: zId, name: zId, expires_in: zInt(1, 36500).optional() }),
   async run(ctx, input) {
     const user = await userByIdOrName(ctx, input.user);
-    if (!ctx.actor.sysadmin && ctx.actor.id !== user.id) {
-      throw new AuthorizationError(
-        `User ${ctx.actor.name || "(anonymous)"} not authorized to create tokens for ${user.name}`,
-      );
-    }
-    const raw = new Uint8Array(32);
-    crypto.getRandomValues(raw);
-    const token = `hv_${Array.from(raw, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+    requireSelfOrSysadmin(ctx, user, "create tokens for");
+    const token = `hv_${randomToken()}`;
     const id = crypto.randomUUID();
     const expires = input.expires_in ? new Date(Date.now() + input.expires_in * 86_400_000) : null;
     await ctx.services.sql`INSERT INTO api_token (id, user_id, name, token_hash, expires_at)
@@ -168,11 +178,7 @@ export const organizationMemberCreate = defineAction({
   input: z.object({ id: zId, username: zId, role: z.enum(["admin", "editor", "member"]) }),
   async run(ctx, input) {
     const org = await orgByIdOrName(ctx, input.id);
-    if (!ctx.actor.sysadmin && await capacityIn(ctx.services.sql, ctx.actor, org.id) !== "admin") {
-      throw new AuthorizationError(
-        `User ${ctx.actor.name || "(anonymous)"} not authorized to manage members of ${org.name}`,
-      );
-    }
+    await requireOrgAdmin(ctx, org);
     const user = await userByIdOrName(ctx, input.username);
     await ctx.services
       .sql`INSERT INTO membership (group_id, user_id, capacity) VALUES (${org.id}, ${user.id}, ${input.role})
@@ -189,11 +195,7 @@ export const organizationMemberDelete = defineAction({
   input: z.object({ id: zId, username: zId }),
   async run(ctx, input) {
     const org = await orgByIdOrName(ctx, input.id);
-    if (!ctx.actor.sysadmin && await capacityIn(ctx.services.sql, ctx.actor, org.id) !== "admin") {
-      throw new AuthorizationError(
-        `User ${ctx.actor.name || "(anonymous)"} not authorized to manage members of ${org.name}`,
-      );
-    }
+    await requireOrgAdmin(ctx, org);
     const user = await userByIdOrName(ctx, input.username);
     const removed = await ctx.services.sql`
       DELETE FROM membership WHERE group_id = ${org.id} AND user_id = ${user.id} RETURNING user_id`;
@@ -230,9 +232,7 @@ export const userShow = defineAction({
   input: z.object({ id: zId }),
   async run(ctx, input) {
     const user = await userByIdOrName(ctx, input.id);
-    if (!ctx.actor.sysadmin && ctx.actor.id !== user.id) {
-      throw new AuthorizationError(`User ${ctx.actor.name || "(anonymous)"} not authorized to see ${user.name}`);
-    }
+    requireSelfOrSysadmin(ctx, user, "see");
     return await userDict(ctx, user.id);
   },
 });
@@ -263,11 +263,7 @@ export const apiTokenList = defineAction({
   input: z.object({ user: zId }),
   async run(ctx, input) {
     const user = await userByIdOrName(ctx, input.user);
-    if (!ctx.actor.sysadmin && ctx.actor.id !== user.id) {
-      throw new AuthorizationError(
-        `User ${ctx.actor.name || "(anonymous)"} not authorized to list tokens of ${user.name}`,
-      );
-    }
+    requireSelfOrSysadmin(ctx, user, "list tokens of");
     const rows = await ctx.services.sql`
       SELECT id, name, created, expires_at, last_access, revoked FROM api_token WHERE user_id = ${user.id}
       ORDER BY created, id`;

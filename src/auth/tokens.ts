@@ -1,6 +1,12 @@
 import type { Queryable } from "../db/mod.ts";
 import type { Actor } from "../actions/registry.ts";
 
+/** 32 random bytes as 64 hex digits: API tokens, session tokens, form tokens. */
+export function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** Tokens are stored as their SHA-256; the token itself is shown once, when made. */
 export async function hashToken(token: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));

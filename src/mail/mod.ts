@@ -43,6 +43,8 @@ export function redactedConfig(config: string, secretKeys: readonly string[]): s
 export interface StatusMail {
   subject: string;
   text: string;
+  /** The job's source, whose recipients get the mail. */
+  source: SourceRow;
 }
 
 /** Composes the mail for a finished job, or undefined when the settings ask for none. */
@@ -126,6 +128,7 @@ export async function composeStatusMail(services: Services, jobId: string): Prom
       ? `${title} - Harvesting Job - Error Notification`
       : `${title} - Harvesting Job Successful - Summary Notification`,
     text: lines.join("\n"),
+    source,
   };
 }
 
@@ -158,8 +161,7 @@ export async function sendStatusMails(services: Services, jobId: string): Promis
   try {
     const mail = await composeStatusMail(services, jobId);
     if (!mail) return 0;
-    const source: SourceRow = await getSource(services.sql, (await getJob(services.sql, jobId)).source_id);
-    const recipients = await notificationRecipients(services, source);
+    const recipients = await notificationRecipients(services, mail.source);
     if (recipients.length === 0) {
       log.warning("No recipients with an e-mail for the status mail of job {jobId}", { jobId });
       return 0;

@@ -29,17 +29,19 @@ export const remoteErrors = new client.Counter({
   registers: [registry],
 });
 
-/** Adds the gauges read from the database of `services` (once per process). */
-export function registerDatabaseGauges(services: Services): void {
+/** The services the gauges read at scrape time: the ones of the latest `metricsText` call. */
+let scraped: Services | undefined;
+
+/** Adds the gauges read from the database (once per process; they read `scraped` when collected). */
+function registerDatabaseGauges(): void {
   if (registry.getSingleMetric("harvest_jobs")) return;
-  const { sql } = services;
   new client.Gauge({
     name: "harvest_jobs",
     help: "Harvest jobs by status",
     labelNames: ["status"] as const,
     registers: [registry],
     async collect() {
-      const rows = await sql<{ status: string; n: number }[]>`
+      const rows = await scraped!.sql<{ status: string; n: number }[]>`
         SELECT status, count(*)::int AS n FROM harvest_job GROUP BY status`;
       for (const s of ["New", "Running", "Finished", "Aborted"]) {
         this.set({ status: s }, rows.find((r) => r.status === s)?.n ?? 0);
@@ -52,7 +54,7 @@ export function registerDatabaseGauges(services: Services): void {
     labelNames: ["state"] as const,
     registers: [registry],
     async collect() {
-      const rows = await sql<{ state: string; n: number }[]>`
+      const rows = await scraped!.sql<{ state: string; n: number }[]>`
         SELECT o.state, count(*)::int AS n FROM harvest_object o
         JOIN harvest_job j ON j.id = o.harvest_job_id WHERE j.status IN ('New', 'Running') GROUP BY o.state`;
       for (const s of ["WAITING", "FETCH", "IMPORT", "COMPLETE", "ERROR"]) {
@@ -66,7 +68,7 @@ export function registerDatabaseGauges(services: Services): void {
     labelNames: ["queue"] as const,
     registers: [registry],
     async collect() {
-      for (const q of ["gather", "fetch"] as const) this.set({ queue: q }, await services.queue.depth(q));
+      for (const q of ["gather", "fetch"] as const) this.set({ queue: q }, await scraped!.queue.depth(q));
     },
   });
   new client.Gauge({
@@ -74,7 +76,7 @@ export function registerDatabaseGauges(services: Services): void {
     help: "Objects imported per second over the last minute, all processes",
     registers: [registry],
     async collect() {
-      const [row] = await sql<{ n: number }[]>`
+      const [row] = await scraped!.sql<{ n: number }[]>`
         SELECT count(*)::int AS n FROM harvest_object o JOIN harvest_job j ON j.id = o.harvest_job_id
         WHERE (j.status = 'Running' OR j.finished > now() - interval '60 seconds')
           AND o.import_finished > now() - interval '60 seconds'`;
@@ -88,7 +90,7 @@ export function registerDatabaseGauges(services: Services): void {
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await sql<{ id: string; kind: string; age: number }[]>`
+      const rows = await scraped!.sql<{ id: string; kind: string; age: number }[]>`
         SELECT id, kind, extract(epoch FROM now() - last_seen)::float8 AS age FROM harvest_consumer
         WHERE last_seen > now() - interval '1 day'`;
       for (const r of rows) this.set({ consumer: r.id, kind: r.kind }, r.age);
@@ -101,7 +103,7 @@ export function registerDatabaseGauges(services: Services): void {
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await sql<{ kind: string; n: number }[]>`
+      const rows = await scraped!.sql<{ kind: string; n: number }[]>`
         SELECT kind, count(*)::int AS n FROM harvest_consumer WHERE last_seen > now() - interval '60 seconds'
         GROUP BY kind`;
       for (const k of ["worker", "gather-consumer", "fetch-consumer", "scheduler"]) {
@@ -113,7 +115,8 @@ export function registerDatabaseGauges(services: Services): void {
 
 /** The metrics text, and its content type. */
 export async function metricsText(services: Services): Promise<{ body: string; contentType: string }> {
-  registerDatabaseGauges(services);
+  scraped = services;
+  registerDatabaseGauges();
   return { body: await registry.metrics(), contentType: registry.contentType };
 }
 

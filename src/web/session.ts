@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Services } from "../services.ts";
 import { type Actor, ANONYMOUS } from "../actions/mod.ts";
-import { hashToken } from "../auth/tokens.ts";
+import { hashToken, randomToken } from "../auth/tokens.ts";
 import { verifyPassword } from "../auth/passwords.ts";
 
 export const SESSION_COOKIE = "harvest_session";
@@ -21,12 +21,6 @@ export interface WebSession {
   /** The token forms must send back as `_csrf`. */
   csrf: string;
   loggedIn: boolean;
-}
-
-function randomToken(): string {
-  const bytes = new Uint8Array(32);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function secure(services: Services): boolean {

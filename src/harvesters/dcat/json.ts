@@ -10,7 +10,7 @@ import { JSONParser } from "@streamparser/json";
 import type { GatheredRecord, Harvester, ImportContext, ObjectInfo } from "../../harvest/interface.ts";
 import { messageOf } from "../../errors/mod.ts";
 import { jsonConfigSchema, parseDcatConfig } from "./config.ts";
-import { importRecord, recordContent, TOO_LARGE } from "./rdf.ts";
+import { importRecord, recordContent, TOO_LARGE } from "./record.ts";
 
 type Dict = Record<string, unknown>;
 const BATCH = 200;

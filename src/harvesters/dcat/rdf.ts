@@ -6,15 +6,15 @@
  * @module
  */
 import type { Store } from "n3";
-import type { GatheredRecord, Harvester, ImportContext, ObjectInfo } from "../../harvest/interface.ts";
+import type { GatheredRecord, Harvester, ObjectInfo } from "../../harvest/interface.ts";
 import { messageOf } from "../../errors/mod.ts";
 import { type DcatProfile, defaultProfile, describe, NS, type Tree, treeJson } from "./profile.ts";
 import { detectFormat, parseRdf } from "./rdf_parse.ts";
 import { parseDcatConfig, rdfConfigSchema } from "./config.ts";
+import { importRecord, recordContent } from "./record.ts";
 
 const ACCEPT = "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8, application/n-triples;q=0.7, " +
   "*/*;q=0.1";
-export const TOO_LARGE = "__record_too_large__";
 
 /** The next page of a Hydra-paged catalog, if the page names one. */
 function nextPage(store: Store, namedNode: (iri: string) => never): string | undefined {
@@ -23,39 +23,6 @@ function nextPage(store: Store, namedNode: (iri: string) => never): string | und
     if (q) return q.object.value;
   }
   return undefined;
-}
-
-/** Imports a tree (or reports it too large) through a profile; shared with the JSON harvester. */
-export async function importRecord(
-  ctx: ImportContext,
-  toPackage: (record: Tree, warn: (m: string) => void) => Record<string, unknown>,
-  extraTags: { name: string }[] = [],
-): Promise<true | "unchanged" | false> {
-  const content = JSON.parse(ctx.object.content ?? "{}");
-  if (content[TOO_LARGE]) {
-    await ctx.saveObjectError(
-      `Record ${ctx.object.guid} is ${Math.ceil(content[TOO_LARGE].bytes / 1024)} KB, over max_record_kb ` +
-        `(${content[TOO_LARGE].limitKb} KB): not imported`,
-      "Gather",
-    );
-    return false;
-  }
-  const warnings: string[] = [];
-  const pkg = toPackage(content, (m) => warnings.push(m));
-  for (const w of warnings) await ctx.saveObjectError(w, "Import warning");
-  if (extraTags.length) {
-    const tags = (pkg.tags as { name: string }[] | undefined) ?? [];
-    for (const t of extraTags) if (!tags.some((x) => x.name === t.name)) tags.push(t);
-    pkg.tags = tags;
-  }
-  pkg.owner_org = ctx.source.owner_org;
-  return await ctx.catalog.createOrUpdateDataset(pkg);
-}
-
-/** A record whose description is too large is kept in the listing (so it is not withdrawn) but fails. */
-export function recordContent(content: string, limitKb: number): string {
-  const bytes = new TextEncoder().encode(content).length;
-  return bytes > limitKb * 1024 ? JSON.stringify({ [TOO_LARGE]: { bytes, limitKb } }) : content;
 }
 
 function originalUrl(object: ObjectInfo): string | undefined {
