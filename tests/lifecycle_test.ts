@@ -4,6 +4,7 @@ import { testHarvester } from "./fixtures/test_harvester.ts";
 import { getAction, runAction, SITE_ACTOR } from "../src/actions/mod.ts";
 import { handleFetch, handleGather } from "../src/harvest/consumers.ts";
 import { tick } from "../src/harvest/tick.ts";
+import { gatherJob, processObjects } from "../src/harvest/pipeline.ts";
 import type { Services } from "../src/services.ts";
 
 type Dict = Record<string, unknown>;
@@ -134,6 +135,76 @@ Deno.test("report statuses and stats follow the original's rules (§12.2, §12.3
   assertEquals(pkg.harvest_object_id, cur!.id, "harvest fields point at the latest current object");
   const status2 = await act("harvest_source_show", { id: s.id });
   assertEquals((status2.status as Dict).total_datasets, 2);
+});
+
+Deno.test("a lot of imports commits together: links read ahead, one object written twice, a failure sends the lot one by one", async () => {
+  const { services, act, source } = await setup();
+  await using _ = services;
+  /** Gathers a new job of the source, then processes all its objects as one lot. */
+  const runLot = async (records: Dict[]) => {
+    await services.sql`UPDATE harvest_source SET config = ${JSON.stringify({ records })} WHERE id = ${s.id as string}`;
+    const job = await act("harvest_job_create", { source_id: s.id, run: false });
+    await services.sql`UPDATE harvest_job SET status = 'Running' WHERE id = ${job.id as string}`;
+    await gatherJob(services, job.id as string, { publish: () => Promise.resolve() });
+    const ids = (await services.sql<{ id: string }[]>`
+      SELECT id FROM harvest_object WHERE harvest_job_id = ${job.id as string} ORDER BY guid`).map((r) => r.id);
+    const outcomes = await processObjects(services, ids);
+    await services.sql`UPDATE harvest_job SET status = 'Finished', finished = now() WHERE id = ${job.id as string}`;
+    return { jobId: job.id as string, outcomes: [...outcomes.values()] };
+  };
+  const titles = async () =>
+    Object.fromEntries(
+      (await services.sql<{ name: string; title: string; state: string }[]>`
+        SELECT name, title, state FROM package ORDER BY name`).map((p) => [p.name, `${p.title}/${p.state}`]),
+    );
+  const s = await source({});
+  const first = await runLot([{ guid: "l1" }, { guid: "l2", import: "twice" }, { guid: "l3" }, { guid: "l4" }]);
+  assertEquals(first.outcomes, ["added", "added", "added", "added"]);
+  assertEquals(await titles(), { l1: "l1/active", l2: "l2/active", l3: "l3/active", l4: "l4/active" });
+
+  // Updates, a withdrawal and a new record in one lot: each import sees its own link.
+  const second = await runLot([
+    { guid: "l1", title: "One" },
+    { guid: "l2", title: "Two", import: "twice" },
+    { guid: "l3", import: "delete" },
+    { guid: "l4", title: "Four" },
+    { guid: "l5" },
+  ]);
+  assertEquals(second.outcomes, ["updated", "updated", "deleted", "updated", "added"]);
+  // One transaction: now() is its start, so every object of the lot has the same import_finished.
+  const finishedTimes = async (jobId: string) =>
+    new Set(
+      (await services.sql<{ t: string }[]>`
+        SELECT import_finished::text AS t FROM harvest_object WHERE harvest_job_id = ${jobId}`).map((r) => r.t),
+    ).size;
+  assertEquals(await finishedTimes(second.jobId), 1, "the lot committed as one, not one by one");
+  assertEquals(await titles(), {
+    l1: "One/active",
+    l2: "Two/active",
+    l3: "l3/deleted",
+    l4: "Four/active",
+    l5: "l5/active",
+  });
+
+  // A failing import rolls the lot back; the others are imported one by one, the withdrawn one revived.
+  const third = await runLot([{ guid: "l1", title: "Uno" }, { guid: "l3", title: "Back" }, {
+    guid: "l4",
+    import: "throw",
+  }]);
+  assertEquals(third.outcomes, ["updated", "added", "errored"]);
+  assertEquals(await finishedTimes(third.jobId), 3, "after the failure, one transaction per object");
+  assertEquals((await titles()).l1, "Uno/active");
+  assertEquals((await titles()).l3, "Back/active", "revived under its old name");
+  const currents = await services.sql<{ guid: string; n: number }[]>`
+    SELECT guid, count(*)::int AS n FROM harvest_object WHERE harvest_source_id = ${s.id as string} AND current
+    GROUP BY guid ORDER BY guid`;
+  assertEquals(currents.map((c) => `${c.guid}:${c.n}`), ["l1:1", "l2:1", "l3:1", "l4:1", "l5:1"]);
+  const objects3 = await objects(services, third.jobId);
+  assertEquals(objects3.map((o) => `${o.guid}:${o.state}:${o.current}`), [
+    "l1:COMPLETE:true",
+    "l3:COMPLETE:true",
+    "l4:ERROR:false",
+  ]);
 });
 
 Deno.test("queue semantics: duplicate deliveries are harmless, the retry cap errors an object, a Finished job's objects error (§12.7)", async () => {

@@ -115,7 +115,10 @@ function resourceRow(r: z.output<typeof resourceSchema>, packageId: string, posi
 
 /**
  * Writes one dataset with its extras, tags, groups and resources, replacing what was there. Runs
- * inside the caller's transaction so the dataset and its harvest object change together.
+ * inside the caller's transaction so the dataset and its harvest object change together. A create
+ * is one statement (the row and its children); an update is two (the row with the old children
+ * removed, then the new children): a harvest writes thousands of datasets, and each statement is a
+ * round trip.
  */
 export async function writePackage(tx: Queryable, w: PackageWrite): Promise<boolean> {
   const p = w.pkg;
@@ -131,27 +134,6 @@ export async function writePackage(tx: Queryable, w: PackageWrite): Promise<bool
   const columns = tx`(id, name, title, notes, url, version, author, author_email, maintainer,
       maintainer_email, license_id, owner_org, private, state, type, metadata_created, metadata_modified,
       search_vector)`;
-  if (w.create) {
-    // A name or id another writer took since it was chosen: nothing is written, the caller picks again.
-    const inserted = await tx`INSERT INTO package ${columns} VALUES ${values} ON CONFLICT DO NOTHING RETURNING id`;
-    if (inserted.length === 0) return false;
-  } else {
-    await tx`
-      INSERT INTO package ${columns} VALUES ${values}
-      ON CONFLICT (id) DO UPDATE SET
-        name = excluded.name, title = excluded.title, notes = excluded.notes, url = excluded.url,
-        version = excluded.version, author = excluded.author, author_email = excluded.author_email,
-        maintainer = excluded.maintainer, maintainer_email = excluded.maintainer_email,
-        license_id = excluded.license_id, owner_org = excluded.owner_org, private = excluded.private,
-        state = excluded.state, type = excluded.type, metadata_modified = now(),
-        search_vector = excluded.search_vector`;
-  }
-  if (!w.create) {
-    await tx`WITH e AS (DELETE FROM package_extra WHERE package_id = ${w.id}),
-      t AS (DELETE FROM package_tag WHERE package_id = ${w.id}),
-      g AS (DELETE FROM package_group WHERE package_id = ${w.id})
-      DELETE FROM resource WHERE package_id = ${w.id}`;
-  }
   const groupIds = [...new Set(w.groupIds)];
   const seen = new Set<string>();
   const resources = (p.resources ?? []).map((r, i) => {
@@ -159,30 +141,55 @@ export async function writePackage(tx: Queryable, w: PackageWrite): Promise<bool
     seen.add(id);
     return resourceRow(r, w.id, i, id);
   });
-  if (extras.length + tags.length + groupIds.length + resources.length === 0) return true;
-  // The children in one statement. A remote resource id another dataset already uses (two sources,
-  // one remote) gets a fresh id instead.
-  await tx`
-    WITH e AS (
+  // The children of the dataset `p` names. A remote resource id another dataset already uses (two
+  // sources, one remote) gets a fresh id instead. That check is a scalar subquery, one index probe
+  // per resource: as EXISTS, the generic plan hashed the whole resource table for every dataset.
+  const children = tx`
+    e AS (
       INSERT INTO package_extra (package_id, key, value)
-      SELECT ${w.id}, x.key, x.value FROM jsonb_to_recordset(${tx.json(extras.map(([key, value]) => ({ key, value })))})
-        AS x(key text, value text)),
+      SELECT p.id, x.key, x.value FROM p, jsonb_to_recordset(${
+    tx.json(extras.map(([key, value]) => ({ key, value })))
+  }) AS x(key text, value text)),
     t AS (
       INSERT INTO package_tag (package_id, name, vocabulary_id)
-      SELECT ${w.id}, x.name, x.vocabulary_id FROM jsonb_to_recordset(${tx.json(tags as never)})
+      SELECT p.id, x.name, x.vocabulary_id FROM p, jsonb_to_recordset(${tx.json(tags as never)})
         AS x(name text, vocabulary_id text)),
     g AS (
       INSERT INTO package_group (package_id, group_id)
-      SELECT ${w.id}, x FROM jsonb_array_elements_text(${tx.json(groupIds)}) AS x)
-    INSERT INTO resource (id, package_id, position, url, name, description, format, mimetype, size, hash, created,
-      last_modified, extras)
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM resource o WHERE o.id = x.id AND o.package_id <> ${w.id})
-        THEN gen_random_uuid()::text ELSE x.id END,
-      ${w.id}, x.position, x.url, x.name, x.description, x.format, x.mimetype, x.size, x.hash,
-      x.created::timestamptz, x.last_modified::timestamptz, coalesce(x.extras, '{}')
-    FROM jsonb_to_recordset(${tx.json(resources as never)}) AS x(id text, position int, url text, name text,
-      description text, format text, mimetype text, size bigint, hash text, created text, last_modified text,
-      extras jsonb)`;
+      SELECT p.id, x FROM p, jsonb_array_elements_text(${tx.json(groupIds)}) AS x),
+    r AS (
+      INSERT INTO resource (id, package_id, position, url, name, description, format, mimetype, size, hash,
+        created, last_modified, extras)
+      SELECT CASE WHEN (SELECT o.package_id FROM resource o WHERE o.id = x.id) <> p.id
+          THEN gen_random_uuid()::text ELSE x.id END,
+        p.id, x.position, x.url, x.name, x.description, x.format, x.mimetype, x.size, x.hash,
+        x.created::timestamptz, x.last_modified::timestamptz, coalesce(x.extras, '{}')
+      FROM p, jsonb_to_recordset(${tx.json(resources as never)}) AS x(id text, position int, url text, name text,
+        description text, format text, mimetype text, size bigint, hash text, created text, last_modified text,
+        extras jsonb))`;
+  const hasChildren = extras.length + tags.length + groupIds.length + resources.length > 0;
+  if (w.create) {
+    // A name or id another writer took since it was chosen: nothing is written, the caller picks again.
+    const inserted = await tx`
+      WITH p AS (INSERT INTO package ${columns} VALUES ${values} ON CONFLICT DO NOTHING RETURNING id)
+      ${hasChildren ? tx`, ${children}` : tx``}
+      SELECT id FROM p`;
+    return inserted.length > 0;
+  }
+  await tx`
+    WITH e AS (DELETE FROM package_extra WHERE package_id = ${w.id}),
+      t AS (DELETE FROM package_tag WHERE package_id = ${w.id}),
+      g AS (DELETE FROM package_group WHERE package_id = ${w.id}),
+      r AS (DELETE FROM resource WHERE package_id = ${w.id})
+    INSERT INTO package ${columns} VALUES ${values}
+    ON CONFLICT (id) DO UPDATE SET
+      name = excluded.name, title = excluded.title, notes = excluded.notes, url = excluded.url,
+      version = excluded.version, author = excluded.author, author_email = excluded.author_email,
+      maintainer = excluded.maintainer, maintainer_email = excluded.maintainer_email,
+      license_id = excluded.license_id, owner_org = excluded.owner_org, private = excluded.private,
+      state = excluded.state, type = excluded.type, metadata_modified = now(),
+      search_vector = excluded.search_vector`;
+  if (hasChildren) await tx`WITH p AS (SELECT ${w.id}::text AS id), ${children} SELECT 1`;
   return true;
 }
 

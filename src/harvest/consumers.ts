@@ -1,7 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services.ts";
 import { fetchMessage, gatherMessage } from "../queue/mod.ts";
-import { gatherJob, jobOfObject, processObjects } from "./pipeline.ts";
+import { gatherJob, jobsOfObjects, processObjects } from "./pipeline.ts";
 import { cleanHarvestLog, completeJob, tick } from "./tick.ts";
 import { sleep } from "../queue/retry.ts";
 
@@ -59,13 +59,8 @@ class FetchBatcher {
     const ids = lot.map((p) => p.id);
     processObjects(this.services, ids)
       .then(async (outcomes) => {
-        const jobs = new Set<string>();
-        for (const id of ids) {
-          if (outcomes.get(id) === "skipped") continue;
-          const job = await jobOfObject(this.services.sql, id);
-          if (job) jobs.add(job);
-        }
-        for (const job of jobs) await completeJob(this.services, job);
+        const processed = ids.filter((id) => outcomes.get(id) !== "skipped");
+        for (const job of await jobsOfObjects(this.services.sql, processed)) await completeJob(this.services, job);
       })
       .then(() => lot.forEach((p) => p.done()), (error) => lot.forEach((p) => p.done(error ?? new Error("failed"))));
   }

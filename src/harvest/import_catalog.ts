@@ -16,6 +16,45 @@ import type { CkanTarget } from "../catalog/target.ts";
 /** Fields the harvest layer adds to datasets; a remote's values for them describe the remote's harvest. */
 const HARVEST_FIELDS = new Set(["harvest_object_id", "harvest_source_id", "harvest_source_title"]);
 
+/** The object a (source, guid) is linked to: its current one, else the last whose dataset was withdrawn. */
+interface LinkedObject {
+  package_id: string;
+  current: boolean;
+  content_hash: string | null;
+  name: string;
+  state: string;
+}
+
+/** The linked objects of a lot's imports, read and locked in one statement; keyed by `linkKey`. */
+export type LotLinks = Map<string, LinkedObject | undefined>;
+
+const linkKey = (sourceId: string, guid: string) => `${sourceId}\u0000${guid}`;
+
+/** The links of (source, guid) pairs, locked for the transaction: the lookup each import would make. */
+function linkedObjects(tx: Queryable, pairs: { sourceId: string; guid: string }[]) {
+  return tx<(LinkedObject & { harvest_source_id: string; guid: string })[]>`
+    SELECT o.harvest_source_id, o.guid, o.package_id, o.current, o.content_hash, p.name, p.state
+    FROM harvest_object o JOIN package p ON p.id = o.package_id
+    WHERE (o.harvest_source_id, o.guid) IN (
+        SELECT * FROM unnest(${pairs.map((x) => x.sourceId)}::text[], ${pairs.map((x) => x.guid)}::text[]))
+      AND (o.current OR p.state = 'deleted')
+    ORDER BY o.harvest_source_id, o.guid, o.current DESC, o.gathered DESC
+    FOR UPDATE OF o`;
+}
+
+/**
+ * Reads the links of a lot's objects ahead of their imports, in one statement instead of one per
+ * import. Each import takes its entry once (a second write of the same object updates what the first wrote).
+ */
+export async function readLotLinks(tx: Queryable, pairs: { sourceId: string; guid: string }[]): Promise<LotLinks> {
+  const links: LotLinks = new Map(pairs.map((x) => [linkKey(x.sourceId, x.guid), undefined]));
+  for (const row of (await linkedObjects(tx, pairs)).toReversed()) {
+    // Reversed, so the first row of each pair (current first, then the newest) is the one kept.
+    links.set(linkKey(row.harvest_source_id, row.guid), row);
+  }
+  return links;
+}
+
 /** The import's view of the catalog, bound to one object inside its transaction. */
 export class TxImportCatalog implements ImportCatalog {
   /** What the import did, which decides the object's report status. */
@@ -30,7 +69,28 @@ export class TxImportCatalog implements ImportCatalog {
     private readonly target: CkanTarget | undefined,
     private readonly ctx: Omit<ImportContext, "catalog">,
     private readonly contentHash: string | null,
+    /** The lot's links read ahead, if the import runs in a lot. */
+    private readonly links?: LotLinks,
   ) {}
+
+  /** The dataset an earlier write of this import made, as a link to update. */
+  async #written(packageId: string): Promise<LinkedObject | undefined> {
+    const [row] = await this.tx<LinkedObject[]>`
+      SELECT id AS package_id, true AS current, NULL AS content_hash, name, state FROM package WHERE id = ${packageId}`;
+    return row;
+  }
+
+  /** The object this import's (source, guid) is linked to, from the lot's read-ahead the first time. */
+  async #linked(): Promise<LinkedObject | undefined> {
+    const { object, source } = this.ctx;
+    const key = linkKey(source.id, object.guid);
+    if (this.links?.has(key)) {
+      const linked = this.links.get(key);
+      this.links.delete(key);
+      return linked;
+    }
+    return (await linkedObjects(this.tx, [{ sourceId: source.id, guid: object.guid }]))[0];
+  }
 
   /** Writes the dataset just written locally to the target CKAN too, if there is one. */
   async #push(id: string): Promise<void> {
@@ -75,17 +135,11 @@ export class TxImportCatalog implements ImportCatalog {
     }
     const pkg = parsed.data;
     pkg.extras = (pkg.extras ?? []).filter((e) => !HARVEST_FIELDS.has(e.key));
-    const { object, source } = this.ctx;
+    const { object } = this.ctx;
     const tx = this.tx;
-    // The current object of (source, guid), or else the last one whose dataset this source withdrew.
-    const [linked] = await tx<
-      { package_id: string; current: boolean; content_hash: string | null; name: string; state: string }[]
-    >`
-      SELECT o.package_id, o.current, o.content_hash, p.name, p.state
-      FROM harvest_object o JOIN package p ON p.id = o.package_id
-      WHERE o.harvest_source_id = ${source.id} AND o.guid = ${object.guid} AND (o.current OR p.state = 'deleted')
-      ORDER BY o.current DESC, o.gathered DESC LIMIT 1
-      FOR UPDATE OF o`;
+    // The current object of (source, guid), or else the last one whose dataset this source withdrew;
+    // a second write of the same object updates the dataset its first write made.
+    const linked = this.link ? await this.#written(this.link) : await this.#linked();
     const existing = linked?.current ? linked : undefined;
     const withdrawn = linked && !linked.current ? linked : undefined;
     if (
@@ -121,7 +175,7 @@ export class TxImportCatalog implements ImportCatalog {
       await tx`UPDATE harvest_object SET current = false WHERE package_id = ${existing.package_id} AND current`;
       this.link = existing.package_id;
       await this.#push(existing.package_id);
-      this.outcome = "updated";
+      this.outcome ??= "updated";
       return true;
     }
 

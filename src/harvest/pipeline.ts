@@ -15,7 +15,7 @@ import type {
 } from "./interface.ts";
 import { type JobRow, lastErrorFreeJob } from "./jobs.ts";
 import type { SourceRow } from "./sources.ts";
-import { TxImportCatalog } from "./import_catalog.ts";
+import { type LotLinks, readLotLinks, TxImportCatalog } from "./import_catalog.ts";
 import type { CkanTarget } from "../catalog/target.ts";
 import type { ReportStatus } from "./dicts.ts";
 
@@ -317,12 +317,12 @@ interface ObjectRow extends ObjectInfo {
 /** What happened to an object, for progress displays. */
 export type ObjectOutcome = ReportStatus | "skipped";
 
-/** The job an object belongs to, for the consumer's finish check after it. */
-export async function jobOfObject(sql: Queryable, objectId: string): Promise<string | undefined> {
-  const [row] = await sql<
-    { harvest_job_id: string }[]
-  >`SELECT harvest_job_id FROM harvest_object WHERE id = ${objectId}`;
-  return row?.harvest_job_id;
+/** The jobs the given objects belong to, for the consumer's finish check after a lot. */
+export async function jobsOfObjects(sql: Queryable, objectIds: string[]): Promise<string[]> {
+  if (objectIds.length === 0) return [];
+  const rows = await sql<{ harvest_job_id: string }[]>`
+    SELECT DISTINCT harvest_job_id FROM harvest_object WHERE id = ANY(${objectIds})`;
+  return rows.map((r) => r.harvest_job_id);
 }
 
 /**
@@ -380,14 +380,21 @@ export async function processObjects(
   }
   if (ready.length > 1) {
     try {
-      const statuses = await retryOnConflict(() =>
+      const imported = await retryOnConflict(() =>
         sql.begin(async (tx) => {
-          const out: ReportStatus[] = [];
-          for (const r of ready) out.push(await importOne(services, tx, r));
+          const links = await readLotLinks(
+            tx,
+            ready.map((r) => ({ sourceId: r.obj.harvest_source_id, guid: r.obj.guid })),
+          );
+          const out: Imported[] = [];
+          for (const r of ready) {
+            out.push({ id: r.obj.id, ...await importInTransaction(services, tx, r.base, r.harvester, r.hash, links) });
+          }
+          await finishImports(tx, out);
           return out;
         })
       );
-      ready.forEach((r, i) => outcomes.set(r.obj.id, statuses[i]!));
+      for (const { id, status } of imported) outcomes.set(id, status);
       await noteWrites(services, ready.length);
       return outcomes;
     } catch (error) {
@@ -492,21 +499,35 @@ async function prepareObject(
   return { obj, base, harvester, hash };
 }
 
-/** The import of one object and its final state, inside the caller's transaction. */
-async function importOne(services: Services, tx: Tx, r: Ready): Promise<ReportStatus> {
-  const { status, link } = await importInTransaction(services, tx, r.base, r.harvester, r.hash);
-  await tx`UPDATE harvest_object SET lease_until = NULL, state = ${status === "errored" ? "ERROR" : "COMPLETE"},
-    report_status = ${status}, import_finished = now(), fetch_finished = coalesce(fetch_finished, now()),
-    import_started = coalesce(import_started, now()), current = ${link !== undefined} OR current,
-    package_id = coalesce(${link ?? null}, package_id) WHERE id = ${r.obj.id}`;
-  return status;
+/** An object's import done: its report status and the dataset it became the current object of. */
+interface Imported {
+  id: string;
+  status: ReportStatus;
+  link: string | undefined;
+}
+
+/** The final state of imported objects, in one statement, inside the transaction of their imports. */
+async function finishImports(tx: Tx, imported: Imported[]): Promise<void> {
+  const rows = imported.map(({ id, status, link }) => ({ id, status, link: link ?? null }));
+  await tx`UPDATE harvest_object o SET lease_until = NULL,
+      state = CASE WHEN x.status = 'errored' THEN 'ERROR' ELSE 'COMPLETE' END, report_status = x.status,
+      import_finished = now(), fetch_finished = coalesce(o.fetch_finished, now()),
+      import_started = coalesce(o.import_started, now()), current = (x.link IS NOT NULL) OR o.current,
+      package_id = coalesce(x.link, o.package_id)
+    FROM jsonb_to_recordset(${tx.json(rows)}) AS x(id text, status text, link text) WHERE o.id = x.id`;
 }
 
 /** Imports one object in a transaction of its own; a failure is recorded after the rollback. */
 async function importAlone(services: Services, r: Ready): Promise<ReportStatus> {
   const { sql } = services;
   try {
-    return await retryOnConflict(() => sql.begin((tx) => importOne(services, tx, r)));
+    return await retryOnConflict(() =>
+      sql.begin(async (tx) => {
+        const imported = { id: r.obj.id, ...await importInTransaction(services, tx, r.base, r.harvester, r.hash) };
+        await finishImports(tx, [imported]);
+        return imported.status;
+      })
+    );
   } catch (error) {
     // The database went away: leave the object to be delivered again.
     if (isConnectionError(error)) throw error;
@@ -583,6 +604,7 @@ async function importInTransaction(
   base: ImportBase,
   harvester: Harvester,
   hash: string | null,
+  links?: LotLinks,
 ): Promise<{ status: ReportStatus; link: string | undefined }> {
   const errors: [string, string, number | undefined][] = [];
   const importBase = {
@@ -599,7 +621,7 @@ async function importInTransaction(
   // Groups are created on their own connection, except on embedded PGlite, whose one session a
   // second connection could only reach after this transaction ends.
   const groupSql = services.db.mode === "postgres" ? services.sql : tx;
-  const catalog = new TxImportCatalog(tx, groupSql, services.target, importBase, hash);
+  const catalog = new TxImportCatalog(tx, groupSql, services.target, importBase, hash, links);
   const ctx: ImportContext = { ...importBase, catalog };
   let result: StageResult;
   try {
