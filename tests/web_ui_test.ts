@@ -46,10 +46,10 @@ async function withSite(fn: (site: { services: Services; url: string }) => Promi
   }
 }
 
-async function logIn(page: Page, base: string) {
+async function logIn(page: Page, base: string, user = "operator", password = "correct horse battery") {
   await page.goto(`${base}/user/login`);
-  await page.getByLabel("Username").fill("operator");
-  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.waitForURL(`${base}/harvest`);
 }
@@ -223,6 +223,60 @@ Deno.test("harvested and user-provided strings render as text, never as markup",
       await shot(page, "14-escaped-strings");
       assertEquals(dialogs, [], "no script ran");
       assertEquals(await page.locator("main script").count(), 0);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+Deno.test("the source list shows each viewer only the sources it may see, in its facets too", async () => {
+  await using remote = serveCkanCatalog(sampleCatalog({ count: 2, seed: 8 }));
+  await withSite(async ({ services, url }) => {
+    const ctx = { services, actor: SITE_ACTOR };
+    const act = (name: string, input: Record<string, unknown>) => runAction(getAction(name)!, ctx, input);
+    await act("organization_create", { name: "org-a", title: "Org A" });
+    await act("user_create", { name: "member", email: "member@example.org", password: "member password" });
+    await act("organization_member_create", { id: "org-a", username: "member", role: "member" });
+    await act("harvest_source_create", { name: "open-src", url: remote.url, source_type: "ckan" });
+    await act("harvest_source_create", {
+      name: "broken-src",
+      url: "http://127.0.0.1:9/nothing-here",
+      source_type: "ckan",
+      check_url: false,
+    });
+    await act("harvest_source_create", {
+      name: "hidden-src",
+      title: "Hidden source",
+      url: `${remote.url}/other`,
+      source_type: "ckan",
+      owner_org: "org-a",
+      private: true,
+    });
+    await runJobInProcess(ctx, await getSource(services.sql, "open-src"));
+    await runJobInProcess(ctx, await getSource(services.sql, "broken-src"));
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${url}/harvest`);
+      const facets = async () => (await page.locator("aside.facets").textContent() ?? "").replace(/\s+/g, " ");
+      assertMatch(await page.textContent("main") ?? "", /2 sources/);
+      assertEquals(await page.getByRole("link", { name: "Hidden source" }).count(), 0);
+      assert(!(await facets()).includes("org-a"), "a private source's organization is not a facet for outsiders");
+      assertMatch(await facets(), /ok \(1\).*errors \(1\)|errors \(1\).*ok \(1\)/);
+      await page.getByRole("link", { name: "errors (1)" }).click();
+      assertMatch(await page.textContent("main") ?? "", /\b1 source(?!s)/);
+      assertEquals(await page.locator("tbody tr").count(), 1);
+      assertMatch(await page.locator("tbody").textContent() ?? "", /broken-src/);
+
+      await logIn(page, url, "member", "member password");
+      await page.goto(`${url}/harvest?sort=last_run`);
+      assertMatch(await page.textContent("main") ?? "", /3 sources/);
+      assertMatch(await facets(), /org-a \(1\)/);
+      assertMatch(await facets(), /never harvested \(1\)/);
+      await page.getByRole("link", { name: "org-a (1)" }).click();
+      assertEquals(await page.locator("tbody tr").count(), 1);
+      assertMatch(await page.locator("tbody").textContent() ?? "", /Hidden source/);
+      await shot(page, "15-source-list-member");
     } finally {
       await browser.close();
     }

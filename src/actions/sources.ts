@@ -11,7 +11,7 @@ import {
   type SourceRow,
   sourceStatusCounts,
 } from "../harvest/sources.ts";
-import { getJob, jobDicts } from "../harvest/jobs.ts";
+import { errorCounts, getJob, jobDicts } from "../harvest/jobs.ts";
 import { clearSource, refuseWhileRunning } from "./maintenance.ts";
 import { canEditSource, canReadSource, capacityIn, memberOrgIds } from "./auth.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
@@ -243,10 +243,9 @@ export const harvestSourceList = defineAction({
     const cap = config.values["ckan.harvest.harvest_source_limit"];
     const limit = Math.min(input.limit ?? cap, cap);
     const orgs = await memberOrgIds(sql, ctx.actor);
-    const sysadmin = ctx.actor.sysadmin;
     const rows = await sql<SourceRow[]>`
       SELECT * FROM harvest_source s
-      WHERE (${sysadmin} OR (NOT s.private AND s.state = 'active') OR s.owner_org = ANY(${orgs}))
+      WHERE ${visibleSources(sql, ctx, orgs)}
         AND (${input.organization_id ?? null}::text IS NULL OR s.owner_org = ${input.organization_id ?? null}
           OR s.owner_org IN (SELECT id FROM "group" WHERE name = ${input.organization_id ?? null}))
         AND (NOT ${input.only_active ?? false} OR s.state = 'active')
@@ -258,6 +257,62 @@ export const harvestSourceList = defineAction({
     return out;
   },
 });
+
+/**
+ * The condition on `harvest_source s` that keeps the sources an actor may see, given the
+ * organizations it is a member of (a fragment, so not returned from an async function: it would run).
+ */
+function visibleSources(sql: Queryable, ctx: ActionContext, orgs: string[]) {
+  return sql`(${ctx.actor.sysadmin} OR (NOT s.private AND s.state = 'active') OR s.owner_org = ANY(${orgs}))`;
+}
+
+/** One line of the web source list: what it searches, facets and sorts on. */
+export interface SourceBrief {
+  id: string;
+  name: string;
+  title: string;
+  notes: string;
+  url: string;
+  source_type: string;
+  frequency: string;
+  created: Date;
+  organization: string | null;
+  last_job: { status: string; created: Date; errored: number } | null;
+}
+
+/**
+ * Every active source the actor may see, briefly, in three statements whatever their number (the
+ * full dicts cost several statements each): for lists that search, facet and sort them all and then
+ * show one page. Newest first, as `harvest_source_list`.
+ */
+export async function sourceBriefs(ctx: ActionContext): Promise<SourceBrief[]> {
+  const { sql } = ctx.services;
+  const orgs = await memberOrgIds(sql, ctx.actor);
+  const rows = await sql<
+    (Omit<SourceBrief, "last_job"> & { job_id: string | null; job_status: string; job_created: Date })[]
+  >`
+    SELECT s.id, s.name, s.title, s.notes, s.url, s.type AS source_type, s.frequency, s.created,
+      g.name AS organization, j.id AS job_id, j.status AS job_status, j.created AS job_created
+    FROM harvest_source s LEFT JOIN "group" g ON g.id = s.owner_org
+      LEFT JOIN LATERAL (SELECT id, status, created FROM harvest_job WHERE source_id = s.id
+        ORDER BY created DESC LIMIT 1) j ON true
+    WHERE s.state = 'active' AND ${visibleSources(sql, ctx, orgs)}
+    ORDER BY s.created DESC, s.id`;
+  const errored = await errorCounts(sql, rows.flatMap((r) => r.job_id ? [r.job_id] : []));
+  return rows.map(({ job_id, job_status, job_created, ...brief }) => ({
+    ...brief,
+    last_job: job_id ? { status: job_status, created: job_created, errored: errored.get(job_id) ?? 0 } : null,
+  }));
+}
+
+/** The datasets each source keeps in the catalog (`status.total_datasets`), for many sources at once. */
+export async function sourceDatasetCounts(sql: Queryable, sourceIds: string[]): Promise<Map<string, number>> {
+  const rows = await sql<{ id: string; n: number }[]>`
+    SELECT o.harvest_source_id AS id, count(*)::int AS n FROM harvest_object o JOIN package p ON p.id = o.package_id
+    WHERE o.harvest_source_id = ANY(${sourceIds}) AND o.current AND p.state = 'active' AND NOT p.private
+    GROUP BY o.harvest_source_id`;
+  return new Map(rows.map((r) => [r.id, r.n]));
+}
 
 export async function editableSource(ctx: ActionContext, idOrName: string, what: string): Promise<SourceRow> {
   const source = await readableSource(ctx, idOrName);

@@ -36,15 +36,27 @@ export async function jobStats(sql: Queryable, jobIds: string[]): Promise<Map<st
       stats[c.report_status as keyof JobStats] = c.n;
     }
   }
-  const withErrors = await sql<{ job: string; n: number }[]>`
-    SELECT o.harvest_job_id AS job, count(DISTINCT e.harvest_object_id)::int AS n
-    FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
-    WHERE o.harvest_job_id = ANY(${jobIds}) AND e.stage NOT ILIKE '%warning' GROUP BY o.harvest_job_id`;
-  for (const w of withErrors) if (w.n > 0) out.get(w.job)!.errored = w.n;
-  const gatherErrors = await sql<{ job: string; n: number }[]>`
-    SELECT harvest_job_id AS job, count(*)::int AS n FROM harvest_gather_error
-    WHERE harvest_job_id = ANY(${jobIds}) GROUP BY harvest_job_id`;
-  for (const g of gatherErrors) out.get(g.job)!.errored += g.n;
+  for (const [job, errored] of await errorCounts(sql, jobIds)) out.get(job)!.errored = errored;
+  return out;
+}
+
+/**
+ * The `errored` figure of jobs' stats, the original's way: objects with errors (warnings aside),
+ * plus gather errors. Only jobs with any are in the map.
+ */
+export async function errorCounts(sql: Queryable, jobIds: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (jobIds.length === 0) return out;
+  const rows = await sql<{ job: string; n: number }[]>`
+    SELECT job, sum(n)::int AS n FROM (
+      SELECT o.harvest_job_id AS job, count(DISTINCT e.harvest_object_id) AS n
+      FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
+      WHERE o.harvest_job_id = ANY(${jobIds}) AND e.stage NOT ILIKE '%warning' GROUP BY o.harvest_job_id
+      UNION ALL
+      SELECT harvest_job_id, count(*) FROM harvest_gather_error WHERE harvest_job_id = ANY(${jobIds})
+      GROUP BY harvest_job_id) x
+    GROUP BY job`;
+  for (const r of rows) if (r.n > 0) out.set(r.job, r.n);
   return out;
 }
 

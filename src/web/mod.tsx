@@ -11,6 +11,7 @@ import type { Services } from "../services.ts";
 import { ACTIONS, runAction } from "../actions/mod.ts";
 import { AuthorizationError, messageOf, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { FREQUENCIES } from "../harvest/dicts.ts";
+import { type SourceBrief, sourceBriefs, sourceDatasetCounts } from "../actions/sources.ts";
 import { logIn, logOut, readSession, sameToken, type WebSession } from "./session.ts";
 import { Csrf, JobBadge, JobsChart, Layout, prettyContent, type Stats, StatsList } from "./layout.tsx";
 
@@ -219,12 +220,8 @@ export function webRoutes(services: Services): Hono<Env> {
 
   // The source list: search, facets, sort, paging.
   app.get("/harvest", async (c) => {
-    const all: SourceDict[] = [];
-    for (let offset = 0;; offset += 100) {
-      const chunk = await act<SourceDict[]>(c, "harvest_source_list", { limit: 100, offset, only_active: true });
-      all.push(...chunk);
-      if (chunk.length < 100) break;
-    }
+    // Every visible source briefly (a few statements however many there are), full dicts for one page.
+    const all = await sourceBriefs({ services, actor: c.get("session").actor });
     const q = (c.req.query("q") ?? "").trim().toLowerCase();
     const filters = {
       organization: c.req.query("organization") ?? "",
@@ -232,38 +229,43 @@ export function webRoutes(services: Services): Hono<Env> {
       frequency: c.req.query("frequency") ?? "",
       status: c.req.query("status") ?? "",
     };
-    const outcome = (s: SourceDict) => {
-      const j = s.status.last_job;
+    const outcome = (s: SourceBrief) => {
+      const j = s.last_job;
       if (!j) return "never harvested";
       if (j.status === "Running" || j.status === "New") return "running";
       if (j.status === "Aborted") return "aborted";
-      return j.stats.errored > 0 ? "errors" : "ok";
+      return j.errored > 0 ? "errors" : "ok";
     };
-    const facetValue: Record<keyof typeof filters, (s: SourceDict) => string> = {
-      organization: (s) => s.organization?.name ?? "(none)",
+    const facetValue: Record<keyof typeof filters, (s: SourceBrief) => string> = {
+      organization: (s) => s.organization ?? "(none)",
       type: (s) => s.source_type,
       frequency: (s) => s.frequency,
       status: outcome,
     };
-    const matchesText = (s: SourceDict) =>
+    const matchesText = (s: SourceBrief) =>
       !q || [s.name, s.title, s.url, s.notes].some((v) => String(v ?? "").toLowerCase().includes(q));
-    const matches = (s: SourceDict, skip?: string) =>
+    const matches = (s: SourceBrief, skip?: string) =>
       matchesText(s) &&
       (Object.keys(filters) as (keyof typeof filters)[]).every((k) =>
         k === skip || !filters[k] || facetValue[k](s) === filters[k]
       );
     const selected = all.filter((s) => matches(s));
     const sort = c.req.query("sort") ?? "title";
-    const sorters: Record<string, (a: SourceDict, b: SourceDict) => number> = {
+    const datasets = sort === "datasets"
+      ? await sourceDatasetCounts(services.sql, selected.map((s) => s.id))
+      : new Map<string, number>();
+    const sorters: Record<string, (a: SourceBrief, b: SourceBrief) => number> = {
       title: (a, b) => (a.title || a.name).localeCompare(b.title || b.name),
       newest: () => 0,
-      datasets: (a, b) => b.status.total_datasets - a.status.total_datasets,
-      last_run: (a, b) =>
-        String(b.status.last_job?.created ?? "").localeCompare(String(a.status.last_job?.created ?? "")),
+      datasets: (a, b) => (datasets.get(b.id) ?? 0) - (datasets.get(a.id) ?? 0),
+      last_run: (a, b) => (b.last_job?.created.getTime() ?? 0) - (a.last_job?.created.getTime() ?? 0),
     };
     selected.sort(sorters[sort] ?? sorters.title!);
     const pageNo = Math.max(1, Number(c.req.query("page") ?? 1) || 1);
-    const shown = selected.slice((pageNo - 1) * PAGE, pageNo * PAGE);
+    const shown: SourceDict[] = [];
+    for (const s of selected.slice((pageNo - 1) * PAGE, pageNo * PAGE)) {
+      shown.push(await act<SourceDict>(c, "harvest_source_show", { id: s.id }));
+    }
     const link = (changes: Record<string, string>) => {
       const params = new URLSearchParams({ q, ...filters, sort, ...changes });
       for (const [k, v] of [...params]) if (!v) params.delete(k);
