@@ -74,6 +74,18 @@ export async function chaosHarvest(options: ChaosOptions): Promise<void> {
         workers[i] = start(["worker", "--concurrency", "4"]);
       }
     }
+    if (status !== "Finished") {
+      // What an investigation needs: where the objects, messages and job are, and what the processes said.
+      const job = await sql`SELECT status, gather_started, gather_finished, gather_lease_until FROM harvest_job
+        WHERE id = ${jobId}`;
+      const objects = await sql`SELECT state, report_status, count(*)::int AS n, max(retry_times) AS retries,
+        min(lease_until) AS lease FROM harvest_object GROUP BY 1, 2`;
+      const queue = await sql`SELECT queue, count(*)::int AS n, max(deliveries) AS deliveries,
+        max(locked_until) AS locked FROM harvest_queue GROUP BY 1`.catch(() => []);
+      const locks = await sql`SELECT * FROM harvest_lock`.catch(() => []);
+      console.error(JSON.stringify({ job, objects, queue, locks }, null, 1));
+      for (const p of procs) console.error(`--- ${p.output.slice(-3000)}`);
+    }
     assertEquals(status, "Finished", `the job finished by itself (kills left: ${kills})`);
     assert(disrupted, "the disruption happened before the job finished");
     const [counts] = await sql<{ packages: number; distinct_ids: number; current: number; stuck: number }[]>`
