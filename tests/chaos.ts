@@ -47,8 +47,24 @@ export async function chaosHarvest(options: ChaosOptions): Promise<void> {
     assertEquals(job.code, 0, job.stderr);
     const jobId = JSON.parse(job.stdout).id as string;
 
-    start(["scheduler", "--interval", "2"]);
+    let scheduler = start(["scheduler", "--interval", "2"]);
     const workers = Array.from({ length: options.consumers ?? 3 }, () => start(["worker", "--concurrency", "4"]));
+    // Processes that end by themselves are started again, as compose (`restart: unless-stopped`) and the
+    // systemd units (`Restart=always`) do. What they said is kept for the report below.
+    const crashes: string[] = [];
+    const supervise = () => {
+      if (scheduler.exited) {
+        crashes.push(`scheduler: ${scheduler.output.slice(-600)}`);
+        procs.delete(scheduler);
+        scheduler = start(["scheduler", "--interval", "2"]);
+      }
+      workers.forEach((w, i) => {
+        if (!w.exited) return;
+        crashes.push(`worker: ${w.output.slice(-600)}`);
+        procs.delete(w);
+        workers[i] = start(["worker", "--concurrency", "4"]);
+      });
+    };
     await using services = await servicesOn(dbUrl, env);
     const sql = services.sql;
     let kills = options.kills ?? 4;
@@ -57,6 +73,7 @@ export async function chaosHarvest(options: ChaosOptions): Promise<void> {
     let status = "Running";
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
+      supervise();
       const [row] = await sql<{ status: string; done: number }[]>`
         SELECT j.status, (SELECT count(*)::int FROM harvest_object o WHERE o.harvest_job_id = j.id
           AND o.state IN ('COMPLETE', 'ERROR')) AS done FROM harvest_job j WHERE j.id = ${jobId}`;
@@ -73,6 +90,13 @@ export async function chaosHarvest(options: ChaosOptions): Promise<void> {
         procs.delete(workers[i]!);
         workers[i] = start(["worker", "--concurrency", "4"]);
       }
+    }
+    if (crashes.length > 0) {
+      // Known: postgres.js 3.4.9 can throw an uncaught TypeError (socket.write on a null socket) while it
+      // reconnects during a database restart, which ends the process (see the README, Deployment).
+      console.error(
+        `${crashes.length} process(es) ended by themselves and were restarted:\n${crashes.join("\n---\n")}`,
+      );
     }
     if (status !== "Finished") {
       // What an investigation needs: where the objects, messages and job are, and what the processes said.

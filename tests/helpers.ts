@@ -79,6 +79,8 @@ export async function cli(args: string[], env: Record<string, string>): Promise<
 export class Proc implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   output = "";
+  /** Set once the process has ended, whoever ended it. */
+  exited = false;
   #reader: Promise<void>;
 
   constructor(script: string, args: string[], env: Record<string, string>) {
@@ -94,6 +96,7 @@ export class Proc implements AsyncDisposable {
       for await (const chunk of stream.pipeThrough(new TextDecoderStream())) this.output += chunk;
     };
     this.#reader = Promise.all([read(this.child.stdout), read(this.child.stderr)]).then(() => {});
+    this.child.status.then(() => this.exited = true);
   }
 
   /** Waits until the output matches, failing with the output so far after `ms`. */
