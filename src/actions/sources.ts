@@ -305,15 +305,6 @@ export async function sourceBriefs(ctx: ActionContext): Promise<SourceBrief[]> {
   }));
 }
 
-/** The datasets each source keeps in the catalog (`status.total_datasets`), for many sources at once. */
-export async function sourceDatasetCounts(sql: Queryable, sourceIds: string[]): Promise<Map<string, number>> {
-  const rows = await sql<{ id: string; n: number }[]>`
-    SELECT o.harvest_source_id AS id, count(*)::int AS n FROM harvest_object o JOIN package p ON p.id = o.package_id
-    WHERE o.harvest_source_id = ANY(${sourceIds}) AND o.current AND p.state = 'active' AND NOT p.private
-    GROUP BY o.harvest_source_id`;
-  return new Map(rows.map((r) => [r.id, r.n]));
-}
-
 export async function editableSource(ctx: ActionContext, idOrName: string, what: string): Promise<SourceRow> {
   const source = await readableSource(ctx, idOrName);
   if (!await canEditSource(ctx.services.sql, ctx.actor, source)) {

@@ -196,10 +196,7 @@ export class HttpClient {
     const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
     let response: Response;
     try {
-      response = await this.#fetch(url, {
-        headers: { "User-Agent": this.#options.userAgent, Accept: "application/json, */*", ...options.headers },
-        signal,
-      });
+      response = await this.#get(url, options, signal);
     } catch (error) {
       clearTimeout(timer);
       if (error instanceof RemoteError) throw error;
@@ -271,15 +268,20 @@ export class HttpClient {
     }
   }
 
+  /** The GET both readers send: our User-Agent, JSON preferred, the caller's headers. */
+  #get(url: string, options: RequestOptions, signal: AbortSignal): Promise<Response> {
+    return this.#fetch(url, {
+      headers: { "User-Agent": this.#options.userAgent, Accept: "application/json, */*", ...options.headers },
+      signal,
+    });
+  }
+
   async #once(url: string, options: RequestOptions): Promise<{ text: string; contentType: string }> {
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let response: Response;
     try {
-      response = await this.#fetch(url, {
-        headers: { "User-Agent": this.#options.userAgent, Accept: "application/json, */*", ...options.headers },
-        signal,
-      });
+      response = await this.#get(url, options, signal);
     } catch (error) {
       if (error instanceof RemoteError) throw error;
       if (timeout.aborted) {

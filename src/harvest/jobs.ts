@@ -45,8 +45,7 @@ export async function jobStats(sql: Queryable, jobIds: string[]): Promise<Map<st
  * plus gather errors. Only jobs with any are in the map.
  */
 export async function errorCounts(sql: Queryable, jobIds: string[]): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  if (jobIds.length === 0) return out;
+  if (jobIds.length === 0) return new Map();
   const rows = await sql<{ job: string; n: number }[]>`
     SELECT job, sum(n)::int AS n FROM (
       SELECT o.harvest_job_id AS job, count(DISTINCT e.harvest_object_id) AS n
@@ -56,8 +55,7 @@ export async function errorCounts(sql: Queryable, jobIds: string[]): Promise<Map
       SELECT harvest_job_id, count(*) FROM harvest_gather_error WHERE harvest_job_id = ANY(${jobIds})
       GROUP BY harvest_job_id) x
     GROUP BY job`;
-  for (const r of rows) if (r.n > 0) out.set(r.job, r.n);
-  return out;
+  return new Map(rows.map((r) => [r.job, r.n]));
 }
 
 /** Error messages of a job grouped by message, most frequent first. */

@@ -11,7 +11,8 @@ import type { Services } from "../services.ts";
 import { ACTIONS, runAction } from "../actions/mod.ts";
 import { AuthorizationError, messageOf, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { FREQUENCIES } from "../harvest/dicts.ts";
-import { type SourceBrief, sourceBriefs, sourceDatasetCounts } from "../actions/sources.ts";
+import { type SourceBrief, sourceBriefs } from "../actions/sources.ts";
+import { sourceDatasetCounts } from "../harvest/sources.ts";
 import { logIn, logOut, readSession, sameToken, type WebSession } from "./session.ts";
 import { Csrf, JobBadge, JobsChart, Layout, prettyContent, type Stats, StatsList } from "./layout.tsx";
 
