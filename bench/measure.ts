@@ -3,6 +3,7 @@
  * scratch database on the benchmark's PostgreSQL.
  */
 import postgres from "postgres";
+import { taskCommand } from "../tests/task_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -14,11 +15,18 @@ export interface Run {
   output: string;
 }
 
-/** Runs `cli.ts` with the deployed heap cap (or `v8Flags`), sampling VmHWM every 100 ms; throws on failure. */
-export async function runCli(cliArgs: string[], env: Record<string, string>, v8Flags = "--max-old-space-size=512") {
+/**
+ * Runs `cli.ts` with the `harvester` task's flags (its heap cap replaced by `v8Flags` when given),
+ * sampling VmHWM every 100 ms; throws on failure.
+ */
+export async function runCli(cliArgs: string[], env: Record<string, string>, v8Flags?: string) {
   const started = performance.now();
+  const task = taskCommand("harvester");
+  const flags = v8Flags === undefined
+    ? task.flags
+    : [...task.flags.filter((f) => !f.startsWith("--v8-flags=")), ...(v8Flags ? [`--v8-flags=${v8Flags}`] : [])];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []), `${ROOT}cli.ts`, ...cliArgs],
+    args: ["run", ...flags, `${ROOT}${task.script}`, ...cliArgs],
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",

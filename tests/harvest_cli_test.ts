@@ -1,3 +1,4 @@
+import { taskArgs } from "./task_flags.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, freshDatabase, servicesOn } from "./helpers.ts";
 import { sampleCatalog } from "../src/demo/sample_catalog.ts";
@@ -174,7 +175,7 @@ Deno.test("an invalid setting stops the CLI and the server with one line naming 
     /^Error: Invalid configuration: ckanext\.harvest\.default_dataset_name_append = "words": expected one of number-sequence, random-hex\n$/,
   );
   const server = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
+    args: taskArgs("serve"),
     env: { ...bad, PORT: "0", NO_COLOR: "1" },
     cwd: new URL("../", import.meta.url).pathname,
     stdout: "piped",

@@ -6,6 +6,7 @@ import postgres from "postgres";
 import { loadConfig } from "../src/config/mod.ts";
 import { openServices, type Services } from "../src/services.ts";
 import { migrate } from "../src/db/mod.ts";
+import { type ProductTask, taskArgs } from "./task_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -59,10 +60,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `harvester` CLI in a subprocess. */
+/** Runs the real `harvester` CLI in a subprocess, with the `harvester` task's own permission flags. */
 export async function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}cli.ts`, ...args],
+    args: taskArgs("harvester", args),
     env: { NO_COLOR: "1", ...env },
     cwd: ROOT,
     stdout: "piped",
@@ -75,7 +76,12 @@ export async function cli(args: string[], env: Record<string, string>): Promise<
   };
 }
 
-/** A long-running process of ours (serve, demo) whose output is watched for a line. */
+const TASK_OF: Record<string, ProductTask> = { "main.ts": "serve", "cli.ts": "harvester", "src/demo/mod.ts": "demo" };
+
+/**
+ * A long-running process of ours (serve, demo, a consumer) whose output is watched for a line. It runs
+ * with the permission flags of the deno.json task that starts `script`, as a user runs it.
+ */
 export class Proc implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   output = "";
@@ -84,8 +90,10 @@ export class Proc implements AsyncDisposable {
   #reader: Promise<void>;
 
   constructor(script: string, args: string[], env: Record<string, string>) {
+    const task = TASK_OF[script];
+    if (!task) throw new Error(`No deno.json task starts ${script}`);
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}${script}`, ...args],
+      args: taskArgs(task, args),
       env: { NO_COLOR: "1", ...env },
       cwd: ROOT,
       stdout: "piped",

@@ -11,7 +11,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services.ts";
 import { ACTIONS, type Actor, ANONYMOUS, runAction } from "../actions/mod.ts";
-import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
+import { AuthorizationError, NotFoundError, UnavailableError, ValidationError } from "../errors/mod.ts";
 import { actorForToken } from "../auth/tokens.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { healthReport, metricsText } from "../metrics/mod.ts";
@@ -41,6 +41,9 @@ function errorBody(error: unknown): { status: ContentfulStatusCode; error: Recor
   }
   if (error instanceof BadRequest) {
     return { status: 400, error: { __type: "Bad Request", message: error.message } };
+  }
+  if (error instanceof UnavailableError) {
+    return { status: 503, error: { __type: "Service Unavailable", message: error.message } };
   }
   return { status: 500, error: { __type: "Internal Server Error", message: "Internal server error" } };
 }

@@ -3,7 +3,14 @@ import { type ActionContext, runAction, SITE_ACTOR } from "../actions/mod.ts";
 import { ACTIONS } from "../actions/mod.ts";
 import { openServices, type Services } from "../services.ts";
 import { pendingMigrations } from "../db/mod.ts";
-import { AuthorizationError, messageOf, NotFoundError, RemoteError, ValidationError } from "../errors/mod.ts";
+import {
+  AuthorizationError,
+  messageOf,
+  NotFoundError,
+  RemoteError,
+  UnavailableError,
+  ValidationError,
+} from "../errors/mod.ts";
 import { setupLogging } from "../log/mod.ts";
 
 /** Options every command accepts. */
@@ -64,21 +71,40 @@ export function describeError(error: unknown): string {
   }
   if (
     error instanceof CliError || error instanceof ConfigError || error instanceof NotFoundError ||
-    error instanceof AuthorizationError || error instanceof RemoteError
+    error instanceof AuthorizationError || error instanceof RemoteError || error instanceof UnavailableError
   ) return error.message;
   const message = messageOf(error);
-  if (/ECONNREFUSED|Connection refused|connect_timeout|CONNECT_TIMEOUT/i.test(message)) {
-    return `Cannot reach the database: ${message}`;
+  if (/ECONNREFUSED|Connection refused|connect_timeout|CONNECT_TIMEOUT|ENOTFOUND|EAI_AGAIN/i.test(message)) {
+    const e = error as { address?: string; port?: number };
+    const at = e?.address ? ` at ${e.address}${e.port ? `:${e.port}` : ""}` : "";
+    return `Cannot reach the database${at}: ${message}; check DATABASE_URL (and ckan.harvest.connect_timeout)`;
   }
   return message;
 }
 
-/** An AbortSignal that aborts on SIGINT or SIGTERM, for long-running commands' graceful shutdown. */
+/** Seconds a process has, after SIGTERM or SIGINT, to finish the work in hand before it exits anyway. */
+export const STOP_GRACE_SECONDS = 8;
+
+/**
+ * An AbortSignal that aborts on SIGINT or SIGTERM, for long-running processes' graceful shutdown. Work
+ * in hand gets {@link STOP_GRACE_SECONDS} to finish (a message left unacknowledged is delivered again,
+ * so nothing is lost); past that, or at a second signal, the process exits at once, whatever it waits
+ * on (a broker that does not answer, a statement that does not end).
+ */
 export function shutdownSignal(): AbortSignal {
   const controller = new AbortController();
   const stop = () => {
-    if (!controller.signal.aborted) note("Stopping: finishing the work in hand");
+    if (controller.signal.aborted) {
+      note("Stopping now");
+      Deno.exit(130);
+    }
+    note("Stopping: finishing the work in hand");
     controller.abort();
+    const timer = setTimeout(() => {
+      note(`Did not stop within ${STOP_GRACE_SECONDS} s: exiting; unfinished work is delivered again`);
+      Deno.exit(1);
+    }, STOP_GRACE_SECONDS * 1000);
+    Deno.unrefTimer(timer);
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);

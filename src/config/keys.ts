@@ -38,9 +38,9 @@ export const CONFIG_KEYS = {
     doc: "Broker URL (redis://... or amqp://...); overrides the host/port/user keys below",
   },
   "ckan.harvest.mq.hostname": {
-    schema: z.string(),
-    default: "localhost",
-    doc: "Redis or RabbitMQ host",
+    schema: z.string().optional(),
+    default: undefined,
+    doc: "Redis or RabbitMQ host (`localhost` when unset)",
   },
   "ckan.harvest.mq.port": {
     schema: optionalInt(1, 65535),
@@ -55,6 +55,25 @@ export const CONFIG_KEYS = {
     secret: true,
   },
   "ckan.harvest.mq.virtual_host": { schema: z.string(), default: "/", doc: "AMQP virtual host" },
+  "ckan.redis.url": {
+    schema: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").optional(),
+    default: undefined,
+    doc: "CKAN's own Redis URL; used for the redis queue when neither ckan.harvest.mq.url nor " +
+      "ckan.harvest.mq.hostname/port is set (as ckanext-harvest does)",
+    secret: true,
+  },
+  "ckan.harvest.connect_timeout": {
+    schema: int(1, 3600),
+    default: 15,
+    doc: "Seconds a command waits for PostgreSQL, the broker or the embedded database's holder before it " +
+      "gives up with a message naming what it tried; long-running consumers keep retrying with backoff instead",
+  },
+  "ckan.harvest.all_in_one": {
+    schema: z.enum(["auto", "true", "false"]),
+    default: "auto",
+    doc: "Whether `serve` also runs the gather and fetch consumers and the scheduler in its own process: " +
+      "`auto` does so on the embedded database only; `false` for deployments with separate workers",
+  },
   "ckan.harvest.mq.redis_db": { schema: int(0, 1000), default: 0, doc: "Redis database number" },
   "ckan.harvest.mq.visibility_timeout": {
     schema: int(1, 86_400),

@@ -1,17 +1,31 @@
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketHandler } from "@electric-sql/pglite-socket";
+import postgres from "postgres";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import { getLogger } from "@logtape/logtape";
 import { SessionQueue } from "./session_queue.ts";
+import { passwordGate } from "./password_gate.ts";
+import { UnavailableError } from "../errors/mod.ts";
 
 /** How this process reaches the embedded database. */
 export interface EmbeddedConnection {
+  /** A postgres:// URL with the socket's password; never print it. */
   url: string;
   /** True when this process opened the database files and serves them to others. */
   holder: boolean;
   /** The process id of the holder. */
   pid: number;
+  /** `127.0.0.1:PORT` of the holder's socket, for messages. */
+  address: string;
   close(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** How long to wait for a holder that has the lock but does not answer yet (ms). */
+  waitMs?: number;
+  /** A transaction left idle this long is rolled back and its client disconnected (ms). */
+  idleInTransactionMs?: number;
 }
 
 interface HolderInfo {
@@ -21,111 +35,166 @@ interface HolderInfo {
 
 const HOLDER_FILE = "holder.json";
 const LOCK_FILE = "holder.lock";
+const SECRET_FILE = "socket.secret";
+const USER = "harvest";
+const log = getLogger(["harvest", "db", "embedded"]);
 
-function isAlive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
+/**
+ * Opens the embedded PGlite database under `dataDir`, or, when another process holds it, connects
+ * through that process's password-protected loopback socket. Exactly one process ever opens the files:
+ * the holder keeps an exclusive operating-system lock on `holder.lock` for its whole life, which the
+ * kernel releases when it dies however it dies, so no pid file or `/proc` probe is needed (both fail
+ * under Deno's permissions, and a pid can be reused).
+ */
+export async function openEmbedded(dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedConnection> {
+  Deno.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const waitMs = options.waitMs ?? 15_000;
+  const deadline = Date.now() + waitMs;
+  let warned = false;
+  while (true) {
+    const client = await connectToHolder(dataDir);
+    if (client) return client;
+    const lock = Deno.openSync(join(dataDir, LOCK_FILE), { read: true, write: true, create: true });
+    let locked = false;
+    try {
+      locked = lock.tryLockSync(true);
+    } catch (error) {
+      lock.close();
+      throw new Error(`Cannot lock the embedded database in ${dataDir}: ${(error as Error).message}`);
+    }
+    if (locked) {
+      try {
+        return await startHolder(dataDir, lock, options.idleInTransactionMs ?? 30_000);
+      } catch (error) {
+        lock.close(); // closing the file releases the lock
+        throw error;
+      }
+    }
+    lock.close();
+    const info = readHolderInfo(dataDir);
+    const who = info ? `process ${info.pid}` : "another process";
+    if (Date.now() >= deadline) {
+      throw new UnavailableError(
+        `Cannot open the embedded database in ${dataDir}: ${who} holds it but its socket does not answer ` +
+          `(waited ${Math.round(waitMs / 1000)} s); stop that process, or raise ckan.harvest.connect_timeout`,
+      );
+    }
+    if (!warned) {
+      warned = true;
+      log.warning("The embedded database in {dataDir} is held by process {pid}, which does not answer yet: waiting", {
+        dataDir,
+        pid: info?.pid ?? "?",
+      });
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-async function canConnect(port: number): Promise<boolean> {
+function readHolderInfo(dataDir: string): HolderInfo | undefined {
   try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readJson<T>(path: string): T | undefined {
-  try {
-    return JSON.parse(Deno.readTextFileSync(path)) as T;
+    const info = JSON.parse(Deno.readTextFileSync(join(dataDir, HOLDER_FILE)));
+    return Number.isInteger(info?.pid) && Number.isInteger(info?.port) ? info : undefined;
   } catch {
     return undefined;
   }
 }
 
-function urlFor(port: number): string {
-  return `postgres://postgres@127.0.0.1:${port}/postgres`;
+function urlFor(port: number, secret: string): string {
+  return `postgres://${USER}:${encodeURIComponent(secret)}@127.0.0.1:${port}/postgres`;
 }
 
-/**
- * Opens the embedded PGlite database under `dataDir`, or, when another process already holds it,
- * connects to that process's loopback socket instead of opening the files a second time.
- */
-export async function openEmbedded(dataDir: string): Promise<EmbeddedConnection> {
-  Deno.mkdirSync(dataDir, { recursive: true });
-  const holderPath = join(dataDir, HOLDER_FILE);
-  const lockPath = join(dataDir, LOCK_FILE);
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const info = readJson<HolderInfo>(holderPath);
-    if (info && info.pid !== Deno.pid && isAlive(info.pid) && await canConnect(info.port)) {
-      return { url: urlFor(info.port), holder: false, pid: info.pid, close: () => Promise.resolve() };
-    }
-    let lock: Deno.FsFile | undefined;
-    try {
-      lock = Deno.openSync(lockPath, { write: true, createNew: true });
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      const lockPid = Number(Deno.readTextFileSync(lockPath).trim());
-      if (!lockPid || !isAlive(lockPid) || lockPid === Deno.pid) {
-        // A holder that died without cleaning up: its files are free again.
-        Deno.removeSync(lockPath);
-      } else {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      continue;
-    }
-    lock.writeSync(new TextEncoder().encode(String(Deno.pid)));
-    lock.close();
-    try {
-      return await startHolder(dataDir, holderPath, lockPath);
-    } catch (error) {
-      Deno.removeSync(lockPath);
-      throw error;
-    }
+/** Connects to the holder named in `holder.json` when it answers with our password; else undefined. */
+async function connectToHolder(dataDir: string): Promise<EmbeddedConnection | undefined> {
+  const info = readHolderInfo(dataDir);
+  if (!info) return undefined;
+  let secret: string;
+  try {
+    secret = Deno.readTextFileSync(join(dataDir, SECRET_FILE)).trim();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new Error(`Cannot read the embedded database's socket password in ${dataDir}: ${(error as Error).message}`);
   }
-  throw new Error(`Cannot open the embedded database in ${dataDir}: another process holds it but does not answer`);
+  const url = urlFor(info.port, secret);
+  const probe = postgres(url, { max: 1, connect_timeout: 3, idle_timeout: 1, onnotice: () => {} });
+  try {
+    await probe`SELECT 1`;
+  } catch {
+    return undefined; // a stale file, a holder still starting, or one stopping
+  } finally {
+    await probe.end({ timeout: 1 }).catch(() => {});
+  }
+  return {
+    url,
+    holder: false,
+    pid: info.pid,
+    address: `127.0.0.1:${info.port}`,
+    close: () => Promise.resolve(),
+  };
 }
 
-async function startHolder(dataDir: string, holderPath: string, lockPath: string): Promise<EmbeddedConnection> {
+function writePrivate(path: string, text: string): void {
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  Deno.writeTextFileSync(tmp, text, { mode: 0o600 });
+  Deno.chmodSync(tmp, 0o600);
+  Deno.renameSync(tmp, path);
+}
+
+async function startHolder(dataDir: string, lock: Deno.FsFile, idleMs: number): Promise<EmbeddedConnection> {
   const db = await PGlite.create({ dataDir: join(dataDir, "pgdata") });
+  const secret = Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
   const queue = new SessionQueue(db);
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+  const sockets = new Map<number, Socket>();
+  const pending = new Set<Socket>();
+  const server: Server = createServer(async (socket) => {
+    pending.add(socket);
+    socket.on("error", () => {});
+    const first = await passwordGate(socket, secret);
+    pending.delete(socket);
+    if (!first || socket.destroyed) return;
     // The handler only needs the queue's duck type; pglite-socket does not export its own class.
     const handler = new PGLiteSocketHandler({ queryQueue: queue as never, closeOnDetach: true });
+    sockets.set(handler.handlerId, socket);
+    socket.on("close", () => sockets.delete(handler.handlerId));
     handler.attach(socket).catch(() => socket.destroy());
+    socket.emit("data", first); // the startup message the gate held back
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
   });
   const port = (server.address() as { port: number }).port;
-  Deno.writeTextFileSync(holderPath, JSON.stringify({ pid: Deno.pid, port } satisfies HolderInfo));
+  writePrivate(join(dataDir, SECRET_FILE), secret);
+  writePrivate(join(dataDir, HOLDER_FILE), JSON.stringify({ pid: Deno.pid, port } satisfies HolderInfo));
+  // A client that opened a transaction and then stopped talking (stopped, hung, or on a dead link the
+  // kernel has not noticed) would block every other client: roll it back and drop its connection.
+  const reaper = setInterval(() => {
+    const id = queue.idleOwner(idleMs);
+    if (id !== null) {
+      log.warning("Dropped a client of the embedded database idle in a transaction for {seconds} s", {
+        seconds: Math.round(idleMs / 1000),
+      });
+      sockets.get(id)?.destroy();
+    }
+  }, Math.min(1000, idleMs));
   let closed = false;
   return {
-    url: urlFor(port),
+    url: urlFor(port, secret),
     holder: true,
     pid: Deno.pid,
+    address: `127.0.0.1:${port}`,
     async close() {
       if (closed) return;
       closed = true;
-      for (const s of sockets) s.destroy();
+      clearInterval(reaper);
+      try {
+        if (readHolderInfo(dataDir)?.pid === Deno.pid) Deno.removeSync(join(dataDir, HOLDER_FILE));
+      } catch { /* already gone */ }
+      for (const s of [...sockets.values(), ...pending]) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await db.close();
-      for (const path of [holderPath, lockPath]) {
-        try {
-          Deno.removeSync(path);
-        } catch { /* already gone */ }
-      }
+      // A statement still running inside PGlite finishes first; do not let it hold up the exit forever.
+      await Promise.race([db.close(), new Promise((r) => setTimeout(r, 5_000))]);
+      lock.close(); // releases the lock; the lock file itself stays, so its inode is the one everyone locks
     },
   };
 }

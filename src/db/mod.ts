@@ -29,10 +29,11 @@ const log = getLogger(["harvest", "db"]);
 
 /** Opens the database the configuration names. */
 export async function openDatabase(config: Config, options: { max?: number } = {}): Promise<Database> {
+  const connectTimeout = config.values["ckan.harvest.connect_timeout"];
   if (config.databaseUrl) {
     const sql = postgres(config.databaseUrl, {
       onnotice: () => {},
-      connect_timeout: 10,
+      connect_timeout: connectTimeout,
       max: options.max ?? 10,
     });
     const url = new URL(config.databaseUrl);
@@ -45,17 +46,15 @@ export async function openDatabase(config: Config, options: { max?: number } = {
   }
   // Loaded only in embedded mode: PGlite is large, and a process on PostgreSQL never needs it.
   const { openEmbedded } = await import("./embedded.ts");
-  const embedded = await openEmbedded(config.dataDir);
+  const embedded = await openEmbedded(config.dataDir, { waitMs: connectTimeout * 1000 });
   const sql = postgres(embedded.url, {
     onnotice: () => {},
-    connect_timeout: 10,
+    connect_timeout: connectTimeout,
     max: options.max ?? 4,
   });
   const description = embedded.holder
-    ? `embedded database in ${config.dataDir} (served to other processes at ${new URL(embedded.url).host})`
-    : `embedded database in ${config.dataDir}, held by process ${embedded.pid}: connected through its socket ${
-      new URL(embedded.url).host
-    }`;
+    ? `embedded database in ${config.dataDir} (served to other processes at ${embedded.address})`
+    : `embedded database in ${config.dataDir}, held by process ${embedded.pid}: connected through its socket ${embedded.address}`;
   log.debug("Opened {description}", { description });
   return {
     sql,

@@ -18,6 +18,8 @@ export class SessionQueue {
   #pending = new Map<number, Uint8Array[]>();
   #busy = false;
   #owner: number | null = null;
+  /** When the owner's last batch ended; a transaction left open that long blocks every other client. */
+  #ownerIdleSince = 0;
   #waiters: (() => void)[] = [];
 
   constructor(db: PGlite) {
@@ -51,9 +53,15 @@ export class SessionQueue {
       });
     } finally {
       this.#owner = this.#db.isInTransaction() ? handlerId : null;
+      this.#ownerIdleSince = Date.now();
       this.#release();
     }
     return written;
+  }
+
+  /** The client that holds the session inside a transaction and has sent nothing for `ms`, if any. */
+  idleOwner(ms: number): number | null {
+    return this.#owner !== null && !this.#busy && Date.now() - this.#ownerIdleSince > ms ? this.#owner : null;
   }
 
   getQueueLength(): number {

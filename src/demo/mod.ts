@@ -12,7 +12,8 @@ import { ACTIONS, runAction, SITE_ACTOR } from "../actions/mod.ts";
 import { getSource, updateSourceUrl } from "../harvest/sources.ts";
 import { runJobInProcess } from "../harvest/run.ts";
 import { progressDisplay, summaryLine } from "../cli/progress.ts";
-import { describeError } from "../cli/context.ts";
+import { describeError, shutdownSignal } from "../cli/context.ts";
+import { allInOneWanted, runAllInOne } from "../harvest/all_in_one.ts";
 import { sampleCatalog } from "./sample_catalog.ts";
 import { serveCkanCatalog } from "./ckan_server.ts";
 
@@ -24,6 +25,7 @@ export async function demo(): Promise<void> {
   const allowed = `${env.CKAN__HARVEST__ALLOWED_HOSTS ?? ""} 127.0.0.1`.trim();
   const config = loadConfig({ env, overrides: { "ckan.harvest.allowed_hosts": allowed } });
   await setupLogging({ level: env.HARVEST_LOG_LEVEL, fallback: "warning" });
+  const signal = shutdownSignal();
   const services = await openServices(config, { maxConnections: 8 });
   const remote = serveCkanCatalog(sampleCatalog());
   const stopAll = async () => {
@@ -36,6 +38,8 @@ export async function demo(): Promise<void> {
     console.log(`Harvest service: ${server.url}  (${services.db.description})`);
     console.log(`Sample CKAN catalog (${remote.catalog.datasets.length} datasets): ${remote.url}`);
     const ctx = { services, actor: SITE_ACTOR };
+    // Jobs started from the web UI (Reharvest) run here too: the demo is the whole deployment.
+    const background = allInOneWanted(config) ? runAllInOne(services, signal) : Promise.resolve();
     const existing = await getSource(services.sql, SOURCE).catch(() => undefined);
     if (existing) {
       // The sample server gets a new port each run; the source keeps its identity and datasets.
@@ -63,12 +67,10 @@ export async function demo(): Promise<void> {
     console.log(`  ${server.url}/api/3/action/package_show?id=<name from the search>`);
     console.log(`  ${server.url}/api/3/action/harvest_source_show?id=${SOURCE}`);
     console.log("Press Ctrl-C to stop.");
-    await new Promise<void>((resolve) => {
-      Deno.addSignalListener("SIGINT", resolve);
-      Deno.addSignalListener("SIGTERM", resolve);
-    });
+    await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     console.log("Stopping.");
     await server.shutdown();
+    await background;
   } finally {
     await stopAll();
   }

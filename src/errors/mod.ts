@@ -36,6 +36,14 @@ export class RemoteError extends Error {
   }
 }
 
+/**
+ * A service this process needs (the broker, the database) did not answer in time; the message names
+ * the host, the port and the config key to check. HTTP answers 503, the CLI prints the one line.
+ */
+export class UnavailableError extends Error {
+  override name = "UnavailableError";
+}
+
 /** The message of any thrown value, for logs and error rows. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -177,6 +177,25 @@ export function serveMetrics(
  * Liveness and readiness: the database and the broker answer (and, for readiness, the schema is up
  * to date). Each failing part is named, without connection details.
  */
+/** Heartbeat kinds that consume the queues (a scheduler alone moves no job forward). */
+export const CONSUMER_KINDS = ["gather-consumer", "fetch-consumer", "worker", "all-in-one"];
+
+/**
+ * A plain sentence when jobs wait (New or Running) and no queue consumer has reported alive in the
+ * last 60 s, so nothing will move them; undefined when all is well.
+ */
+export async function stalledWork(services: Services, sourceId?: string): Promise<string | undefined> {
+  const [row] = await services.sql<{ waiting: number; alive: number }[]>`
+    SELECT
+      (SELECT count(*)::int FROM harvest_job WHERE status IN ('New', 'Running')
+        ${sourceId ? services.sql`AND source_id = ${sourceId}` : services.sql``}) AS waiting,
+      (SELECT count(*)::int FROM harvest_consumer
+        WHERE last_seen > now() - interval '60 seconds' AND kind IN ${services.sql(CONSUMER_KINDS)}) AS alive`;
+  if (!row || row.waiting === 0 || row.alive > 0) return undefined;
+  return `${row.waiting} job(s) queued or running, but no worker is alive to process them: start ` +
+    "`harvester worker` (or `serve` with all-in-one on)";
+}
+
 export async function healthReport(services: Services, ready: boolean): Promise<Record<string, string>> {
   const report: Record<string, string> = { status: "ok" };
   const check = async (name: string, fn: () => Promise<unknown>) => {
@@ -200,6 +219,9 @@ export async function healthReport(services: Services, ready: boolean): Promise<
     const pending = await pendingMigrations(services.sql).catch(() => ["?"]);
     report.schema = pending.length === 0 ? "ok" : `${pending.length} migration(s) pending`;
     if (pending.length > 0) report.status = "error";
+    // Said, not failed: the API itself is ready, and a load balancer should keep sending it requests.
+    const stalled = await stalledWork(services).catch(() => undefined);
+    report.workers = stalled ?? "ok";
   }
   return report;
 }

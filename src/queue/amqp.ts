@@ -2,7 +2,8 @@ import { type ChannelModel, type ConfirmChannel, connect } from "amqplib";
 import { Buffer } from "node:buffer";
 import { getLogger } from "@logtape/logtape";
 import type { ListenOptions, Queue, QueueName } from "./mod.ts";
-import { backoff, sleep } from "./retry.ts";
+import { backoff, sleep, untilAborted, within } from "./retry.ts";
+import { UnavailableError } from "../errors/mod.ts";
 
 const log = getLogger(["harvest", "queue", "amqp"]);
 const EXCHANGE = "ckan.harvest";
@@ -15,6 +16,8 @@ export interface AmqpQueueOptions {
   password: string;
   vhost: string;
   siteId: string;
+  /** How long a command waits for RabbitMQ before it fails with a message naming the address. */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -47,8 +50,42 @@ export class AmqpQueue implements Queue {
     return `ckanext-harvest:${this.#options.siteId}:${queue === "gather" ? "harvest_job_id" : "harvest_object_id"}`;
   }
 
+  /** `host:port` of the broker, without any password. */
+  get address(): string {
+    const o = this.#options;
+    if (!o.url) return `${o.host}:${o.port}`;
+    try {
+      const u = new URL(o.url);
+      return `${u.hostname}:${u.port || 5672}`;
+    } catch {
+      return "(an invalid AMQP URL)";
+    }
+  }
+
+  get #timeoutMs(): number {
+    return this.#options.connectTimeoutMs ?? 15_000;
+  }
+
+  #unavailable(cause?: unknown): UnavailableError {
+    const why = cause ? `: ${(cause as Error).message ?? String(cause)}` : "";
+    const keys = this.#options.url ? "ckan.harvest.mq.url" : "ckan.harvest.mq.hostname and ckan.harvest.mq.port";
+    return new UnavailableError(
+      `Cannot reach RabbitMQ at ${this.address} within ${Math.round(this.#timeoutMs / 1000)} s${why}; check ${keys} ` +
+        "(and ckan.harvest.connect_timeout)",
+    );
+  }
+
   async #open(): Promise<{ model: ChannelModel; channel: ConfirmChannel }> {
-    const model = await connect(this.#url(), { timeout: 10_000 });
+    const opening = this.#openUnbounded();
+    // A connection that opens after we gave up must not linger and keep the process alive.
+    return await within(opening, this.#timeoutMs, () => {
+      opening.then(({ model }) => model.close(), () => {}).catch(() => {});
+      return this.#unavailable();
+    });
+  }
+
+  async #openUnbounded(): Promise<{ model: ChannelModel; channel: ConfirmChannel }> {
+    const model = await connect(this.#url(), { timeout: Math.min(this.#timeoutMs, 10_000) });
     model.on("error", (error: Error) => log.debug("AMQP connection problem: {error}", { error: error.message }));
     const channel = await model.createConfirmChannel();
     channel.on("error", () => {});
@@ -79,6 +116,7 @@ export class AmqpQueue implements Queue {
 
   async publish(queue: QueueName, bodies: string[]): Promise<void> {
     if (bodies.length === 0) return;
+    const deadline = Date.now() + this.#timeoutMs;
     for (let attempt = 1;; attempt++) {
       try {
         const channel = await this.#publisherChannel();
@@ -89,7 +127,8 @@ export class AmqpQueue implements Queue {
         return;
       } catch (error) {
         this.#publisher = undefined;
-        if (attempt >= 5) throw error;
+        if (error instanceof UnavailableError) throw error;
+        if (attempt >= 5 || Date.now() > deadline) throw this.#unavailable(error);
         await sleep(backoff(attempt));
       }
     }
@@ -101,7 +140,8 @@ export class AmqpQueue implements Queue {
     while (!options.signal.aborted) {
       let opened: { model: ChannelModel; channel: ConfirmChannel } | undefined;
       try {
-        opened = await this.#open();
+        opened = await untilAborted(this.#open(), options.signal);
+        if (!opened) return;
         const { model, channel } = opened;
         await channel.prefetch(concurrency);
         failures = 0;
@@ -132,7 +172,8 @@ export class AmqpQueue implements Queue {
         log.warning("AMQP connection lost; reconnecting");
       } catch (error) {
         failures++;
-        log.warning("AMQP consumer failed ({failures}), retrying: {error}", {
+        log.warning("Cannot consume from RabbitMQ at {address} ({failures}), retrying: {error}", {
+          address: this.address,
           failures,
           error: (error as Error).message,
         });
@@ -144,13 +185,15 @@ export class AmqpQueue implements Queue {
 
   async purge(queue: QueueName): Promise<number> {
     const channel = await this.#publisherChannel();
-    const { messageCount } = await channel.purgeQueue(this.queueName(queue));
+    const { messageCount } = await within(channel.purgeQueue(this.queueName(queue)), this.#timeoutMs, () =>
+      this.#unavailable());
     return messageCount;
   }
 
   async depth(queue: QueueName): Promise<number> {
     const channel = await this.#publisherChannel();
-    const { messageCount } = await channel.checkQueue(this.queueName(queue));
+    const { messageCount } = await within(channel.checkQueue(this.queueName(queue)), this.#timeoutMs, () =>
+      this.#unavailable());
     return messageCount;
   }
 

@@ -46,21 +46,33 @@ export function openQueue(config: Config, sql: Sql): Queue {
   const v = config.values;
   const siteId = v["ckan.site_id"];
   const visibility = v["ckan.harvest.mq.visibility_timeout"];
+  const connectTimeoutMs = v["ckan.harvest.connect_timeout"] * 1000;
+  const hostOrPortSet = v["ckan.harvest.mq.hostname"] !== undefined || v["ckan.harvest.mq.port"] !== undefined;
   switch (v["ckan.harvest.mq.type"]) {
-    case "redis":
+    case "redis": {
+      // As ckanext-harvest: its own mq keys first, else CKAN's ckan.redis.url.
+      const ckanRedis = !v["ckan.harvest.mq.url"] && !hostOrPortSet ? v["ckan.redis.url"] : undefined;
       return new RedisQueue({
-        url: v["ckan.harvest.mq.url"],
-        host: v["ckan.harvest.mq.hostname"],
+        url: v["ckan.harvest.mq.url"] ?? ckanRedis,
+        host: v["ckan.harvest.mq.hostname"] ?? "localhost",
         port: v["ckan.harvest.mq.port"] ?? 6379,
         db: v["ckan.harvest.mq.redis_db"],
         password: v["ckan.harvest.mq.password"],
         siteId,
         visibilitySeconds: visibility,
+        connectTimeoutMs,
+        configKeys: v["ckan.harvest.mq.url"]
+          ? "ckan.harvest.mq.url"
+          : ckanRedis
+          ? "ckan.redis.url"
+          : "ckan.harvest.mq.hostname and ckan.harvest.mq.port",
       });
+    }
     case "amqp":
       return new AmqpQueue({
+        connectTimeoutMs,
         url: v["ckan.harvest.mq.url"],
-        host: v["ckan.harvest.mq.hostname"],
+        host: v["ckan.harvest.mq.hostname"] ?? "localhost",
         port: v["ckan.harvest.mq.port"] ?? 5672,
         user: v["ckan.harvest.mq.user_id"],
         password: v["ckan.harvest.mq.password"] ?? "guest",

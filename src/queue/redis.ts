@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
 import { getLogger } from "@logtape/logtape";
 import type { ListenOptions, Queue, QueueName } from "./mod.ts";
-import { backoff, sleep } from "./retry.ts";
+import { backoff, sleep, untilAborted, within } from "./retry.ts";
+import { UnavailableError } from "../errors/mod.ts";
 
 const log = getLogger(["harvest", "queue", "redis"]);
 const GROUP = "harvest";
@@ -15,6 +16,10 @@ export interface RedisQueueOptions {
   siteId: string;
   /** Seconds a delivered message may stay unacknowledged before another consumer reclaims it. */
   visibilitySeconds: number;
+  /** How long a command waits for Redis before it fails with a message naming the address. */
+  connectTimeoutMs?: number;
+  /** The config keys that set the address, named in that message. */
+  configKeys?: string;
 }
 
 type Entry = [id: string, fields: string[]];
@@ -29,10 +34,47 @@ export class RedisQueue implements Queue {
   #client: Redis;
   #options: RedisQueueOptions;
   #groups = new Set<string>();
+  #lastError = "";
 
   constructor(options: RedisQueueOptions) {
     this.#options = options;
     this.#client = this.#connect();
+  }
+
+  /** `host:port` of the broker, without any password. */
+  get address(): string {
+    const o = this.#options;
+    if (!o.url) return `${o.host}:${o.port}`;
+    try {
+      const u = new URL(o.url);
+      return `${u.hostname}:${u.port || 6379}`;
+    } catch {
+      return "(an invalid Redis URL)";
+    }
+  }
+
+  #unavailable(): UnavailableError {
+    const seconds = Math.round((this.#options.connectTimeoutMs ?? 15_000) / 1000);
+    const why = this.#lastError ? `: ${this.#lastError}` : "";
+    return new UnavailableError(
+      `Cannot reach Redis at ${this.address} within ${seconds} s${why}; check ${
+        this.#options.configKeys ?? "ckan.harvest.mq.url"
+      } (and ckan.harvest.connect_timeout)`,
+    );
+  }
+
+  /** Waits until `client` is connected, for at most the connect timeout; or, given a signal, until it aborts. */
+  #ready(client: Redis, signal?: AbortSignal): Promise<void> {
+    if (client.status === "ready") return Promise.resolve();
+    const ready = new Promise<void>((resolve) => client.once("ready", () => resolve()));
+    if (signal) return untilAborted(ready, signal).then(() => {});
+    return within(ready, this.#options.connectTimeoutMs ?? 15_000, () => this.#unavailable());
+  }
+
+  /** A command of a short-lived caller: fails within the connect timeout instead of waiting for Redis forever. */
+  async #command<T>(run: () => Promise<T>): Promise<T> {
+    await this.#ready(this.#client);
+    return await within(run(), this.#options.connectTimeoutMs ?? 15_000, () => this.#unavailable());
   }
 
   #connect(): Redis {
@@ -41,11 +83,15 @@ export class RedisQueue implements Queue {
       maxRetriesPerRequest: null,
       retryStrategy: (times: number) => Math.min(100 * 2 ** times, 5000),
       lazyConnect: false,
+      connectTimeout: Math.min(o.connectTimeoutMs ?? 10_000, 10_000),
     };
     const client = o.url
       ? new Redis(o.url, common)
       : new Redis({ host: o.host, port: o.port, db: o.db, password: o.password, ...common });
-    client.on("error", (error) => log.debug("Redis connection problem: {error}", { error: error.message }));
+    client.on("error", (error) => {
+      this.#lastError = error.message || String(error);
+      log.debug("Redis connection problem: {error}", { error: this.#lastError });
+    });
     return client;
   }
 
@@ -67,12 +113,14 @@ export class RedisQueue implements Queue {
   async publish(queue: QueueName, bodies: string[]): Promise<void> {
     if (bodies.length === 0) return;
     const key = this.key(queue);
-    await this.#ensureGroup(this.#client, key);
-    const pipeline = this.#client.pipeline();
-    for (const body of bodies) pipeline.xadd(key, "*", "body", body);
-    const results = await pipeline.exec();
-    const failed = results?.find(([error]) => error);
-    if (failed) throw failed[0];
+    await this.#command(async () => {
+      await this.#ensureGroup(this.#client, key);
+      const pipeline = this.#client.pipeline();
+      for (const body of bodies) pipeline.xadd(key, "*", "body", body);
+      const results = await pipeline.exec();
+      const failed = results?.find(([error]) => error);
+      if (failed) throw failed[0];
+    });
   }
 
   async listen(queue: QueueName, handler: (body: string) => Promise<void>, options: ListenOptions): Promise<void> {
@@ -88,7 +136,7 @@ export class RedisQueue implements Queue {
     const start = (id: string, body: string) => {
       const task = handler(body)
         .then(async () => {
-          await this.#client.multi().xack(key, GROUP, id).xdel(key, id).exec();
+          await this.#command(() => this.#client.multi().xack(key, GROUP, id).xdel(key, id).exec());
         })
         .catch((error) => log.info("Message {id} not acknowledged: {error}", { id, error: String(error) }))
         .finally(() => inFlight.delete(task));
@@ -102,14 +150,22 @@ export class RedisQueue implements Queue {
           continue;
         }
         try {
+          if (reader.status !== "ready") {
+            // Say so once per outage, then keep waiting; SIGTERM still stops the loop at once.
+            const waited = within(this.#ready(reader, options.signal), this.#options.connectTimeoutMs ?? 15_000, () =>
+              this.#unavailable());
+            await waited;
+            if (options.signal.aborted) break;
+          }
           await this.#ensureGroup(reader, key);
-          const claimed = await reader.xautoclaim(key, GROUP, consumer, minIdle, "0-0", "COUNT", free) as [
-            string,
-            Entry[],
-          ];
+          const claimed = await untilAborted(
+            reader.xautoclaim(key, GROUP, consumer, minIdle, "0-0", "COUNT", free) as Promise<[string, Entry[]]>,
+            options.signal,
+          );
+          if (options.signal.aborted) break;
           let entries = (claimed?.[1] ?? []).filter((e) => e && e[1]);
           if (entries.length === 0) {
-            const read = await reader.xreadgroup(
+            const read = await untilAborted(reader.xreadgroup(
               "GROUP",
               GROUP,
               consumer,
@@ -120,14 +176,15 @@ export class RedisQueue implements Queue {
               "STREAMS",
               key,
               ">",
-            ) as [string, Entry[]][] | null;
+            ) as Promise<[string, Entry[]][] | null>, options.signal);
+            if (options.signal.aborted) break;
             entries = read?.[0]?.[1] ?? [];
           }
           failures = 0;
           for (const [id, fields] of entries) {
             const body = fields[fields.indexOf("body") + 1];
             if (body === undefined) {
-              await this.#client.multi().xack(key, GROUP, id).xdel(key, id).exec();
+              await this.#command(() => this.#client.multi().xack(key, GROUP, id).xdel(key, id).exec());
               continue;
             }
             start(id, body);
@@ -140,7 +197,11 @@ export class RedisQueue implements Queue {
             continue;
           }
           failures++;
-          log.warning("Redis read failed ({failures}), retrying: {error}", { failures, error: message });
+          log.warning("Cannot read from Redis at {address} ({failures}), retrying: {error}", {
+            address: this.address,
+            failures,
+            error: message,
+          });
           await sleep(backoff(failures), options.signal);
         }
       }
@@ -150,17 +211,19 @@ export class RedisQueue implements Queue {
     }
   }
 
-  async purge(queue: QueueName): Promise<number> {
+  purge(queue: QueueName): Promise<number> {
     const key = this.key(queue);
-    const n = await this.#client.xlen(key);
-    await this.#client.del(key);
-    this.#groups.delete(key);
-    await this.#ensureGroup(this.#client, key);
-    return n;
+    return this.#command(async () => {
+      const n = await this.#client.xlen(key);
+      await this.#client.del(key);
+      this.#groups.delete(key);
+      await this.#ensureGroup(this.#client, key);
+      return n;
+    });
   }
 
-  async depth(queue: QueueName): Promise<number> {
-    return await this.#client.xlen(this.key(queue));
+  depth(queue: QueueName): Promise<number> {
+    return this.#command(() => this.#client.xlen(this.key(queue)));
   }
 
   close(): Promise<void> {
