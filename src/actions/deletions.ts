@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { harvestTime } from "../harvest/dicts.ts";
-import { withdrawDataset } from "../harvest/pipeline.ts";
+import { DELETED_EXTRA, withdrawDataset } from "../harvest/pipeline.ts";
 import { defineAction, zId } from "./registry.ts";
 import { editableSource } from "./sources.ts";
 
@@ -38,7 +38,8 @@ function decide(decision: "approved" | "rejected") {
   return defineAction({
     name: decision === "approved" ? "harvest_source_deletions_approve" : "harvest_source_deletions_reject",
     doc: decision === "approved"
-      ? "Approves held deletions: the datasets are withdrawn (state deleted). Returns how many."
+      ? "Approves held deletions: the datasets are withdrawn (state deleted), except those whose record the " +
+        "source's newest gathered job lists again, whose held deletion is dropped. Returns how many of each."
       : "Rejects held deletions: the datasets stay. If their records are still missing on a later run, they are " +
         "held again. Returns how many.",
     auth: "editor or admin of the source's organization",
@@ -53,10 +54,26 @@ function decide(decision: "approved" | "rejected") {
           WHERE source_id = ${source.id} AND status = 'pending' AND (${guids}::text[] IS NULL OR guid = ANY(${guids}))
           RETURNING id, guid`;
         let withdrawn = 0;
+        let stillListed = 0;
         if (decision === "approved") {
-          for (const r of rows) if (await withdrawDataset(tx, ctx.services.target, source.id, r.guid)) withdrawn++;
+          // Re-checked against the latest listing: a record the remote lists again is not withdrawn.
+          const listed = new Set(
+            (await tx<{ guid: string }[]>`
+              SELECT o.guid FROM harvest_object o
+              WHERE o.harvest_job_id = (SELECT id FROM harvest_job WHERE source_id = ${source.id}
+                  AND gather_finished IS NOT NULL ORDER BY gather_finished DESC LIMIT 1)
+                AND o.guid = ANY(${rows.map((r) => r.guid)})
+                AND NOT EXISTS (SELECT 1 FROM harvest_object_extra x WHERE x.harvest_object_id = o.id
+                  AND x.key = ${DELETED_EXTRA})`).map((r) => r.guid),
+          );
+          for (const r of rows) {
+            if (listed.has(r.guid)) {
+              stillListed++;
+              await tx`DELETE FROM harvest_pending_deletion WHERE id = ${r.id}`;
+            } else if (await withdrawDataset(tx, ctx.services.target, source.id, r.guid)) withdrawn++;
+          }
         }
-        return { [decision]: rows.length, withdrawn };
+        return { [decision]: rows.length - stillListed, withdrawn, still_listed: stillListed };
       });
     },
   });

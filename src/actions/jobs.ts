@@ -51,7 +51,15 @@ export const harvestJobCreate = defineAction({
   async run(ctx, input) {
     const source = await editableSource(ctx, input.source_id, "create jobs");
     let job = await createJob(ctx, source.id);
-    if (input.run ?? true) job = await sendToGatherQueue(ctx, job);
+    if (input.run ?? true) {
+      try {
+        job = await sendToGatherQueue(ctx, job);
+      } catch (error) {
+        // The broker did not take it: no job is better than one left Running that nobody will gather.
+        await ctx.services.sql`DELETE FROM harvest_job WHERE id = ${job.id} AND gather_started IS NULL`;
+        throw error;
+      }
+    }
     return (await jobDicts(ctx.services.sql, [job], { summaries: true }))[0];
   },
 });

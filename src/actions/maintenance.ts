@@ -10,7 +10,7 @@ import type { Services } from "../services.ts";
 import { requireSysadmin } from "./auth.ts";
 import { defineAction, zBool, zId } from "./registry.ts";
 import { editableSource, readableSource, sourceStatus } from "./sources.ts";
-import { jobDicts, type JobRow } from "../harvest/jobs.ts";
+import { jobDicts, type JobRow, jobStats } from "../harvest/jobs.ts";
 
 export async function refuseWhileRunning(sql: Queryable, sourceId: string, what: string): Promise<void> {
   const [running] = await sql`SELECT 1 FROM harvest_job WHERE source_id = ${sourceId} AND status = 'Running'`;
@@ -49,9 +49,16 @@ export async function clearSourceHistory(sql: Queryable, sourceId: string): Prom
     DELETE FROM harvest_job j WHERE j.source_id = ${sourceId} AND j.status <> 'Running'
       AND NOT EXISTS (SELECT 1 FROM harvest_object o WHERE o.harvest_job_id = j.id AND o.current)
     RETURNING j.id`;
+  // The jobs kept (they hold current objects) lose their other objects: freeze their reports first,
+  // so "7 added, 2 errored" stays what it was. Objects with errors stay, for the report's error list.
+  const kept = await sql<{ id: string }[]>`
+    SELECT id FROM harvest_job WHERE source_id = ${sourceId} AND status <> 'Running' AND stats IS NULL`;
+  const stats = await jobStats(sql, kept.map((k) => k.id));
+  for (const [id, s] of stats) await sql`UPDATE harvest_job SET stats = ${sql.json(s as never)} WHERE id = ${id}`;
   await sql`
     DELETE FROM harvest_object o USING harvest_job j WHERE j.id = o.harvest_job_id AND j.source_id = ${sourceId}
-      AND j.status <> 'Running' AND NOT o.current`;
+      AND j.status <> 'Running' AND NOT o.current
+      AND NOT EXISTS (SELECT 1 FROM harvest_object_error e WHERE e.harvest_object_id = o.id)`;
   return deleted.length;
 }
 

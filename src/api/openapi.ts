@@ -142,7 +142,11 @@ export const RESULTS: Record<string, z.ZodType> = {
     reason: z.string(),
     job_id: z.string().nullable(),
   })),
-  harvest_source_deletions_approve: z.looseObject({ approved: z.number().int(), withdrawn: z.number().int() }),
+  harvest_source_deletions_approve: z.looseObject({
+    approved: z.number().int(),
+    withdrawn: z.number().int(),
+    still_listed: z.number().int(),
+  }),
   harvest_source_deletions_reject: z.looseObject({ rejected: z.number().int() }),
   harvesters_info_show: z.array(z.looseObject({
     name: z.string(),

@@ -238,7 +238,13 @@ export async function readPackages(sql: Queryable, ids: string[]): Promise<Recor
       num_resources: (pkg.resources as unknown[]).length,
       num_tags: (pkg.tags as unknown[]).length,
     };
-    if (harvest) Object.assign(dict, harvest);
+    if (harvest) {
+      // Where CKAN clients (and ckanext-harvest's own tests) read them: in extras; top-level too.
+      Object.assign(dict, harvest);
+      const extras = (dict.extras as { key: string; value: unknown }[]).filter((e) => !(e.key in harvest));
+      for (const [key, value] of Object.entries(harvest)) extras.push({ key, value });
+      dict.extras = extras.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    }
     byId.set(pkg.id as string, dict);
   }
   return ids.map((id) => byId.get(id)).filter((d): d is Record<string, unknown> => d !== undefined);

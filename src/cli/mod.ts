@@ -311,7 +311,8 @@ export function buildProgram() {
           if (globals(cmd).json) return printJson(r);
           out(
             verb === "approve"
-              ? `Approved ${r.approved} deletion(s); ${r.withdrawn} dataset(s) withdrawn`
+              ? `Approved ${r.approved} deletion(s); ${r.withdrawn} dataset(s) withdrawn` +
+                (r.still_listed ? `; ${r.still_listed} kept: the remote lists them again` : "")
               : `Rejected ${r.rejected} deletion(s); the datasets stay`,
           );
         });
@@ -500,8 +501,26 @@ export function buildProgram() {
 }
 
 /** Runs the CLI with the given arguments; returns the exit code. */
+/**
+ * The seed's own form of the source command, `harvester source NAME URL TYPE [TITLE] ...` to create and
+ * `harvester source NAME` to show, rewritten to `source create ...` / `source show NAME`; a name that is
+ * one of the subcommands (`create`, `show`, ...) keeps its subcommand meaning.
+ */
+export function seedSourceForm(args: string[], subcommands: string[]): string[] {
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith("-")) i += args[i] === "-c" || args[i] === "--config" ? 2 : 1;
+  if (args[i] !== "source") return args;
+  const next = args[i + 1];
+  if (next === undefined || next.startsWith("-") || subcommands.includes(next)) return args;
+  const positionals = args.slice(i + 1).filter((a) => !a.startsWith("--"));
+  const verb = positionals.length === 1 ? "show" : "create";
+  return [...args.slice(0, i + 1), verb, ...args.slice(i + 1)];
+}
+
 export async function runCli(args: string[]): Promise<number> {
   const program = buildProgram();
+  const source = program.commands.find((c) => c.name() === "source");
+  args = seedSourceForm(args, source ? [...source.commands.flatMap((c) => [c.name(), ...c.aliases()]), "help"] : []);
   try {
     await program.parseAsync(args, { from: "user" });
     return 0;

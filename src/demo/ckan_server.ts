@@ -60,7 +60,15 @@ function matches(d: Dict, fq: string): boolean {
 /** Serves `catalog` as a CKAN action API on 127.0.0.1 (port 0 = any free port). */
 export function serveCkanCatalog(
   catalog: SampleCatalog,
-  options: { port?: number; requireApiKey?: string; delayMs?: number } = {},
+  options: {
+    port?: number;
+    requireApiKey?: string;
+    delayMs?: number;
+    /** CKAN's `ckan.search.rows_max`: at most this many rows a page, whatever was asked (default 1000). */
+    rowsMax?: number;
+    /** Answer 400 to a `package_search` with `fl`, as older or minimal CKAN APIs do. */
+    refuseFl?: boolean;
+  } = {},
 ): CkanServer {
   const requests: CkanServer["requests"] = [];
   const sorted = { source: undefined as Dict[] | undefined, length: -1, list: [] as Dict[] };
@@ -89,7 +97,10 @@ export function serveCkanCatalog(
       case "status_show":
         return ok({ ckan_version: "2.10.4", site_title: "Sample CKAN", extensions: [] });
       case "package_search": {
-        const rows = Math.min(Number(p.get("rows") ?? 10), 1000);
+        const rows = Math.min(Number(p.get("rows") ?? 10), options.rowsMax ?? 1000);
+        if (options.refuseFl && p.get("fl")) {
+          return fail(400, "Validation Error", "Search Query is invalid: unknown parameter fl");
+        }
         const start = Number(p.get("start") ?? 0);
         const sort = p.get("sort") ?? "";
         let results = sort.startsWith("id") ? sortedById().filter((d) => d.state === "active" && !d.private) : visible;

@@ -23,8 +23,15 @@ export async function getJob(sql: Queryable, id: string): Promise<JobRow> {
  * The stats of each job, as the original computes them: counts by report status; `errored` replaced
  * by the number of distinct objects with error rows when there are any; plus the gather errors.
  */
-export async function jobStats(sql: Queryable, jobIds: string[]): Promise<Map<string, JobStats>> {
-  const out = new Map(jobIds.map((id) => [id, emptyStats()]));
+export async function jobStats(sql: Queryable, allJobIds: string[]): Promise<Map<string, JobStats>> {
+  const out = new Map(allJobIds.map((id) => [id, emptyStats()]));
+  if (allJobIds.length === 0) return out;
+  // Reports frozen by a history clear-up are read as frozen: the objects they counted may be gone.
+  const frozen = await sql<{ id: string; stats: JobStats }[]>`
+    SELECT id, stats FROM harvest_job WHERE id = ANY(${allJobIds}) AND stats IS NOT NULL`;
+  for (const f of frozen) out.set(f.id, { ...emptyStats(), ...f.stats });
+  const frozenIds = new Set(frozen.map((f) => f.id));
+  const jobIds = allJobIds.filter((id) => !frozenIds.has(id));
   if (jobIds.length === 0) return out;
   const counts = await sql<{ job: string; report_status: string | null; n: number }[]>`
     SELECT harvest_job_id AS job, report_status, count(*)::int AS n FROM harvest_object

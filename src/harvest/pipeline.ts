@@ -109,6 +109,16 @@ async function detectDeletions(
 ): Promise<string[]> {
   const { sql } = services;
   return await sql.begin(async (tx) => {
+    // A record held for deletion that the remote lists again is no longer a deletion to decide on.
+    const relisted = await tx`
+      DELETE FROM harvest_pending_deletion d WHERE d.source_id = ${source.id} AND d.status = 'pending'
+        AND EXISTS (SELECT 1 FROM harvest_object n WHERE n.harvest_job_id = ${jobId} AND n.guid = d.guid)`;
+    if (relisted.count > 0) {
+      log.info("Dropped {n} held deletion(s) of source {source}: the remote lists those records again", {
+        n: relisted.count,
+        source: source.name,
+      });
+    }
     const missing = await tx<{ guid: string; package_id: string }[]>`
       SELECT c.guid, c.package_id FROM harvest_object c JOIN package p ON p.id = c.package_id
       WHERE c.harvest_source_id = ${source.id} AND c.current AND p.state = 'active'

@@ -81,6 +81,8 @@ export class AmqpQueue implements Queue {
     return await within(opening, this.#timeoutMs, () => {
       opening.then(({ model }) => model.close(), () => {}).catch(() => {});
       return this.#unavailable();
+    }).catch((error) => {
+      throw error instanceof UnavailableError ? error : this.#unavailable(error);
     });
   }
 
@@ -127,8 +129,9 @@ export class AmqpQueue implements Queue {
         return;
       } catch (error) {
         this.#publisher = undefined;
-        if (error instanceof UnavailableError) throw error;
-        if (attempt >= 5 || Date.now() > deadline) throw this.#unavailable(error);
+        if (Date.now() + backoff(attempt) > deadline) {
+          throw error instanceof UnavailableError ? error : this.#unavailable(error);
+        }
         await sleep(backoff(attempt));
       }
     }
@@ -185,15 +188,21 @@ export class AmqpQueue implements Queue {
 
   async purge(queue: QueueName): Promise<number> {
     const channel = await this.#publisherChannel();
-    const { messageCount } = await within(channel.purgeQueue(this.queueName(queue)), this.#timeoutMs, () =>
-      this.#unavailable());
+    const { messageCount } = await within(
+      channel.purgeQueue(this.queueName(queue)),
+      this.#timeoutMs,
+      () => this.#unavailable(),
+    );
     return messageCount;
   }
 
   async depth(queue: QueueName): Promise<number> {
     const channel = await this.#publisherChannel();
-    const { messageCount } = await within(channel.checkQueue(this.queueName(queue)), this.#timeoutMs, () =>
-      this.#unavailable());
+    const { messageCount } = await within(
+      channel.checkQueue(this.queueName(queue)),
+      this.#timeoutMs,
+      () => this.#unavailable(),
+    );
     return messageCount;
   }
 

@@ -152,8 +152,11 @@ export class RedisQueue implements Queue {
         try {
           if (reader.status !== "ready") {
             // Say so once per outage, then keep waiting; SIGTERM still stops the loop at once.
-            const waited = within(this.#ready(reader, options.signal), this.#options.connectTimeoutMs ?? 15_000, () =>
-              this.#unavailable());
+            const waited = within(
+              this.#ready(reader, options.signal),
+              this.#options.connectTimeoutMs ?? 15_000,
+              () => this.#unavailable(),
+            );
             await waited;
             if (options.signal.aborted) break;
           }
@@ -165,18 +168,21 @@ export class RedisQueue implements Queue {
           if (options.signal.aborted) break;
           let entries = (claimed?.[1] ?? []).filter((e) => e && e[1]);
           if (entries.length === 0) {
-            const read = await untilAborted(reader.xreadgroup(
-              "GROUP",
-              GROUP,
-              consumer,
-              "COUNT",
-              free,
-              "BLOCK",
-              inFlight.size > 0 ? 100 : 1000,
-              "STREAMS",
-              key,
-              ">",
-            ) as Promise<[string, Entry[]][] | null>, options.signal);
+            const read = await untilAborted(
+              reader.xreadgroup(
+                "GROUP",
+                GROUP,
+                consumer,
+                "COUNT",
+                free,
+                "BLOCK",
+                inFlight.size > 0 ? 100 : 1000,
+                "STREAMS",
+                key,
+                ">",
+              ) as Promise<[string, Entry[]][] | null>,
+              options.signal,
+            );
             if (options.signal.aborted) break;
             entries = read?.[0]?.[1] ?? [];
           }

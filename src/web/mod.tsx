@@ -1010,7 +1010,8 @@ if(p.status==='Running'||p.status==='New'){setTimeout(tick,1000);}else{document.
       if (guids.length === 0) throw ValidationError.of("guids", "Check at least one dataset");
       const r = await act<Dict>(c, `harvest_source_deletions_${decision}`, { id: s.id, guids });
       const done = decision === "approve"
-        ? `Approved: ${r.withdrawn} dataset(s) withdrawn.`
+        ? `Approved: ${r.withdrawn} dataset(s) withdrawn.` +
+          (r.still_listed ? ` ${r.still_listed} kept: the remote lists them again.` : "")
         : `Rejected: ${r.rejected} dataset(s) kept.`;
       return c.redirect(`/harvest/${s.name}?done=${encodeURIComponent(done)}`, 303);
     } catch (error) {

@@ -81,9 +81,14 @@ function toSolrDate(d: Date): string {
 }
 
 /**
- * Pages through `package_search` sorted by id, yielding each page's datasets. A dataset that moves
- * between pages while paging may come twice; the framework keeps one object per record per job, so
- * no set of seen ids is kept in memory (it grew with the catalog). `fl` asks for only some fields (CKAN 2.9+; older sites ignore it and send everything).
+ * Pages through `package_search` sorted by id, yielding each page's datasets. It advances by the rows
+ * the remote actually returned, not the rows asked for: a CKAN whose `ckan.search.rows_max` is below our
+ * page size answers fewer rows than asked on every page, and stopping at the first short page (as a
+ * naive pager does) would silently keep only the first page. It stops at an empty page, or once it has
+ * listed `count` records. A dataset that moves between pages while paging may come twice; the framework
+ * keeps one object per record per job, so no set of seen ids is kept in memory (it grew with the
+ * catalog). A remote that serves a page it served before, in any order, is looping and is stopped.
+ * `fl` asks for only some fields (CKAN 2.9+; older sites ignore it and send everything).
  */
 async function* searchPages(
   ctx: GatherContext,
@@ -94,8 +99,9 @@ async function* searchPages(
   stats: { count?: number; listed: number } = { listed: 0 },
 ): AsyncGenerator<Record<string, unknown>[]> {
   const rows = config.rows ?? 1000;
-  let previous: string | undefined;
-  for (let start = 0;; start += rows) {
+  // One short key per page (not per dataset): enough to tell a page served again from a new one.
+  const pagesSeen = new Set<string>();
+  for (let start = 0;;) {
     const params: Record<string, string> = { rows: String(rows), start: String(start), sort: "id asc" };
     if (fq) params.fq = fq;
     if (fl) params.fl = fl;
@@ -110,13 +116,18 @@ async function* searchPages(
     const page = result.results as Record<string, unknown>[];
     stats.listed += page.length;
     if (page.length === 0) return;
-    const signature = page.map((p) => p.id).join(",");
-    if (signature === previous) throw new RemoteError("The paging doesn't seem to work");
-    previous = signature;
+    const key = `${page.length}:${String(page[0]?.id)}:${String(page.at(-1)?.id)}`;
+    if (pagesSeen.has(key)) {
+      throw new RemoteError(
+        `The paging doesn't seem to work: the remote served the same page again at start=${start}`,
+      );
+    }
+    pagesSeen.add(key);
     const fresh = page.filter((p) => typeof p.id === "string");
     yielded.count += fresh.length;
     yield fresh;
-    if (page.length < rows) return;
+    start += page.length;
+    if (stats.count !== undefined && stats.listed >= stats.count) return;
   }
 }
 
@@ -153,9 +164,21 @@ async function* gather(ctx: GatherContext): AsyncGenerator<GatheredRecord[]> {
         if (page.length > 0) yield toRecords(page);
       }
       if (modified === 0) ctx.log.info("No datasets have been updated on the remote CKAN since {since}", { since });
-      const listing = { listed: 0 } as { count?: number; listed: number };
-      for await (const page of searchPages(ctx, config, terms.join(" "), seen, "id,metadata_modified", listing)) {
-        if (page.length > 0) yield page.map((p) => ({ guid: p.id as string, unchanged: true }));
+      let listing = { listed: 0 } as { count?: number; listed: number };
+      try {
+        for await (const page of searchPages(ctx, config, terms.join(" "), seen, "id,metadata_modified", listing)) {
+          if (page.length > 0) yield page.map((p) => ({ guid: p.id as string, unchanged: true }));
+        }
+      } catch (error) {
+        // Older or minimal CKAN APIs refuse `fl` (a 400): list the same datasets in full instead.
+        if (listing.listed > 0) throw error;
+        ctx.log.info("The id-only listing was refused ({error}); listing every dataset in full", {
+          error: (error as Error).message,
+        });
+        listing = { listed: 0 };
+        for await (const page of searchPages(ctx, config, terms.join(" "), seen, undefined, listing)) {
+          if (page.length > 0) yield page.map((p) => ({ guid: p.id as string, unchanged: true }));
+        }
       }
       ctx.reportListing({ complete: listing.count === undefined || listing.listed >= listing.count });
       return;
