@@ -64,7 +64,7 @@ Deno.test("serve on the embedded default with the CLI beside it: one holder, tok
     const created = await cli(["source", "create", "slow", remote.url, "ckan"], env);
     assertEquals(created.code, 0, created.stderr);
     const runTest = new Proc("cli.ts", ["run-test", "slow"], env);
-    await waitUntil("the run-test to start importing", 60_000, async () => remote.requests.length >= 3);
+    await waitUntil("the run-test to be half-way", 60_000, () => Promise.resolve(remote.requests.length >= 5));
     runTest.child.kill("SIGKILL");
     await runTest.stop();
     const recovered = await waitUntil(
