@@ -6,6 +6,7 @@
 import { parse as parseYaml } from "yaml";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { freshDatabase, tempDir } from "./helpers.ts";
+import { permissionFlags, type ProductTask, taskCommand } from "./task_flags.ts";
 import { sampleCatalog } from "../src/demo/sample_catalog.ts";
 import { serveCkanCatalog } from "../src/demo/ckan_server.ts";
 
@@ -62,6 +63,46 @@ class Process {
     return status.code;
   }
 }
+
+Deno.test("the Dockerfile, compose, the systemd units and the README use exactly the deno.json tasks' permission flags", () => {
+  const compose = parseYaml(read("compose.yaml"), { merge: true }) as {
+    services: Record<string, ComposeService & { healthcheck?: { test: string[] } }>;
+  };
+  const dockerfile = read("Dockerfile");
+  const flagsOf = (task: ProductTask) => permissionFlags(taskCommand(task).flags);
+  const scriptTask: Record<string, ProductTask> = {
+    "main.ts": "serve",
+    "cli.ts": "harvester",
+    "scripts/healthcheck.ts": "healthcheck",
+  };
+  const commands: [string, string[]][] = [
+    ["Dockerfile CMD", dockerArray(dockerfile, /^CMD \[/)],
+    ["Dockerfile HEALTHCHECK", dockerArray(dockerfile, /^HEALTHCHECK /)],
+    ...Object.entries(compose.services).flatMap(([name, s]) => [
+      ...(s.command ? [[`compose ${name}`, s.command] as [string, string[]]] : []),
+      ...(s.healthcheck && s.healthcheck.test[1] === "deno"
+        ? [[`compose ${name} healthcheck`, s.healthcheck.test.slice(1)] as [string, string[]]]
+        : []),
+    ]),
+    ...Deno.readDirSync(`${ROOT}/deploy/systemd`).map((e): [string, string[]] => [
+      `systemd ${e.name}`,
+      read(`deploy/systemd/${e.name}`).match(/^ExecStart=\S+ (.+)$/m)![1]!.split(" ").map((w) => w),
+    ]).toArray(),
+    ["README deno install", read("README.md").match(/`(deno install -g [^`]+)`/)![1]!.split(" ")],
+  ];
+  let checked = 0;
+  for (const [where, words] of commands) {
+    const script = words.find((w) => w in scriptTask);
+    if (!script) continue; // postgres, redis: not ours
+    assertEquals(permissionFlags(words), flagsOf(scriptTask[script]!), `${where} drifted from the deno.json task`);
+    checked++;
+  }
+  assert(checked >= 10, `checked ${checked} commands`);
+  // And the tasks themselves never grant everything.
+  for (const task of ["serve", "harvester", "demo", "healthcheck"] as const) {
+    assert(!flagsOf(task).some((f) => f === "-A" || f === "--allow-all"), `${task} does not use --allow-all`);
+  }
+});
 
 Deno.test("the compose and Dockerfile processes, started with their own commands and flags, serve and harvest", async () => {
   const compose = parseYaml(read("compose.yaml"), { merge: true }) as { services: Record<string, ComposeService> };

@@ -5,7 +5,7 @@
  */
 import postgres from "postgres";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { callApi, cli, Proc, serve, tempDir } from "./helpers.ts";
+import { callApi, cli, freshDatabase, Proc, serve, tempDir } from "./helpers.ts";
 import { sampleCatalog } from "../src/demo/sample_catalog.ts";
 import { serveCkanCatalog } from "../src/demo/ckan_server.ts";
 
@@ -142,3 +142,28 @@ function existsSync(path: string): boolean {
     return false;
   }
 }
+
+Deno.test("serve on PostgreSQL runs no workers by default, and readyz, the dashboard and the source page say so while a job waits", async () => {
+  await using db = await freshDatabase();
+  const env = { DATABASE_URL: db.url };
+  await cli(["db", "upgrade"], env);
+  await cli(["user", "add", "root", "--sysadmin"], env);
+  const token = (await cli(["user", "token", "add", "root", "t"], env)).stdout.trim();
+  await cli(["source", "create", "waiting", "http://127.0.0.1:9/", "ckan", "--no-check-url"], env);
+  const s = await serve(env);
+  try {
+    assertMatch(s.proc.output, /Workers: none in this process/);
+    assertEquals((await (await fetch(`${s.url}/readyz`)).json()).workers, "ok");
+    const job = await callApi(s.url, "harvest_job_create", { source_id: "waiting" }, { token });
+    assertEquals(job.status, 200, JSON.stringify(job.body));
+    const ready = await fetch(`${s.url}/readyz`);
+    assertEquals(ready.status, 200, "the API itself is ready");
+    assertMatch((await ready.json()).workers, /1 job\(s\) queued or running, but no worker is alive/);
+    const status = await callApi(s.url, "harvest_status_show", {}, { token });
+    assertMatch((status.body.result as Dict).workers_warning as string, /no worker is alive/);
+    const shown = await callApi(s.url, "harvest_source_show", { id: "waiting" }, { token });
+    assertMatch(((shown.body.result as Dict).status as Dict).workers_warning as string, /no worker is alive/);
+  } finally {
+    await s.proc.stop("SIGTERM");
+  }
+});

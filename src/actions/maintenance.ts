@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { stalledWork } from "../metrics/mod.ts";
 import { ValidationError } from "../errors/mod.ts";
 import type { Queryable } from "../db/mod.ts";
 import type { Services } from "../services.ts";
@@ -180,6 +181,7 @@ export const harvestStatusShow = defineAction({
       queue_depth: { gather: await queue.depth("gather"), fetch: await queue.depth("fetch") },
       consumers: consumers.map((c) => ({ id: c.id, kind: c.kind, last_seen_seconds: Math.round(c.age) })),
       recent_failures: await jobDicts(sql, finished),
+      workers_warning: await stalledWork(sql),
     };
   },
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { stalledWork } from "../metrics/mod.ts";
 import type { Queryable } from "../db/mod.ts";
 import { AuthorizationError, messageOf, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { NAME_PATTERN } from "../catalog/mod.ts";
@@ -25,7 +26,16 @@ export async function sourceStatus(sql: Queryable, sourceId: string): Promise<Re
   const last = counts.last_job_id
     ? (await jobDicts(sql, [await getJob(sql, counts.last_job_id)], { summaries: true }))[0]!
     : null;
-  return { job_count: counts.job_count, last_job: last, total_datasets: counts.total_datasets };
+  const status: Record<string, unknown> = {
+    job_count: counts.job_count,
+    last_job: last,
+    total_datasets: counts.total_datasets,
+  };
+  if (last && (last.status === "New" || last.status === "Running")) {
+    const warning = await stalledWork(sql, sourceId);
+    if (warning) status.workers_warning = warning;
+  }
+  return status;
 }
 
 /** The full source dict as the actor may see it. */

@@ -128,6 +128,7 @@ export const RESULTS: Record<string, z.ZodType> = {
     queue_depth: z.object({ gather: z.number().int(), fetch: z.number().int() }),
     consumers: z.array(z.object({ id: z.string(), kind: z.string(), last_seen_seconds: z.number() })),
     recent_failures: z.array(job),
+    workers_warning: z.string().optional().describe("Set when jobs wait and no worker is alive"),
   }),
   harvest_source_clear: z.object({ id: z.string(), datasets: z.number().int() }),
   harvest_source_job_history_clear: z.object({ id: z.string(), jobs: z.number().int() }),

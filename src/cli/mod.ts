@@ -34,6 +34,7 @@ function printSource(s: Dict) {
   const status = s.status as Dict;
   out(`Source id: ${s.id}`);
   out(`     name: ${s.name}`);
+  if (s.title) out(`    title: ${s.title}`);
   out(`      url: ${s.url}`);
   out(`     type: ${s.source_type}`);
   out(`   active: ${s.active}`);

@@ -8,7 +8,7 @@
  */
 import client from "prom-client";
 import type { Services } from "../services.ts";
-import { pendingMigrations } from "../db/mod.ts";
+import { pendingMigrations, type Queryable } from "../db/mod.ts";
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: "harvest_process_" });
@@ -184,13 +184,13 @@ export const CONSUMER_KINDS = ["gather-consumer", "fetch-consumer", "worker", "a
  * A plain sentence when jobs wait (New or Running) and no queue consumer has reported alive in the
  * last 60 s, so nothing will move them; undefined when all is well.
  */
-export async function stalledWork(services: Services, sourceId?: string): Promise<string | undefined> {
-  const [row] = await services.sql<{ waiting: number; alive: number }[]>`
+export async function stalledWork(sql: Queryable, sourceId?: string): Promise<string | undefined> {
+  const [row] = await sql<{ waiting: number; alive: number }[]>`
     SELECT
       (SELECT count(*)::int FROM harvest_job WHERE status IN ('New', 'Running')
-        ${sourceId ? services.sql`AND source_id = ${sourceId}` : services.sql``}) AS waiting,
+        AND (${sourceId ?? null}::text IS NULL OR source_id = ${sourceId ?? null})) AS waiting,
       (SELECT count(*)::int FROM harvest_consumer
-        WHERE last_seen > now() - interval '60 seconds' AND kind IN ${services.sql(CONSUMER_KINDS)}) AS alive`;
+        WHERE last_seen > now() - interval '60 seconds' AND kind = ANY(${CONSUMER_KINDS})) AS alive`;
   if (!row || row.waiting === 0 || row.alive > 0) return undefined;
   return `${row.waiting} job(s) queued or running, but no worker is alive to process them: start ` +
     "`harvester worker` (or `serve` with all-in-one on)";
@@ -220,7 +220,7 @@ export async function healthReport(services: Services, ready: boolean): Promise<
     report.schema = pending.length === 0 ? "ok" : `${pending.length} migration(s) pending`;
     if (pending.length > 0) report.status = "error";
     // Said, not failed: the API itself is ready, and a load balancer should keep sending it requests.
-    const stalled = await stalledWork(services).catch(() => undefined);
+    const stalled = await stalledWork(services.sql).catch(() => undefined);
     report.workers = stalled ?? "ok";
   }
   return report;

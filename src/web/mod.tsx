@@ -32,7 +32,7 @@ interface SourceDict extends Dict {
   notes: string;
   owner_org: string | null;
   organization: { name: string; title: string } | null;
-  status: { job_count: number; last_job: JobDict | null; total_datasets: number };
+  status: { job_count: number; last_job: JobDict | null; total_datasets: number; workers_warning?: string };
 }
 interface JobDict extends Dict {
   id: string;
@@ -525,6 +525,7 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
         queue_depth: { gather: number; fetch: number };
         consumers: { id: string; kind: string; last_seen_seconds: number }[];
         recent_failures: JobDict[];
+        workers_warning?: string;
       }>(c, "harvest_status_show", {});
       const names = new Map<string, string>();
       for (const j of [...status.running_jobs, ...status.recent_failures]) {
@@ -556,6 +557,9 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
         "Dashboard",
         <>
           <h1>Dashboard</h1>
+          {status.workers_warning
+            ? <p class="error" role="alert" id="workers-warning">{status.workers_warning}</p>
+            : null}
           <ul class="stats">
             <li>
               <strong>{status.running_jobs.length}</strong> running jobs
@@ -652,6 +656,9 @@ t.addEventListener('input',function(){if(touched)return;n.value=t.value.toLowerC
             <JobBadge job={last} /> {s.state !== "active" ? <span class="badge bad">inactive</span> : null}{" "}
             {s.private ? <span class="badge muted">private</span> : null}
           </p>
+          {s.status.workers_warning
+            ? <p class="error" role="alert" id="workers-warning">{s.status.workers_warning}</p>
+            : null}
           {s.notes ? <p>{s.notes}</p> : null}
           <table>
             <tbody>

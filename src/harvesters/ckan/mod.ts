@@ -63,15 +63,17 @@ export async function callRemoteAction(
 
 function filterTerms(config: CkanConfig): string[] {
   const terms: string[] = [];
-  const quote = (v: string) => `"${v.replace(/"/g, '\\"')}"`;
+  // As the original writes them (`organization:org1`); only a value that is not a plain name is quoted.
+  const value = (v: string) => /^[\w-]+$/.test(v) ? v : `"${v.replace(/"/g, '\\"')}"`;
   for (
     const [field, include, exclude] of [
       ["organization", config.organizations_filter_include, config.organizations_filter_exclude],
       ["groups", config.groups_filter_include, config.groups_filter_exclude],
     ] as const
   ) {
-    if (include?.length) terms.push(`(${include.map((v) => `${field}:${quote(v)}`).join(" OR ")})`);
-    for (const v of exclude ?? []) terms.push(`-${field}:${quote(v)}`);
+    if (include?.length === 1) terms.push(`${field}:${value(include[0]!)}`);
+    else if (include?.length) terms.push(`(${include.map((v) => `${field}:${value(v)}`).join(" OR ")})`);
+    for (const v of exclude ?? []) terms.push(`-${field}:${value(v)}`);
   }
   return terms;
 }
@@ -81,15 +83,20 @@ function toSolrDate(d: Date): string {
 }
 
 /**
- * Pages through `package_search` sorted by id, yielding each page's datasets. It advances by the rows
- * the remote actually returned, not the rows asked for: a CKAN whose `ckan.search.rows_max` is below our
- * page size answers fewer rows than asked on every page, and stopping at the first short page (as a
- * naive pager does) would silently keep only the first page. It stops at an empty page, or once it has
- * listed `count` records. A dataset that moves between pages while paging may come twice; the framework
- * keeps one object per record per job, so no set of seen ids is kept in memory (it grew with the
- * catalog). A remote that serves a page it served before, in any order, is looping and is stopped.
- * `fl` asks for only some fields (CKAN 2.9+; older sites ignore it and send everything).
+ * Pages through `package_search` sorted by id, yielding each page's datasets, and stops only at an
+ * empty page, as the original does. A page shorter than asked is read two ways: when `count` says more
+ * records remain, the remote caps its rows (`ckan.search.rows_max` below our page size) and the next
+ * page starts right after the rows it returned (a pager that jumps by the rows it asked for, or stops
+ * at the first short page, silently keeps a fraction of such a catalog); otherwise the next request is
+ * where the original's would be (start + rows), which also catches datasets added while paging. A
+ * dataset that moves between pages may come twice; the framework keeps one object per record per job,
+ * so no set of seen ids is kept in memory (it grew with the catalog). A remote that serves a page it
+ * served before, in any order, is looping and is stopped. `fl` asks for only some fields (CKAN 2.9+;
+ * older sites ignore it and send everything).
  */
+/** Rows asked per `package_search` page: the original's 100, which every CKAN's rows_max allows. */
+const DEFAULT_ROWS = 100;
+
 async function* searchPages(
   ctx: GatherContext,
   config: CkanConfig,
@@ -98,7 +105,7 @@ async function* searchPages(
   fl?: string,
   stats: { count?: number; listed: number } = { listed: 0 },
 ): AsyncGenerator<Record<string, unknown>[]> {
-  const rows = config.rows ?? 1000;
+  const rows = config.rows ?? DEFAULT_ROWS;
   // One short key per page (not per dataset): enough to tell a page served again from a new one.
   const pagesSeen = new Set<string>();
   for (let start = 0;;) {
@@ -126,8 +133,9 @@ async function* searchPages(
     const fresh = page.filter((p) => typeof p.id === "string");
     yielded.count += fresh.length;
     yield fresh;
-    start += page.length;
-    if (stats.count !== undefined && stats.listed >= stats.count) return;
+    const count = typeof result.count === "number" ? result.count : undefined;
+    const capped = page.length < rows && (count === undefined || start + page.length < count);
+    start += capped ? page.length : rows;
   }
 }
 
