@@ -1,8 +1,7 @@
 import type { Config } from "./config/mod.ts";
 import { type Database, openDatabase, type Sql } from "./db/mod.ts";
 import { HarvesterRegistry } from "./harvest/registry.ts";
-import { HttpClient } from "./harvest/http.ts";
-import { UrlGuard } from "./harvest/ssrf.ts";
+import { HttpClient, UrlGuard } from "./http/mod.ts";
 import { ckanHarvester } from "./harvesters/ckan/mod.ts";
 import { dcatJsonHarvester, dcatRdfHarvester } from "./harvesters/dcat/mod.ts";
 import { openQueue, type Queue } from "./queue/mod.ts";
@@ -10,6 +9,7 @@ import { CkanTarget } from "./catalog/target.ts";
 import type { RecipientsHook } from "./harvest/notify.ts";
 import { attachDatabaseLog } from "./log/mod.ts";
 import { loadPlugins } from "./plugins/mod.ts";
+import { remoteErrors, remoteLatency } from "./metrics/mod.ts";
 
 /** What plugins can add besides harvesters. */
 export interface Hooks {
@@ -55,6 +55,10 @@ export async function openServices(config: Config, options: { maxConnections?: n
     userAgent: v["ckan.harvest.http.user_agent"],
     timeoutMs: v["ckan.harvest.http.timeout"] * 1000,
     maxBytes: v["ckan.harvest.http.max_response_mb"] * 1024 * 1024,
+    observer: {
+      request: (labels, seconds) => remoteLatency.observe(labels, seconds),
+      error: (labels) => remoteErrors.inc(labels),
+    },
   });
   const harvesters = builtinHarvesters();
   let plugins;
@@ -69,6 +73,7 @@ export async function openServices(config: Config, options: { maxConnections?: n
   const close = async () => {
     await flushLog();
     await queue.close();
+    await http.close();
     await db.close();
   };
   return {

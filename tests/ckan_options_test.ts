@@ -202,7 +202,7 @@ Deno.test("organization and group filters select remote datasets; api_key and us
     const fq = h.remote.requests.find((r) => r.path.endsWith("package_search") && r.params.get("fq")?.includes(" OR "));
     assertMatch(
       fq!.params.get("fq")!,
-      /^\(organization:"[^"]+" OR organization:"[^"]+"\)$/,
+      /^\(organization:[\w-]+ OR organization:[\w-]+\)$/,
       "include lists are bracketed",
     );
   } finally {

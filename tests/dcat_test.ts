@@ -77,6 +77,7 @@ const comparable = (d: Dict): Dict => {
   } = d;
   return {
     ...rest,
+    extras: (rest.extras as Dict[]).filter((e) => !String(e.key).startsWith("harvest_")),
     resources: (resources as Dict[]).map(({ id: _id, package_id: _p, created: _cr, ...r }) => r),
   };
 };

@@ -35,8 +35,16 @@ Deno.test("source create and run-test put every remote dataset into the local ca
       (local.resources as Dict[]).map((r) => [r.id, r.url, r.format]),
       (remoteDataset.resources as Dict[]).map((r) => [r.id, r.url, r.format]),
     );
+    const harvestExtras = Object.fromEntries(
+      (local.extras as Dict[]).filter((e) => String(e.key).startsWith("harvest_")).map((e) => [e.key, e.value]),
+    );
+    assertEquals(harvestExtras, {
+      harvest_object_id: local.harvest_object_id,
+      harvest_source_id: local.harvest_source_id,
+      harvest_source_title: "Remote CKAN",
+    }, "the harvest info is in extras, where CKAN clients read it");
     assertEquals(
-      local.extras,
+      (local.extras as Dict[]).filter((e) => !String(e.key).startsWith("harvest_")),
       [...(remoteDataset.extras as Dict[])].sort((a, b) => String(a.key).localeCompare(String(b.key))),
     );
     assertEquals(local.harvest_source_title, "Remote CKAN");

@@ -24,7 +24,7 @@ function shape(d: Dict) {
     title: d.title,
     notes: d.notes,
     tags: (d.tags as Dict[]).map((t) => t.name),
-    extras: d.extras,
+    extras: (d.extras as Dict[]).filter((e) => !String(e.key).startsWith("harvest_")),
     resources: (d.resources as Dict[]).map((r) => ({ id: r.id, url: r.url, name: r.name, format: r.format })),
   };
 }
@@ -68,8 +68,13 @@ Deno.test("one instance harvests another through its CKAN-compatible API and rep
       const one = inB[0]!;
       assertEquals(one.harvest_source_title, "instance-a");
       assert(typeof one.harvest_object_id === "string");
-      // A's harvest fields describe A's harvest and are not copied into B's extras.
-      assert(!(one.extras as Dict[]).some((e) => String(e.key).startsWith("harvest_")));
+      // A's harvest fields describe A's harvest and are not copied: B's extras carry B's own.
+      const harvestExtras = (one.extras as Dict[]).filter((e) => String(e.key).startsWith("harvest_"));
+      assertEquals(harvestExtras, [
+        { key: "harvest_object_id", value: one.harvest_object_id },
+        { key: "harvest_source_id", value: one.harvest_source_id },
+        { key: "harvest_source_title", value: "instance-a" },
+      ]);
     } finally {
       await b.proc.stop();
     }

@@ -51,7 +51,7 @@ Deno.test("/metrics follows a running job: objects complete go up while the job 
   assertMatch(after, /^harvest_queue_depth\{queue="gather"\} 0$/m);
 
   const ready = await app.request("/readyz");
-  assertEquals(await ready.json(), { status: "ok", database: "ok", queue: "ok", schema: "ok" });
+  assertEquals(await ready.json(), { status: "ok", database: "ok", queue: "ok", schema: "ok", workers: "ok" });
 });
 
 Deno.test("/healthz and /readyz say 503 and name the part that does not answer", async () => {

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { testServices } from "./helpers.ts";
-import { blockedRange, UrlGuard } from "../src/harvest/ssrf.ts";
-import { HttpClient } from "../src/harvest/http.ts";
+import { blockedRange, UrlGuard } from "../src/http/mod.ts";
+import { HttpClient } from "../src/http/mod.ts";
 import { ACTIONS, runAction, SITE_ACTOR } from "../src/actions/mod.ts";
 import { ValidationError } from "../src/errors/mod.ts";
 import { sampleCatalog } from "../src/demo/sample_catalog.ts";

@@ -1,5 +1,5 @@
 import { RemoteError } from "../errors/mod.ts";
-import type { HttpClient } from "../harvest/http.ts";
+import type { HttpClient } from "../http/mod.ts";
 
 type Dict = Record<string, unknown>;
 

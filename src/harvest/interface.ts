@@ -1,5 +1,5 @@
 import type { Logger } from "@logtape/logtape";
-import type { HttpClient } from "./http.ts";
+import type { HttpClient } from "../http/mod.ts";
 import type { PackageInput } from "../catalog/mod.ts";
 
 /** What `harvesters_info_show` lists for each harvester. */

@@ -15,7 +15,7 @@ import type {
   SourceInfo,
   ValidateContext,
 } from "../../harvest/interface.ts";
-import type { HttpClient } from "../../harvest/http.ts";
+import type { HttpClient } from "../../http/mod.ts";
 import { type CkanConfig, parseCkanConfig } from "./config.ts";
 
 export { parseCkanConfig };

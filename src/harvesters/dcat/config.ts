@@ -18,6 +18,7 @@ export const rdfConfigSchema = z.strictObject({
   }).optional(),
   profile: z.string().optional(),
   max_pages: z.number({ error: "max_pages must be a number" }).int().min(1).max(100_000).optional(),
+  remote_contexts: z.boolean({ error: "remote_contexts must be true or false" }).optional(),
 });
 
 export const jsonConfigSchema = z.strictObject({

@@ -83,7 +83,9 @@ export function dcatRdfHarvester(options: { profiles?: DcatProfile[] } = {}): Ha
         try {
           const page = await ctx.http.getText(url, { headers: { Accept: ACCEPT }, signal: ctx.signal });
           const format = detectFormat(config.rdf_format, page.contentType, page.text);
-          store = new Store(await parseRdf(page.text, format, url, ctx.http));
+          store = new Store(
+            await parseRdf(page.text, format, url, config.remote_contexts ? ctx.http : undefined),
+          );
         } catch (error) {
           await ctx.saveGatherError(`Error reading catalog page ${url}: ${messageOf(error)}`);
           complete = false;

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Quad } from "n3";
-import type { HttpClient } from "../../harvest/http.ts";
+import type { HttpClient } from "../../http/mod.ts";
 
 export type RdfFormat = "application/rdf+xml" | "text/turtle" | "application/ld+json" | "application/n-triples";
 
@@ -50,8 +50,13 @@ function collect(
   });
 }
 
-/** Parses a document; a syntax error becomes an Error naming the syntax and the problem. */
-export async function parseRdf(text: string, format: RdfFormat, baseIRI: string, http: HttpClient): Promise<Quad[]> {
+/**
+ * Parses a document; a syntax error becomes an Error naming the syntax and the problem. A JSON-LD
+ * document's remote `@context` is loaded only when `http` is given (the source's `remote_contexts`),
+ * and then through the guarded client; otherwise it is refused, so a hostile document cannot make the
+ * service fetch anything, local or remote.
+ */
+export async function parseRdf(text: string, format: RdfFormat, baseIRI: string, http?: HttpClient): Promise<Quad[]> {
   try {
     // The parsers load on first use: processes that never read RDF do not carry them.
     if (format === "text/turtle" || format === "application/n-triples") {
@@ -62,9 +67,16 @@ export async function parseRdf(text: string, format: RdfFormat, baseIRI: string,
       const { RdfXmlParser } = await import("rdfxml-streaming-parser");
       return await collect(new RdfXmlParser({ baseIRI }) as never, text);
     }
-    // Remote JSON-LD contexts are loaded through the service's client: the SSRF guard and limits apply.
     const documentLoader = {
-      load: async (url: string) => await http.getJson(url, { what: "JSON-LD context" }) as never,
+      load: async (url: string) => {
+        if (!http) {
+          throw new Error(
+            `the JSON-LD context ${url.slice(0, 200)} is not loaded: remote contexts are off; inline the context, ` +
+              `or set "remote_contexts": true in the source config`,
+          );
+        }
+        return await http.getJson(url, { what: "JSON-LD context" }) as never;
+      },
     };
     const { JsonLdParser } = await import("jsonld-streaming-parser");
     return await collect(new JsonLdParser({ baseIRI, documentLoader }) as never, text);

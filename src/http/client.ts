@@ -1,6 +1,14 @@
 import { RemoteError } from "../errors/mod.ts";
-import type { UrlGuard } from "./ssrf.ts";
-import { remoteErrors, remoteLatency } from "../metrics/mod.ts";
+import { BlockedUrlError, FETCHED_SCHEMES, type UrlGuard } from "./guard.ts";
+import { PinnedConnector } from "./pinned.ts";
+
+/** What the client reports about each request, for the metrics (wired by whoever builds the client). */
+export interface HttpObserver {
+  request(labels: { source: string; host: string }, seconds: number): void;
+  error(labels: { source: string; host: string; kind: string }): void;
+}
+
+const NO_OBSERVER: HttpObserver = { request() {}, error() {} };
 
 /** Redirects followed per request; each hop is checked by the guard. */
 const MAX_REDIRECTS = 5;
@@ -16,8 +24,15 @@ export interface HttpOptions {
   maxBackoffMs?: number;
   /** Requests in flight at once per host. */
   perHostConcurrency?: number;
-  /** Refuses private and metadata addresses (the SSRF guard); none means every address is allowed. */
+  /**
+   * Vets every hop and pins the connection to the address it vetted (the SSRF guard). Without one, any
+   * address is allowed, but still only http: and https: URLs are fetched.
+   */
   guard?: UrlGuard;
+  /** Told about every request and failure (the metrics). */
+  observer?: HttpObserver;
+  /** Extra root certificates for https (PEM), besides the system's. */
+  caCerts?: string[];
 }
 
 export interface RequestOptions {
@@ -61,29 +76,54 @@ function retryAfterMs(header: string | null): number | undefined {
  * failure is a `RemoteError` whose message names the URL and what went wrong.
  */
 export class HttpClient {
-  #options: Required<Omit<HttpOptions, "guard">>;
+  #options: Required<Omit<HttpOptions, "guard" | "observer" | "caCerts">>;
   #guard: UrlGuard | undefined;
+  #observer: HttpObserver;
+  #connector: PinnedConnector;
   /** The harvest source requests are made for, as the metrics label. */
   #source = "-";
   #hosts = new Map<string, Semaphore>();
 
   constructor(options: HttpOptions) {
-    const { guard, ...rest } = options;
+    const { guard, observer, caCerts, ...rest } = options;
     this.#options = { attempts: 3, maxBackoffMs: 30_000, perHostConcurrency: 4, ...rest };
     this.#guard = guard;
+    this.#observer = observer ?? NO_OBSERVER;
+    this.#connector = new PinnedConnector({ caCerts });
   }
 
-  /** The same client (limits, guard, per-host queues) whose requests count for `source` in the metrics. */
+  /** The same client (limits, guard, pinned connections, per-host queues) counting for `source` in the metrics. */
   forSource(source: string): HttpClient {
-    const view = new HttpClient({ ...this.#options, guard: this.#guard });
+    const view = new HttpClient({ ...this.#options, guard: this.#guard, observer: this.#observer });
+    view.#connector = this.#connector;
     view.#hosts = this.#hosts;
     view.#source = source;
     return view;
   }
 
-  /** Throws a `BlockedUrlError` when the guard refuses the URL's host (after DNS resolution). */
+  /** Throws a `BlockedUrlError` when the URL may not be fetched (scheme, or the guard after DNS resolution). */
   async checkUrl(url: string): Promise<void> {
-    await this.#guard?.check(url);
+    await this.#vet(url);
+  }
+
+  /** Closes the pinned connections. */
+  close(): Promise<void> {
+    return this.#connector.close();
+  }
+
+  /** The address to connect to for `url`, or undefined to let fetch resolve it (no guard); throws when refused. */
+  async #vet(url: string): Promise<string | undefined> {
+    if (this.#guard) return await this.#guard.vet(url);
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new BlockedUrlError(`Refused to fetch ${url.slice(0, 200)}: not a valid URL`);
+    }
+    if (!FETCHED_SCHEMES.has(u.protocol)) {
+      throw new BlockedUrlError(`Refused to fetch a ${u.protocol} URL: only http: and https: URLs are fetched`);
+    }
+    return undefined;
   }
 
   /**
@@ -92,30 +132,39 @@ export class HttpClient {
   async #fetch(url: string, init: RequestInit): Promise<Response> {
     let current = url;
     for (let hop = 0;; hop++) {
-      const host = new URL(current).host;
+      let host = "-";
+      let address: string | undefined;
       try {
-        await this.#guard?.check(current);
+        host = new URL(current).host;
+        address = await this.#vet(current);
       } catch (error) {
-        remoteErrors.inc({ source: this.#source, host, kind: "refused" });
+        this.#observer.error({ source: this.#source, host, kind: "refused" });
         throw error;
       }
+      const target = new URL(current);
       const started = performance.now();
       let response: Response;
       try {
-        response = await fetch(current, { ...init, redirect: "manual" });
+        const client = address ? await this.#connector.client(target, address) : undefined;
+        response = await fetch(current, { ...init, redirect: "manual", ...(client ? { client } : {}) });
       } catch (error) {
         const timedOut = (init.signal as AbortSignal | undefined)?.aborted;
-        remoteErrors.inc({ source: this.#source, host, kind: timedOut ? "timeout" : "network" });
+        this.#observer.error({ source: this.#source, host, kind: timedOut ? "timeout" : "network" });
         throw error;
       } finally {
-        remoteLatency.observe({ source: this.#source, host }, (performance.now() - started) / 1000);
+        this.#observer.request({ source: this.#source, host }, (performance.now() - started) / 1000);
       }
-      if (response.status >= 400) remoteErrors.inc({ source: this.#source, host, kind: `http_${response.status}` });
+      if (response.status >= 400) this.#observer.error({ source: this.#source, host, kind: `http_${response.status}` });
       const location = response.headers.get("location");
       if (response.status < 300 || response.status >= 400 || !location) return response;
       await response.body?.cancel();
       if (hop >= MAX_REDIRECTS) throw new RemoteError(`Too many redirects (over ${MAX_REDIRECTS}): ${url}`);
-      const next = new URL(location, current);
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch {
+        throw new RemoteError(`Redirect to an invalid URL from ${current}`);
+      }
       if (next.origin !== new URL(current).origin && init.headers) {
         // Credentials for one host are never sent to another (as browsers' fetch does).
         const headers = new Headers(init.headers);

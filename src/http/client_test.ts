@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../../tests/assert.ts";
-import { HttpClient } from "./http.ts";
+import { HttpClient } from "./client.ts";
 
 function server(handler: (req: Request, n: number) => Response | Promise<Response>) {
   let n = 0;
