@@ -154,22 +154,35 @@ Deno.test("remote_orgs and remote_groups: dropped by default, only_local maps ex
     const plain = await h.show(h.first.id as string);
     assertEquals((plain.organization as Dict).name, "source-owner");
     assertEquals(plain.groups, []);
-    // only_local: mapped where a local one exists, else the source's organization.
-    await h.act("harvest_source_patch", {
+    // An organization's source writes only into its organization: remote_orgs/remote_groups are refused.
+    const refused = await h.act("harvest_source_patch", {
       id: "owned",
       config: { remote_orgs: "only_local", remote_groups: "only_local" },
+    }).then(() => undefined, (e: Error) => e.message);
+    assertMatch(refused ?? "", /remote_orgs "only_local" would place datasets outside the source's organization/);
+    // only_local, on a source without an organization (sysadmins'): mapped where a local one exists.
+    await h.act("harvest_source_clear", { id: "owned" });
+    await h.act("harvest_source_create", {
+      name: "site-wide",
+      url: urls[1],
+      source_type: "ckan",
+      config: JSON.stringify({ remote_orgs: "only_local", remote_groups: "only_local" }),
+      check_url: false,
     });
-    await runJobInProcess({ services: h.services, actor: SITE_ACTOR }, await getSource(h.services.sql, "owned"));
+    await runJobInProcess({ services: h.services, actor: SITE_ACTOR }, await getSource(h.services.sql, "site-wide"));
     const mapped = await h.show(h.first.id as string);
     assertEquals((mapped.organization as Dict).name, firstOrg);
     assertEquals((mapped.groups as Dict[]).map((g) => g.name), [firstGroup]);
     const other = h.remote.catalog.datasets.find((d) => (d.organization as Dict).name !== firstOrg)!;
-    assertEquals(((await h.show(other.id as string)).organization as Dict).name, "source-owner");
+    assertEquals((await h.show(other.id as string)).organization, null, "no local organization: none");
     const [before] = await h.services.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM "group"`;
     assertEquals(before!.n, 3, "only_local creates nothing");
     // create: every remote organization and group exists locally afterwards.
-    await h.act("harvest_source_patch", { id: "owned", config: { remote_orgs: "create", remote_groups: "create" } });
-    await runJobInProcess({ services: h.services, actor: SITE_ACTOR }, await getSource(h.services.sql, "owned"));
+    await h.act("harvest_source_patch", {
+      id: "site-wide",
+      config: { remote_orgs: "create", remote_groups: "create" },
+    });
+    await runJobInProcess({ services: h.services, actor: SITE_ACTOR }, await getSource(h.services.sql, "site-wide"));
     const made = await h.show(other.id as string);
     assertEquals((made.organization as Dict).name, (other.organization as Dict).name);
     assertEquals((made.organization as Dict).title, (other.organization as Dict).title);

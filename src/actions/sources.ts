@@ -147,6 +147,9 @@ async function validateSource(
       add("config", `Error parsing the configuration options: ${message}`);
     }
   }
+  for (const problem of await placementProblems(ctx, config, ownerOrg, config !== existing?.config)) {
+    add("config", problem);
+  }
   if (url) {
     const [dup] = await sql<{ name: string }[]>`
       SELECT name FROM harvest_source WHERE url_normalized = ${normalizeUrl(url)} AND config = ${config}
@@ -170,6 +173,56 @@ async function validateSource(
   }
   if (Object.keys(errors).length > 0) throw new ValidationError(errors);
   return { frequency, config, ownerOrg, url };
+}
+
+/** The config keys with which a harvester places datasets outside the source's organization. */
+export const PLACEMENT_KEYS = ["remote_orgs", "remote_groups"] as const;
+
+/**
+ * Why a config would let a harvest write where the source's editors may not. A source that belongs to
+ * an organization writes only into it: `remote_orgs` and `remote_groups` (which map remote datasets to
+ * other organizations and groups, or create them) are for sources without an organization, which only
+ * sysadmins manage; its `default_groups` must be groups the one saving the config may add datasets to.
+ * The import checks the same again (`TxImportCatalog`), whatever a harvester does.
+ */
+async function placementProblems(
+  ctx: ActionContext,
+  config: string,
+  ownerOrg: string | null,
+  configChanged: boolean,
+): Promise<string[]> {
+  let parsed: Record<string, unknown>;
+  try {
+    const value = JSON.parse(config || "{}");
+    if (!value || typeof value !== "object" || Array.isArray(value)) return [];
+    parsed = value;
+  } catch {
+    return []; // the harvester's own validation reports it
+  }
+  const problems: string[] = [];
+  if (ownerOrg) {
+    for (const key of PLACEMENT_KEYS) {
+      const value = parsed[key];
+      if (value !== undefined && value !== null && value !== "" && value !== false) {
+        problems.push(
+          `${key} ${JSON.stringify(value)} would place datasets outside the source's organization: only sources ` +
+            `without an organization (which only sysadmins manage) may use it`,
+        );
+      }
+    }
+  }
+  const groups = Array.isArray(parsed.default_groups) ? parsed.default_groups.filter((g) => typeof g === "string") : [];
+  if (groups.length && configChanged && !ctx.actor.sysadmin) {
+    const writable = await ctx.services.sql<{ id: string; name: string }[]>`
+      SELECT g.id, g.name FROM "group" g JOIN membership m ON m.group_id = g.id
+      WHERE NOT g.is_organization AND m.user_id = ${ctx.actor.id ?? ""} AND m.capacity IN ('admin', 'editor')`;
+    for (const g of groups) {
+      if (!writable.some((w) => w.id === g || w.name === g)) {
+        problems.push(`default_groups: you may not add datasets to the group ${g} (editors and admins of it may)`);
+      }
+    }
+  }
+  return problems;
 }
 
 async function requireCreateIn(ctx: ActionContext, ownerOrg: string | null): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Queryable, Tx } from "../db/mod.ts";
-import { ValidationError } from "../errors/mod.ts";
+import { AuthorizationError, ValidationError } from "../errors/mod.ts";
 import {
   ensureNameIsUnique,
   mungeTitleToName,
@@ -107,10 +107,32 @@ export class TxImportCatalog implements ImportCatalog {
     return g;
   }
 
+  /**
+   * The groups an organization's source may put datasets in: those its config's `default_groups`
+   * names (checked against the saver's rights when it was saved); undefined for a source without an
+   * organization, which only sysadmins manage and which may place datasets anywhere.
+   */
+  #allowedGroups(): Set<string> | undefined {
+    if (!this.ctx.source.owner_org) return undefined;
+    try {
+      const config = JSON.parse(this.ctx.source.config || "{}");
+      const groups = Array.isArray(config?.default_groups) ? config.default_groups : [];
+      return new Set(groups.filter((g: unknown) => typeof g === "string"));
+    } catch {
+      return new Set();
+    }
+  }
+
   async createGroup(
     dict: { id?: string; name: string; title?: string; description?: string; image_url?: string },
     kind: "group" | "organization",
   ): Promise<GroupRef> {
+    if (this.ctx.source.owner_org) {
+      throw new AuthorizationError(
+        `Cannot create the ${kind} ${dict.name}: source ${this.ctx.source.name} belongs to an organization, and only ` +
+          `sources without one (which only sysadmins manage) may create organizations or groups`,
+      );
+    }
     // Created on its own, committed at once: concurrent imports of datasets in one new group would
     // otherwise deadlock on the group row held until each import commits.
     const id = dict.id && (await this.sql`SELECT 1 FROM "group" WHERE id = ${dict.id}`).length === 0
@@ -148,13 +170,17 @@ export class TxImportCatalog implements ImportCatalog {
     ) {
       return "unchanged";
     }
+    // A source that belongs to an organization writes only into it, and only into the groups its
+    // config names: whatever the harvester (a plugin, a stale config) asks for.
+    const allowed = this.#allowedGroups();
     const groupIds: string[] = [];
     for (const g of pkg.groups ?? []) {
       const key = g.id ?? g.name;
       const found = key ? await this.findGroup(key, "group") : undefined;
-      if (found) groupIds.push(found.id);
+      if (found && (!allowed || allowed.has(found.id) || allowed.has(found.name))) groupIds.push(found.id);
     }
-    const ownerOrg = pkg.owner_org ? (await this.findGroup(pkg.owner_org, "organization"))?.id ?? null : null;
+    const ownerOrg = this.ctx.source.owner_org ??
+      (pkg.owner_org ? (await this.findGroup(pkg.owner_org, "organization"))?.id ?? null : null);
 
     if (existing) {
       const { notOverwriteFields } = this.ctx.settings;

@@ -283,10 +283,13 @@ async function importObject(ctx: ImportContext, modify?: ModifyPackageDict): Pro
   }
   pkg.tags = tags;
 
-  // Groups: dropped unless remote_groups says how to map them.
+  // Groups: dropped unless remote_groups says how to map them. A source that belongs to an organization
+  // writes only into it (its config cannot be saved with remote_orgs or remote_groups; an older one is
+  // not followed).
+  const placed = !source.owner_org;
   const remoteGroups = Array.isArray(pkg.groups) ? pkg.groups as { id?: string; name?: string }[] : [];
   const groups: { id: string; name: string }[] = [];
-  if (config.remote_groups === "only_local" || config.remote_groups === "create") {
+  if (placed && (config.remote_groups === "only_local" || config.remote_groups === "create")) {
     for (const g of remoteGroups) {
       const local = (g.id && await ctx.catalog.findGroup(g.id, "group")) ||
         (g.name && await ctx.catalog.findGroup(g.name, "group"));
@@ -307,7 +310,10 @@ async function importObject(ctx: ImportContext, modify?: ModifyPackageDict): Pro
 
   // Organization: the source's unless remote_orgs maps the remote one.
   let ownerOrg = source.owner_org;
-  if ((config.remote_orgs === "only_local" || config.remote_orgs === "create") && typeof pkg.owner_org === "string") {
+  if (
+    placed && (config.remote_orgs === "only_local" || config.remote_orgs === "create") &&
+    typeof pkg.owner_org === "string"
+  ) {
     const remoteOrg = pkg.organization as Record<string, unknown> | undefined;
     const local = await ctx.catalog.findGroup(pkg.owner_org, "organization") ??
       (typeof remoteOrg?.name === "string" ? await ctx.catalog.findGroup(remoteOrg.name, "organization") : undefined);
