@@ -142,3 +142,104 @@ Deno.test("hostile input to every action: no 5xx, no stack trace, nothing stored
   }
   assert(calls >= ACTIONS.size * RUNS, `${calls} calls`);
 });
+
+/** The fields README's "q and fq" paragraph documents. */
+const FQ_FIELDS = [
+  "id",
+  "name",
+  "title",
+  "license_id",
+  "state",
+  "type",
+  "dataset_type",
+  "url",
+  "version",
+  "author",
+  "maintainer",
+  "owner_org",
+  "organization",
+  "tags",
+  "groups",
+  "res_format",
+  "private",
+  "capacity",
+  "harvest_source_id",
+  "harvest_object_id",
+  "extras_theme",
+  "text",
+  "metadata_modified",
+  "metadata_created",
+  "num_resources",
+  "num_tags",
+];
+
+Deno.test("package_search answers every documented fq field and range form, or refuses it with a 409 naming fq; never a 5xx", async () => {
+  await using services = await testServices();
+  const app = createApp(services);
+  const bound = fc.oneof(
+    fc.constantFrom("*", "NOW", "NOW-7DAYS", "NOW/DAY", "NOW+1HOUR/HOUR", "2024-01-01", "2024-01-01T00:00:00Z", "3"),
+    fc.constantFrom("2024-13-45", "yesterday", "-1", "1e9", "NOW-", "x"),
+    hostileString.filter((s) => !/\s/.test(s) && s.length < 30),
+  );
+  const value = fc.oneof(
+    fc.constantFrom("true", "false", "public", "private", "*", "CSV", "water", "2024-01-01", "1"),
+    fc.string({ maxLength: 12 }).map((s) => `"${s.replace(/"/g, "")}"`),
+    fc.tuple(fc.constantFrom("[", "{"), bound, bound, fc.constantFrom("]", "}")).map(([o, a, b, c]) =>
+      `${o}${a} TO ${b}${c}`
+    ),
+    hostileString.filter((s) => s.length < 40),
+  );
+  const term = fc.tuple(fc.constantFrom("", "-", "+"), fc.constantFrom(...FQ_FIELDS), value).map(([sign, f, v]) =>
+    `${sign}${f}:${v}`
+  );
+  const fq = fc.oneof(
+    term,
+    fc.tuple(term, term).map(([a, b]) => `${a} OR ${b}`),
+    fc.tuple(term, term).map((t) => t.join(" ")),
+  );
+  await fc.assert(
+    fc.asyncProperty(fq, fc.constantFrom("fq", "q"), async (query, param) => {
+      const res = await app.request(`/api/3/action/package_search?${new URLSearchParams({ [param]: query })}`);
+      const body = await res.json();
+      assert(res.status < 500, `${param}=${query}: HTTP ${res.status} ${JSON.stringify(body)}`);
+      if (res.status !== 200) {
+        assert(res.status === 409, `${param}=${query}: HTTP ${res.status}`);
+        assert(param in body.error, `${param}=${query}: the error names ${param}: ${JSON.stringify(body.error)}`);
+      }
+    }),
+    { numRuns: Number(Deno.env.get("FUZZ_RUNS") ?? "12") * 25 },
+  );
+});
+
+Deno.test("a body nested 10,000 deep is a 400 on every action, anonymous or not, and an Origin: null form is a 403", async () => {
+  await using services = await testServices();
+  const app = createApp(services);
+  const deep = [`{"a":${"[".repeat(10_000)}1${"]".repeat(10_000)}}`, `${'{"a":'.repeat(10_000)}1${"}".repeat(10_000)}`];
+  for (const name of ACTIONS.keys()) {
+    for (const body of deep) {
+      const res = await app.request(`/api/3/action/${name}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body,
+      });
+      const text = await res.text();
+      assert(res.status === 400, `${name}: HTTP ${res.status} ${text.slice(0, 200)}`);
+      assert(/nests deeper than 64 levels/.test(text), `${name}: ${text.slice(0, 200)}`);
+    }
+  }
+  const config = `{"x":${"[".repeat(100)}${"]".repeat(100)}}`;
+  const res = await app.request("/api/3/action/harvest_source_create", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "deep", url: "http://127.0.0.1:9/", source_type: "ckan", config }),
+  });
+  assert(res.status === 403 || res.status === 409, `a deep config string: HTTP ${res.status}`);
+  for (const origin of ["null", "not a url", "http://evil.example"]) {
+    const form = await app.request("/user/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: origin },
+      body: "username=a&password=b",
+    });
+    assert(form.status === 403, `Origin: ${origin}: HTTP ${form.status}`);
+  }
+});

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { jsonDepth, MAX_JSON_DEPTH } from "../errors/json_depth.ts";
 import { stalledWork } from "../metrics/mod.ts";
 import type { Queryable } from "../db/mod.ts";
 import { AuthorizationError, messageOf, NotFoundError, ValidationError } from "../errors/mod.ts";
@@ -18,6 +19,7 @@ import { canEditSource, canReadSource, capacityIn, memberOrgIds } from "./auth.t
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 
 const configField = z.union([z.string(), z.record(z.string(), z.unknown()).transform((o) => JSON.stringify(o))])
+  .refine((v) => jsonDepth(v) <= MAX_JSON_DEPTH, `Must not nest deeper than ${MAX_JSON_DEPTH} levels`)
   .optional();
 
 /** The `status` block of a source: job count, newest job with stats and summaries, current datasets. */

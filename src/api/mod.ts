@@ -12,6 +12,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services.ts";
 import { ACTIONS, type Actor, ANONYMOUS, runAction } from "../actions/mod.ts";
 import { AuthorizationError, NotFoundError, UnavailableError, ValidationError } from "../errors/mod.ts";
+import { jsonDepth, MAX_JSON_DEPTH } from "../errors/json_depth.ts";
 import { actorForToken } from "../auth/tokens.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { healthReport, metricsText } from "../metrics/mod.ts";
@@ -56,6 +57,9 @@ async function readInput(req: Request, url: URL): Promise<Record<string, unknown
   if (!text.trim()) return query;
   if (type.includes("application/x-www-form-urlencoded")) {
     return { ...query, ...Object.fromEntries(new URLSearchParams(text)) };
+  }
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new BadRequest(`Bad request - JSON Error: the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
   let body: unknown;
   try {

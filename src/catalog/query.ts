@@ -113,8 +113,29 @@ export class QueryCompiler {
   #range(field: string, value: string): string {
     const m = value.match(/^[[{](\S+) TO (\S+)[\]}]$/);
     if (!m) this.#fail(`bad range ${value} for ${field}; expected [FROM TO TO]`);
+    const counted: Record<string, string> = {
+      num_resources: "(SELECT count(*) FROM resource r WHERE r.package_id = p.id)",
+      num_tags: "(SELECT count(*) FROM package_tag t WHERE t.package_id = p.id)",
+    };
+    if (counted[field]) {
+      const conds: string[] = [];
+      const bounds: [string, string][] = [
+        [m[1]!, value.startsWith("[") ? ">=" : ">"],
+        [m[2]!, value.endsWith("]") ? "<=" : "<"],
+      ];
+      for (const [bound, op] of bounds) {
+        if (bound === "*") continue;
+        if (!/^\d{1,9}$/.test(bound)) this.#fail(`"${bound}" is not a whole number for ${field}`);
+        conds.push(`${counted[field]} ${op} ${this.#bind(Number(bound))}::int`);
+      }
+      return conds.length === 0 ? "TRUE" : `(${conds.join(" AND ")})`;
+    }
     const column = { metadata_modified: "p.metadata_modified", metadata_created: "p.metadata_created" }[field];
-    if (!column) this.#fail(`ranges are supported on metadata_modified and metadata_created, not ${field}`);
+    if (!column) {
+      this.#fail(
+        `ranges are supported on metadata_modified, metadata_created, num_resources and num_tags, not ${field}`,
+      );
+    }
     const conds: string[] = [];
     const bounds: [string, string][] = [
       [m[1]!, value.startsWith("[") ? ">=" : ">"],
@@ -122,8 +143,10 @@ export class QueryCompiler {
     ];
     for (const [bound, op] of bounds) {
       if (bound === "*") continue;
-      const when = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(bound) ? bound : `${bound}Z`);
-      if (Number.isNaN(when)) this.#fail(`"${bound}" is not a date for ${field}`);
+      const when = solrDate(bound);
+      if (when === undefined) {
+        this.#fail(`"${bound}" is not a date for ${field} (ISO 8601, or NOW, NOW-7DAYS, NOW/DAY ...)`);
+      }
       conds.push(`${column} ${op} ${this.#bind(new Date(when).toISOString())}::timestamptz`);
     }
     return conds.length === 0 ? "TRUE" : `(${conds.join(" AND ")})`;
@@ -131,7 +154,9 @@ export class QueryCompiler {
 
   #fieldTerm(field: string, value: string): string {
     const any = value === "*";
-    const p = any ? "" : this.#bind(value);
+    // Bound only where used: an unused parameter has no type PostgreSQL can infer, and fails the query.
+    let bound: string | undefined;
+    const p = { toString: () => bound ??= this.#bind(value) };
     const direct: Record<string, string> = {
       id: "p.id",
       name: "p.name",
@@ -152,8 +177,16 @@ export class QueryCompiler {
       case "text":
         return this.#text(value);
       case "private":
+        if (any) return "TRUE";
+        if (value !== "true" && value !== "false") this.#fail(`private is true or false, not "${value}"`);
+        return `p.private = ${this.#bind(value === "true")}::boolean`;
       case "capacity":
-        return `p.private = ${this.#bind(value === "true" || value === "private")}`;
+        if (any) return "TRUE";
+        if (value !== "public" && value !== "private") this.#fail(`capacity is public or private, not "${value}"`);
+        return `p.private = ${this.#bind(value === "private")}::boolean`;
+      case "num_resources":
+      case "num_tags":
+        return any ? "TRUE" : this.#range(field, `[${value} TO ${value}]`);
       case "organization":
         return any
           ? "p.owner_org IS NOT NULL"
@@ -186,6 +219,34 @@ export class QueryCompiler {
     }
     this.#fail(`unknown field "${field}"`);
   }
+}
+
+const UNIT_MS: Record<string, number> = {
+  SECOND: 1000,
+  MINUTE: 60_000,
+  HOUR: 3_600_000,
+  DAY: 86_400_000,
+  WEEK: 7 * 86_400_000,
+  MONTH: 30 * 86_400_000,
+  YEAR: 365 * 86_400_000,
+};
+
+/** A Solr date: ISO 8601 (UTC when no offset), or date math on NOW (`NOW-7DAYS`, `NOW/DAY`, `NOW+1HOUR/HOUR`). */
+function solrDate(text: string): number | undefined {
+  const math = text.match(
+    /^NOW((?:[+-]\d{1,6}(?:SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|YEAR)S?)*)(?:\/(DAY|HOUR|MINUTE))?$/,
+  );
+  if (math) {
+    let t = Date.now();
+    for (const [, sign, n, unit] of math[1]!.matchAll(/([+-])(\d+)([A-Z]+?)S?(?=[+-]|$)/g)) {
+      t += (sign === "-" ? -1 : 1) * Number(n) * UNIT_MS[unit!]!;
+    }
+    if (math[2]) t -= t % UNIT_MS[math[2]]!;
+    return t;
+  }
+  if (!/^\d{4}(-\d\d){0,2}(T[\d:.]+)?([zZ]|[+-]\d\d:?\d\d)?$/.test(text)) return undefined;
+  const when = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(text) || !text.includes("T") ? text : `${text}Z`);
+  return Number.isNaN(when) ? undefined : when;
 }
 
 function unquote(value: string): string {

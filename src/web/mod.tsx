@@ -149,12 +149,22 @@ export function webRoutes(services: Services): Hono<Env> {
     throw error;
   };
 
+  const sameOrigin = (origin: string, url: string) => {
+    try {
+      return new URL(origin).host === new URL(url).host;
+    } catch {
+      return false;
+    }
+  };
+
   // Session on every page; form token and origin on every POST.
   app.use("*", async (c, next) => {
     c.set("session", await readSession(services, c));
     if (c.req.method === "POST") {
+      // A form from another site, or from an opaque origin (`Origin: null`: sandboxed frames, data: URLs,
+      // some redirects), is refused; browsers that send no Origin are left to the form token.
       const origin = c.req.header("origin");
-      if (origin && new URL(origin).host !== new URL(c.req.url).host) {
+      if (origin !== undefined && !sameOrigin(origin, c.req.url)) {
         return page(
           c,
           "Refused",
