@@ -196,66 +196,87 @@ Deno.test("every action allows and refuses each role exactly as the README's tab
   const tokenIdOf = async (user: string) =>
     ((await act("api_token_create", { user, name: "to-revoke" })) as { id: string }).id;
 
-  const failures: string[] = [];
-  let calls = 0;
-  for (const [name, rules] of matrix) {
-    for (const role of ROLES) {
-      const rule = rules[role];
-      const cases: { isPrivate: boolean; user: string; expect: boolean }[] = [];
-      const own = role === "anonymous" ? "someone-else" : users[role];
-      if (rule === "public") {
-        cases.push({ isPrivate: false, user: own, expect: true }, { isPrivate: true, user: own, expect: false });
-      } else if (rule === "own") {
-        cases.push({ isPrivate: true, user: own, expect: true }, {
-          isPrivate: true,
-          user: "someone-else",
-          expect: false,
-        });
-      } else {
-        for (const isPrivate of [false, true]) cases.push({ isPrivate, user: own, expect: rule === "yes" });
-      }
-      for (const c of cases) {
-        // A cross-source action on a fresh fixture must not meet the leftovers of earlier calls.
-        await services.sql`UPDATE harvest_job SET status = 'Finished' WHERE status IN ('New', 'Running')`;
-        const f = await makeFixture(services, orgA, c.isPrivate, name === "harvest_send_job_to_gather_queue");
-        if (name === "organization_member_delete") {
-          await act("organization_member_create", { id: "org-a", username: "leaver", role: "member" });
+  /** Calls every action of `matrix` as every role; every difference from the table is a failure. */
+  const check = async (matrix: Map<string, Record<Role, Rule>>) => {
+    const failures: string[] = [];
+    let calls = 0;
+    for (const [name, rules] of matrix) {
+      for (const role of ROLES) {
+        const rule = rules[role];
+        const cases: { isPrivate: boolean; user: string; expect: boolean }[] = [];
+        const own = role === "anonymous" ? "someone-else" : users[role];
+        if (rule === "public") {
+          cases.push({ isPrivate: false, user: own, expect: true }, { isPrivate: true, user: own, expect: false });
+        } else if (rule === "own") {
+          cases.push({ isPrivate: true, user: own, expect: true }, {
+            isPrivate: true,
+            user: "someone-else",
+            expect: false,
+          });
+        } else {
+          for (const isPrivate of [false, true]) cases.push({ isPrivate, user: own, expect: rule === "yes" });
         }
-        const input = inputFor(name, f, { user: c.user }, orgA);
-        if (name === "api_token_revoke") input.jti = await tokenIdOf(c.user);
-        const action = ACTIONS.get(name)!;
-        const token = tokens[role];
-        const res = await app.request(
-          action.sideEffectFree
-            ? `/api/3/action/${name}?${new URLSearchParams(input as Record<string, string>)}`
-            : `/api/3/action/${name}`,
-          {
-            method: action.sideEffectFree ? "GET" : "POST",
-            headers: { "Content-Type": "application/json", ...(token ? { Authorization: token } : {}) },
-            body: action.sideEffectFree ? undefined : JSON.stringify(input),
-          },
-        );
-        calls++;
-        const body = await res.json();
-        const allowed = res.status === 200;
-        const refused = res.status === 403 || res.status === 404;
-        const where = `${name} as ${role} (${c.isPrivate ? "private" : "public"}, user ${c.user})`;
-        if (!allowed && !refused) failures.push(`${where}: HTTP ${res.status} ${JSON.stringify(body.error)}`);
-        if (allowed) {
-          // The result matches the shape the OpenAPI document promises.
-          const shape = RESULTS[name]?.safeParse(body.result);
-          if (!shape?.success) {
-            const issues = shape?.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-            failures.push(`${where}: result does not match its documented shape: ${issues}`);
+        for (const c of cases) {
+          // A cross-source action on a fresh fixture must not meet the leftovers of earlier calls.
+          await services.sql`UPDATE harvest_job SET status = 'Finished' WHERE status IN ('New', 'Running')`;
+          const f = await makeFixture(services, orgA, c.isPrivate, name === "harvest_send_job_to_gather_queue");
+          if (name === "organization_member_delete") {
+            await act("organization_member_create", { id: "org-a", username: "leaver", role: "member" });
           }
-        } else if (allowed !== c.expect) {
-          failures.push(`${where}: expected ${c.expect ? "allowed" : "refused"}, got HTTP ${res.status}`);
+          const input = inputFor(name, f, { user: c.user }, orgA);
+          if (name === "api_token_revoke") input.jti = await tokenIdOf(c.user);
+          const action = ACTIONS.get(name)!;
+          const token = tokens[role];
+          const res = await app.request(
+            action.sideEffectFree
+              ? `/api/3/action/${name}?${new URLSearchParams(input as Record<string, string>)}`
+              : `/api/3/action/${name}`,
+            {
+              method: action.sideEffectFree ? "GET" : "POST",
+              headers: { "Content-Type": "application/json", ...(token ? { Authorization: token } : {}) },
+              body: action.sideEffectFree ? undefined : JSON.stringify(input),
+            },
+          );
+          calls++;
+          const body = await res.json();
+          const allowed = res.status === 200;
+          const refused = res.status === 403 || res.status === 404;
+          const where = `${name} as ${role} (${c.isPrivate ? "private" : "public"}, user ${c.user})`;
+          if (!allowed && !refused) failures.push(`${where}: HTTP ${res.status} ${JSON.stringify(body.error)}`);
+          else if (allowed !== c.expect) {
+            // Both ways: a role the table says "no" that gets a 200 is as wrong as a "yes" that is refused.
+            failures.push(`${where}: expected ${c.expect ? "allowed" : "refused"}, got HTTP ${res.status}`);
+          }
+          if (allowed) {
+            // The result matches the shape the OpenAPI document promises.
+            const shape = RESULTS[name]?.safeParse(body.result);
+            if (!shape?.success) {
+              const issues = shape?.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+              failures.push(`${where}: result does not match its documented shape: ${issues}`);
+            }
+          }
         }
       }
     }
-  }
+    return { failures, calls };
+  };
+
+  const { failures, calls } = await check(matrix);
   assertEquals(failures, [], `${failures.length} of ${calls} calls differ from the README`);
   assert(calls > 600, `only ${calls} calls`);
+
+  // The check can fail both ways: one expectation flipped each way is reported.
+  const rules = matrix.get("harvest_source_delete")!;
+  const tooOpen = await check(new Map([["harvest_source_delete", { ...rules, anonymous: "yes" as Rule }]]));
+  assert(
+    tooOpen.failures.some((f) => /as anonymous .*expected allowed, got HTTP (403|404)/.test(f)),
+    `a "yes" that is refused is reported: ${tooOpen.failures.join("; ")}`,
+  );
+  const tooShut = await check(new Map([["harvest_source_delete", { ...rules, sysadmin: "no" as Rule }]]));
+  assert(
+    tooShut.failures.some((f) => /as sysadmin .*expected refused, got HTTP 200/.test(f)),
+    `a "no" that gets a 200 is reported: ${tooShut.failures.join("; ")}`,
+  );
 
   // The config, and its secret api_key, reach those who may edit the source, and no one else.
   const f = await makeFixture(services, orgA, false, false);
@@ -270,5 +291,36 @@ Deno.test("every action allows and refuses each role exactly as the README's tab
     assertEquals("config" in JSON.parse(text).result, editor, `config key as ${role}`);
     const list = await app.request(`/api/3/action/harvest_source_list`, { headers });
     assertEquals((await list.text()).includes("s3cret-key"), editor, `harvest_source_list as ${role}`);
+  }
+});
+
+Deno.test("a private source does not show through its public datasets: package_show and package_search hide it from outsiders", async () => {
+  await using services = await testServices();
+  const site = { services, actor: SITE_ACTOR };
+  const act = (name: string, input: unknown) => runAction(ACTIONS.get(name)!, site, input);
+  const orgA = ((await act("organization_create", { name: "org-a" })) as { id: string }).id;
+  await act("user_create", { name: "insider" });
+  await act("organization_member_create", { id: "org-a", username: "insider", role: "member" });
+  const insider = ((await act("api_token_create", { user: "insider", name: "t" })) as { token: string }).token;
+  const f = await makeFixture(services, orgA, true, false);
+  await services.sql`UPDATE harvest_source SET title = 'Secret source' WHERE id = ${f.sourceId}`;
+  await services.sql`UPDATE package SET private = false WHERE id = ${f.packageId}`;
+  const app = createApp(services);
+  const read = async (path: string, token?: string) =>
+    await (await app.request(path, { headers: token ? { Authorization: token } : {} })).text();
+  for (
+    const path of [
+      `/api/3/action/package_show?id=${f.packageId}`,
+      `/api/3/action/package_search?q=name:${f.packageName}`,
+    ]
+  ) {
+    const outsider = await read(path);
+    assert(outsider.includes(f.packageName), `${path}: the public dataset itself is shown`);
+    assert(
+      !outsider.includes(f.sourceId) && !outsider.includes("Secret source"),
+      `${path} leaks the source: ${outsider}`,
+    );
+    const member = await read(path, insider);
+    assert(member.includes(f.sourceId) && member.includes("Secret source"), `${path}: members see the source`);
   }
 });

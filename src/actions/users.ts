@@ -15,11 +15,15 @@ async function userByIdOrName(ctx: ActionContext, idOrName: string) {
   return u;
 }
 
-/** Account actions are for the account's own user, or a sysadmin. */
-function requireSelfOrSysadmin(ctx: ActionContext, user: { id: string; name: string }, what: string): void {
-  if (!ctx.actor.sysadmin && ctx.actor.id !== user.id) {
-    throw new AuthorizationError(`User ${ctx.actor.name || "(anonymous)"} not authorized to ${what} ${user.name}`);
+/**
+ * The account an account action is about, for its own user or a sysadmin. Anyone else is refused
+ * before the name is looked up, so a 403 and a 404 cannot tell which names exist.
+ */
+async function ownAccount(ctx: ActionContext, idOrName: string, what: string) {
+  if (!ctx.actor.sysadmin && idOrName !== ctx.actor.id && idOrName !== ctx.actor.name) {
+    throw new AuthorizationError(`User ${ctx.actor.name || "(anonymous)"} not authorized to ${what} ${idOrName}`);
   }
+  return await userByIdOrName(ctx, idOrName);
 }
 
 /** An organization's members are managed by its admins, or a sysadmin. */
@@ -77,8 +81,7 @@ export const apiTokenCreate = defineAction({
   sideEffectFree: false,
   input: z.object({ user: zId, name: zId, expires_in: zInt(1, 36500).optional() }),
   async run(ctx, input) {
-    const user = await userByIdOrName(ctx, input.user);
-    requireSelfOrSysadmin(ctx, user, "create tokens for");
+    const user = await ownAccount(ctx, input.user, "create tokens for");
     const token = `hv_${randomToken()}`;
     const id = crypto.randomUUID();
     const expires = input.expires_in ? new Date(Date.now() + input.expires_in * 86_400_000) : null;
@@ -231,8 +234,7 @@ export const userShow = defineAction({
   sideEffectFree: true,
   input: z.object({ id: zId }),
   async run(ctx, input) {
-    const user = await userByIdOrName(ctx, input.id);
-    requireSelfOrSysadmin(ctx, user, "see");
+    const user = await ownAccount(ctx, input.id, "see");
     return await userDict(ctx, user.id);
   },
 });
@@ -262,8 +264,7 @@ export const apiTokenList = defineAction({
   sideEffectFree: true,
   input: z.object({ user: zId }),
   async run(ctx, input) {
-    const user = await userByIdOrName(ctx, input.user);
-    requireSelfOrSysadmin(ctx, user, "list tokens of");
+    const user = await ownAccount(ctx, input.user, "list tokens of");
     const rows = await ctx.services.sql`
       SELECT id, name, created, expires_at, last_access, revoked FROM api_token WHERE user_id = ${user.id}
       ORDER BY created, id`;

@@ -29,9 +29,20 @@ export async function hashPassword(password: string): Promise<string> {
   return `pbkdf2-sha256$${ITERATIONS}$${b64(salt)}$${b64(await derive(password, salt, ITERATIONS))}`;
 }
 
+/** A salt for the work done when there is no stored hash to check against. */
+const DUMMY_SALT = crypto.getRandomValues(new Uint8Array(16));
+
+/**
+ * Checks a password against a stored hash. With no usable hash (an unknown user, a user without a
+ * password) the same key derivation runs anyway, so the answer takes as long as for a known user and
+ * the timing does not tell which names exist.
+ */
 export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
   const [scheme, iterations, salt, hash] = (stored ?? "").split("$");
-  if (scheme !== "pbkdf2-sha256" || !iterations || !salt || !hash) return false;
+  if (scheme !== "pbkdf2-sha256" || !iterations || !salt || !hash) {
+    await derive(password, DUMMY_SALT, ITERATIONS);
+    return false;
+  }
   const actual = await derive(password, unb64(salt), Number(iterations));
   const expected = unb64(hash);
   if (actual.length !== expected.length) return false;

@@ -37,7 +37,7 @@ export async function showPackage(sql: Queryable, idOrName: string, viewer: View
   const visible = row && (viewer.sysadmin ||
     ((!row.private || (row.owner_org !== null && viewer.orgIds.includes(row.owner_org))) && row.state !== "deleted"));
   if (!row || !visible) throw new NotFoundError(`Dataset not found: ${idOrName}`);
-  return (await readPackages(sql, [row.id]))[0]!;
+  return (await readPackages(sql, [row.id], viewer))[0]!;
 }
 
 /** `package_list`: names of active public datasets, by name. */
@@ -176,7 +176,7 @@ export async function searchPackages(
   }
   const results = flOnly
     ? page.map((r) => Object.fromEntries(fl.map((f) => [f, (r as unknown as Record<string, unknown>)[`fl_${f}`]])))
-    : await readPackages(sql, page.map((r) => (r as unknown as { id: string }).id));
+    : await readPackages(sql, page.map((r) => (r as unknown as { id: string }).id), viewer);
   const facets: Record<string, Record<string, number>> = {};
   const searchFacets: Record<string, unknown> = {};
   for (const field of params.facet_fields ?? []) {

@@ -195,8 +195,16 @@ export async function writePackage(tx: Queryable, w: PackageWrite): Promise<bool
 
 const TS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
 
-/** The package dicts of the given ids, in CKAN 2.10's `package_show` shape, in the order asked. */
-export async function readPackages(sql: Queryable, ids: string[]): Promise<Record<string, unknown>[]> {
+/**
+ * The package dicts of the given ids, in CKAN 2.10's `package_show` shape, in the order asked. Given
+ * a viewer, the harvest fields (source id and title, object id) appear only where the viewer may see
+ * the source: a private source is not revealed through its public datasets.
+ */
+export async function readPackages(
+  sql: Queryable,
+  ids: string[],
+  viewer?: { sysadmin: boolean; orgIds: string[] },
+): Promise<Record<string, unknown>[]> {
   if (ids.length === 0) return [];
   const rows = await sql.unsafe(
     `
@@ -226,9 +234,10 @@ export async function readPackages(sql: Queryable, ids: string[]): Promise<Recor
           'harvest_source_title', s.title)
         FROM harvest_object o JOIN harvest_source s ON s.id = o.harvest_source_id
         WHERE o.package_id = p.id AND o.current
+          AND ($2::boolean OR (NOT s.private AND s.state = 'active') OR s.owner_org = ANY($3::text[]))
         ORDER BY o.import_finished DESC NULLS LAST LIMIT 1) AS harvest
     FROM package p WHERE p.id = ANY($1)`,
-    [ids],
+    [ids, viewer ? viewer.sysadmin : true, viewer?.orgIds ?? []],
   );
   const byId = new Map<string, Record<string, unknown>>();
   for (const row of rows) {

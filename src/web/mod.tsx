@@ -149,6 +149,21 @@ export function webRoutes(services: Services): Hono<Env> {
     throw error;
   };
 
+  /**
+   * `next` when it is a path on this site, else the source list. Browsers read `/\\host`, `/\t/host` and
+   * the like as `//host`, another site, so a backslash, a control character or a second leading slash
+   * is refused, and the result is checked to resolve to this origin.
+   */
+  const sameSitePath = (next: string) => {
+    if (!/^\/(?![/\\])[^\\\s\u0000-\u001f]*$/.test(next)) return "/harvest";
+    try {
+      const base = "http://this.invalid";
+      return new URL(next, base).origin === base ? next : "/harvest";
+    } catch {
+      return "/harvest";
+    }
+  };
+
   const sameOrigin = (origin: string, url: string) => {
     try {
       return new URL(origin).host === new URL(url).host;
@@ -193,7 +208,7 @@ export function webRoutes(services: Services): Hono<Env> {
   });
 
   app.get("/user/login", (c) => loginPage(c));
-  function loginPage(c: Context<Env>, error?: string) {
+  function loginPage(c: Context<Env>, error?: string, status?: 401 | 429) {
     const next = c.req.query("next") ?? one(c.get("form")?.next) ?? "/harvest";
     return page(
       c,
@@ -203,7 +218,7 @@ export function webRoutes(services: Services): Hono<Env> {
         {error ? <p class="error" role="alert">{error}</p> : null}
         <form method="post" action="/user/login">
           <Csrf session={c.get("session")} />
-          <input type="hidden" name="next" value={next.startsWith("/") && !next.startsWith("//") ? next : "/harvest"} />
+          <input type="hidden" name="next" value={sameSitePath(next)} />
           <label for="username">Username</label>
           <input type="text" id="username" name="username" autocomplete="username" required />
           <label for="password">Password</label>
@@ -213,16 +228,18 @@ export function webRoutes(services: Services): Hono<Env> {
           </p>
         </form>
       </>,
-      error ? 401 : 200,
+      status ?? (error ? 401 : 200),
     );
   }
   app.post("/user/login", async (c) => {
     const form = c.get("form");
-    if (!await logIn(services, c, one(form.username), one(form.password))) {
-      return loginPage(c, "Wrong username or password.");
+    const result = await logIn(services, c, one(form.username), one(form.password));
+    if (!result.ok && result.retryAfter) {
+      c.header("Retry-After", String(result.retryAfter));
+      return loginPage(c, `Too many failed sign-ins: try again in ${result.retryAfter} s.`, 429);
     }
-    const next = one(form.next);
-    return c.redirect(next.startsWith("/") && !next.startsWith("//") ? next : "/harvest", 303);
+    if (!result.ok) return loginPage(c, "Wrong username or password.");
+    return c.redirect(sameSitePath(one(form.next)), 303);
   });
   app.post("/user/logout", async (c) => {
     await logOut(services, c);

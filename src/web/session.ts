@@ -11,6 +11,7 @@ import type { Services } from "../services.ts";
 import { type Actor, ANONYMOUS } from "../actions/mod.ts";
 import { hashToken, randomToken } from "../auth/tokens.ts";
 import { verifyPassword } from "../auth/passwords.ts";
+import { lockedFor, recordFailure, recordSuccess, throttleKeys } from "../auth/throttle.ts";
 
 export const SESSION_COOKIE = "harvest_session";
 export const PRE_CSRF_COOKIE = "harvest_csrf";
@@ -51,12 +52,27 @@ export async function readSession(services: Services, c: Context): Promise<WebSe
 }
 
 /** Checks a user's password and starts a session; undefined when they do not match. */
-export async function logIn(services: Services, c: Context, name: string, password: string): Promise<boolean> {
+/** What a sign-in attempt came to: in, a wrong name or password, or too many failures (wait `retryAfter` s). */
+export type LogInResult = { ok: true } | { ok: false; retryAfter?: number };
+
+/**
+ * Signs a user in. Rate limited per account and per client address (see `auth/throttle.ts`); the
+ * password hash is computed for unknown users too, so neither the answer nor its timing tells which
+ * names exist.
+ */
+export async function logIn(services: Services, c: Context, name: string, password: string): Promise<LogInResult> {
+  const address = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
+  const keys = throttleKeys(name, address);
+  const wait = await lockedFor(services.sql, keys);
+  if (wait > 0) return { ok: false, retryAfter: wait };
   const [user] = await services.sql<{ id: string; password_hash: string | null }[]>`
     SELECT id, password_hash FROM "user" WHERE name = ${name} AND state = 'active'`;
-  // The hash is computed even for unknown users, so timing does not tell which names exist.
   const ok = await verifyPassword(password, user?.password_hash ?? null);
-  if (!user || !ok) return false;
+  if (!user || !ok) {
+    await recordFailure(services.sql, keys);
+    return { ok: false };
+  }
+  await recordSuccess(services.sql, keys);
   const token = randomToken();
   await services.sql`INSERT INTO web_session (token_hash, user_id, csrf, expires_at)
     VALUES (${await hashToken(token)}, ${user.id}, ${randomToken()},
@@ -70,7 +86,7 @@ export async function logIn(services: Services, c: Context, name: string, passwo
     maxAge: SESSION_DAYS * 86400,
   });
   deleteCookie(c, PRE_CSRF_COOKIE, { path: "/" });
-  return true;
+  return { ok: true };
 }
 
 export async function logOut(services: Services, c: Context): Promise<void> {
