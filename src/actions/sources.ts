@@ -202,6 +202,12 @@ async function placementProblems(
     return []; // the harvester's own validation reports it
   }
   const problems: string[] = [];
+  for (const key of ["max_pages", "max_records", "max_record_mb"]) {
+    const value = parsed[key];
+    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value <= 0)) {
+      problems.push(`${key} must be a positive number, not ${JSON.stringify(value)}`);
+    }
+  }
   if (ownerOrg) {
     for (const key of PLACEMENT_KEYS) {
       const value = parsed[key];

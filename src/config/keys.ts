@@ -74,6 +74,22 @@ export const CONFIG_KEYS = {
     doc: "Whether `serve` also runs the gather and fetch consumers and the scheduler in its own process: " +
       "`auto` does so on the embedded database only; `false` for deployments with separate workers",
   },
+  "ckan.harvest.max_pages_per_job": {
+    schema: int(1, 100_000_000),
+    default: 100_000,
+    doc: "Pages (batches) a job's gather may read before it stops with an error; a source's `max_pages` overrides",
+  },
+  "ckan.harvest.max_records_per_job": {
+    schema: int(1, 1_000_000_000),
+    default: 10_000_000,
+    doc: "Records a job's gather may list before it stops with an error; a source's `max_records` overrides",
+  },
+  "ckan.harvest.max_record_mb": {
+    schema: z.coerce.number().min(0.001).max(1000),
+    default: 8,
+    doc: "Largest record content kept, in MB; a larger record is an errored object, not stored; a source's " +
+      "`max_record_mb` overrides",
+  },
   "ckan.harvest.mq.redis_db": { schema: int(0, 1000), default: 0, doc: "Redis database number" },
   "ckan.harvest.mq.visibility_timeout": {
     schema: int(1, 86_400),

@@ -1,3 +1,4 @@
+import { GatherCounter, GatherLimitError, gatherLimits } from "./limits.ts";
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services.ts";
 import type { Queryable, Tx } from "../db/mod.ts";
@@ -219,15 +220,26 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     saveGatherError: (message) => saveGatherError(sql, jobId, message),
     lastErrorFreeJob: () => lastErrorFreeJob(sql, source.id, jobId, configHash),
   };
+  const counter = new GatherCounter(gatherLimits(services.config, ctx.config));
   try {
-    for await (const batch of harvester.gather(ctx)) {
-      if (batch.length === 0) continue;
+    for await (const page of harvester.gather(ctx)) {
+      if (page.length === 0) continue;
+      const { kept, oversized, full } = counter.take(page);
+      const batch = [...kept, ...oversized.map((r) => ({ ...r, content: undefined, unchanged: false }))];
       gathered += batch.length;
-      const { fresh, unchanged } = await insertObjects(services, row.id, source, batch, options.force ?? false);
+      const { fresh: inserted, unchanged } = await insertObjects(
+        services,
+        row.id,
+        source,
+        batch,
+        options.force ?? false,
+      );
+      const fresh = oversized.length ? await failOversized(services, row.id, inserted, oversized, counter) : inserted;
       options.onBatch?.(batch.length, unchanged);
       if (fresh.length > 0) await options.publish(fresh);
       await sql`UPDATE harvest_job SET gather_lease_until = now() + make_interval(secs => ${lease}) WHERE id = ${jobId}`;
       if (options.signal?.aborted) throw new Error("Gather interrupted by shutdown");
+      if (full) throw new GatherLimitError(counter.recordsMessage());
     }
   } catch (error) {
     // Lost database or broker, or a shutdown: leave the job to be gathered again (idempotently).
@@ -236,7 +248,11 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
       throw error;
     }
     log.warning("Gather of job {jobId} failed: {error}", { jobId, error: messageOf(error) });
-    await saveGatherError(sql, jobId, `Gather stage failed: ${messageOf(error)}`);
+    await saveGatherError(
+      sql,
+      jobId,
+      error instanceof GatherLimitError ? messageOf(error) : `Gather stage failed: ${messageOf(error)}`,
+    );
     listing = undefined;
   }
   if (listing && ctx.config.delete_missing !== false && !options.guidFilter) {
@@ -248,6 +264,31 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     if (ids.length > 0) await options.publish(ids);
   }
   await sql`UPDATE harvest_job SET gather_finished = now(), gather_lease_until = NULL WHERE id = ${jobId}`;
+}
+
+/**
+ * Marks the objects of records over `max_record_mb` ERROR with a message naming the limit; their
+ * content was never stored. Answers the other inserted objects, which go on to fetch.
+ */
+async function failOversized(
+  services: Services,
+  jobId: string,
+  inserted: string[],
+  oversized: GatheredRecord[],
+  counter: GatherCounter,
+): Promise<string[]> {
+  const { sql } = services;
+  const rows = await sql<{ id: string; guid: string }[]>`
+    UPDATE harvest_object SET state = 'ERROR', report_status = 'errored', lease_until = NULL
+    WHERE harvest_job_id = ${jobId} AND id = ANY(${inserted}) AND guid = ANY(${oversized.map((r) => r.guid)})
+    RETURNING id, guid`;
+  const byGuid = new Map(oversized.map((r) => [r.guid, r]));
+  for (const r of rows) {
+    await sql`INSERT INTO harvest_object_error (id, harvest_object_id, message, stage)
+      VALUES (${crypto.randomUUID()}, ${r.id}, ${counter.oversizedMessage(byGuid.get(r.guid)!)}, 'Gather')`;
+  }
+  const failed = new Set(rows.map((r) => r.id));
+  return inserted.filter((id) => !failed.has(id));
 }
 
 async function insertObjects(

@@ -9,6 +9,9 @@ const common = {
     .optional(),
   default_tags: z.array(z.object({ name: z.string() }), { error: 'default_tags must be a list of {"name": ...}' })
     .optional(),
+  // The framework's limits per job (harvest/limits.ts), accepted here so a strict config allows them.
+  max_records: z.number({ error: "max_records must be a number" }).int().min(1).optional(),
+  max_record_mb: z.number({ error: "max_record_mb must be a number of megabytes" }).positive().max(1000).optional(),
 };
 
 export const rdfConfigSchema = z.strictObject({
@@ -23,6 +26,7 @@ export const rdfConfigSchema = z.strictObject({
 
 export const jsonConfigSchema = z.strictObject({
   ...common,
+  max_pages: z.number({ error: "max_pages must be a number" }).int().min(1).optional(),
   max_catalog_mb: z.number({ error: "max_catalog_mb must be a number of megabytes" }).int().min(1).max(100_000)
     .optional(),
 });
