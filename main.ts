@@ -9,7 +9,7 @@ import { setupLogging } from "./src/log/mod.ts";
 import { openServices } from "./src/services.ts";
 import { migrate } from "./src/db/mod.ts";
 import { startServer } from "./src/api/serve.ts";
-import { describeError, shutdownSignal } from "./src/cli/context.ts";
+import { describeError, settleWithin, shutdownSignal } from "./src/cli/context.ts";
 import { allInOneWanted, runAllInOne } from "./src/harvest/all_in_one.ts";
 
 const opts = new Command("serve")
@@ -34,9 +34,11 @@ try {
   );
   const background = allInOne ? runAllInOne(services, signal) : Promise.resolve();
   await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-  await server.shutdown();
-  await background;
-  await services.close();
+  // Each step is bounded so the whole stop fits the grace period: work still in hand after 3 s is left
+  // unacknowledged (its lease runs out and it is delivered again), never half-written.
+  await settleWithin(server.shutdown(), 1500);
+  await settleWithin(background, 3000);
+  await settleWithin(services.close(), 3000);
   Deno.exit(0);
 } catch (error) {
   console.error(`Error: ${error instanceof ConfigError ? error.message : describeError(error)}`);

@@ -74,3 +74,31 @@ Deno.test("ckan.redis.url alone reaches Redis for the redis queue, as ckanext-ha
   assertEquals(purged.code, 0, purged.stderr);
   assertMatch(purged.stdout, /Purged 1 gather and 0 fetch message\(s\)/);
 });
+
+Deno.test("a database that accepts the connection and never answers: commands give up within connect_timeout, naming it", async () => {
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (silent.addr as Deno.NetAddr).port;
+  const held: Deno.Conn[] = [];
+  (async () => {
+    for await (const conn of silent) held.push(conn); // accepted, never answered
+  })().catch(() => {});
+  try {
+    const started = Date.now();
+    const r = await cli(["sources"], {
+      DATABASE_URL: `postgres://harvest@127.0.0.1:${port}/harvest`,
+      CKAN__HARVEST__CONNECT_TIMEOUT: "2",
+    });
+    const took = Date.now() - started;
+    assertEquals(r.code, 1, r.stdout + r.stderr);
+    assertMatch(
+      r.stderr,
+      new RegExp(
+        `^Error: Cannot reach the database at 127\\.0\\.0\\.1:${port}: no answer within 2 s; check DATABASE_URL`,
+      ),
+    );
+    assert(took < 10_000, `gave up after ${took} ms`);
+  } finally {
+    for (const c of held) c.close();
+    silent.close();
+  }
+});

@@ -56,7 +56,8 @@ export class QueryCompiler {
   }
 
   #unary(): string {
-    const token = this.#peek()!;
+    const token = this.#peek();
+    if (token === undefined) this.#fail("a term is missing at the end");
     if (token === "-" || token === "NOT") {
       this.#pos++;
       return `NOT ${this.#unary()}`;

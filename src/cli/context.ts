@@ -82,6 +82,16 @@ export function describeError(error: unknown): string {
   return message;
 }
 
+/** Waits for `promise` at most `ms`; the shutdown steps are bounded so the whole stop fits the grace period. */
+export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
+  ]);
+  clearTimeout(timer);
+}
+
 /** Seconds a process has, after SIGTERM or SIGINT, to finish the work in hand before it exits anyway. */
 export const STOP_GRACE_SECONDS = 8;
 

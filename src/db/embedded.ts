@@ -193,7 +193,7 @@ async function startHolder(dataDir: string, lock: Deno.FsFile, idleMs: number): 
       for (const s of [...sockets.values(), ...pending]) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // A statement still running inside PGlite finishes first; do not let it hold up the exit forever.
-      await Promise.race([db.close(), new Promise((r) => setTimeout(r, 5_000))]);
+      await Promise.race([db.close(), new Promise((r) => setTimeout(r, 2_000))]);
       lock.close(); // releases the lock; the lock file itself stays, so its inode is the one everyone locks
     },
   };

@@ -7,6 +7,7 @@
 import postgres from "postgres";
 import { getLogger } from "@logtape/logtape";
 import type { Config } from "../config/mod.ts";
+import { UnavailableError } from "../errors/mod.ts";
 
 export { migrate, pendingMigrations } from "./migrate.ts";
 
@@ -37,6 +38,29 @@ export async function openDatabase(config: Config, options: { max?: number } = {
       max: options.max ?? 10,
     });
     const url = new URL(config.databaseUrl);
+    const where = `${url.hostname}:${url.port || 5432}`;
+    // postgres.js keeps retrying a host that does not answer at all (no refusal, no route) behind a
+    // query that never settles: one probe, bounded, turns that into one line naming the address.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        sql`SELECT 1`,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new UnavailableError(`no answer within ${connectTimeout} s`)),
+            connectTimeout * 1000,
+          );
+        }),
+      ]);
+    } catch (error) {
+      await sql.end({ timeout: 0 }).catch(() => {});
+      throw new UnavailableError(
+        `Cannot reach the database at ${where}: ${(error as Error).message}; check DATABASE_URL ` +
+          "(and ckan.harvest.connect_timeout)",
+      );
+    } finally {
+      clearTimeout(timer);
+    }
     return {
       sql,
       mode: "postgres",
@@ -61,7 +85,7 @@ export async function openDatabase(config: Config, options: { max?: number } = {
     mode: embedded.holder ? "embedded" : "embedded-client",
     description,
     async close() {
-      await sql.end({ timeout: 5 });
+      await sql.end({ timeout: 1 });
       await embedded.close();
     },
   };

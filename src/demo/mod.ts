@@ -12,7 +12,7 @@ import { ACTIONS, runAction, SITE_ACTOR } from "../actions/mod.ts";
 import { getSource, updateSourceUrl } from "../harvest/sources.ts";
 import { runJobInProcess } from "../harvest/run.ts";
 import { progressDisplay, summaryLine } from "../cli/progress.ts";
-import { describeError, shutdownSignal } from "../cli/context.ts";
+import { describeError, settleWithin, shutdownSignal } from "../cli/context.ts";
 import { allInOneWanted, runAllInOne } from "../harvest/all_in_one.ts";
 import { sampleCatalog } from "./sample_catalog.ts";
 import { serveCkanCatalog } from "./ckan_server.ts";
@@ -29,8 +29,8 @@ export async function demo(): Promise<void> {
   const services = await openServices(config, { maxConnections: 8 });
   const remote = serveCkanCatalog(sampleCatalog());
   const stopAll = async () => {
-    await remote.close();
-    await services.close();
+    await settleWithin(remote.close(), 1000);
+    await settleWithin(services.close(), 3000);
   };
   try {
     await migrate(services.sql);
@@ -69,8 +69,8 @@ export async function demo(): Promise<void> {
     console.log("Press Ctrl-C to stop.");
     await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     console.log("Stopping.");
-    await server.shutdown();
-    await background;
+    await settleWithin(server.shutdown(), 1500);
+    await settleWithin(background, 3000);
   } finally {
     await stopAll();
   }
