@@ -7,6 +7,8 @@ import { dcatJsonHarvester, dcatRdfHarvester } from "./harvesters/dcat/mod.ts";
 import { openQueue, type Queue } from "./queue/mod.ts";
 import { CkanTarget } from "./catalog/target.ts";
 import type { RecipientsHook } from "./harvest/notify.ts";
+import type { JobFinishedHook } from "./harvest/lifecycle.ts";
+import { sendStatusMails } from "./mail/mod.ts";
 import { attachDatabaseLog } from "./log/mod.ts";
 import { loadPlugins } from "./plugins/mod.ts";
 import { remoteErrors, remoteLatency } from "./metrics/mod.ts";
@@ -15,6 +17,8 @@ import { remoteErrors, remoteLatency } from "./metrics/mod.ts";
 export interface Hooks {
   /** Adjust who gets a source's status mails. */
   recipients: RecipientsHook[];
+  /** Run after every job that finishes normally; the status mails subscribe here. */
+  jobFinished: JobFinishedHook[];
 }
 
 /** Everything an action needs, opened once per process. */
@@ -81,7 +85,7 @@ export async function openServices(config: Config, options: { maxConnections?: n
     db,
     sql: db.sql,
     harvesters,
-    hooks: { recipients: plugins.recipients },
+    hooks: { recipients: plugins.recipients, jobFinished: [(s, jobId) => sendStatusMails(s, jobId).then(() => {})] },
     http,
     queue,
     target: v["ckan.harvest.catalog.type"] === "ckan"

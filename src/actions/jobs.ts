@@ -1,45 +1,28 @@
 import { z } from "zod";
-import { ValidationError } from "../errors/mod.ts";
 import { getJob, jobDicts, type JobRow } from "../harvest/jobs.ts";
-import { getSource } from "../harvest/sources.ts";
 import { AuthorizationError } from "../errors/mod.ts";
 import { requireSysadmin } from "./auth.ts";
-import { abortJob } from "../harvest/run.ts";
+import {
+  abortJob,
+  createJob as createCoreJob,
+  JOB_EXISTS,
+  JobExistsError,
+  queueJob,
+  startJob,
+} from "../harvest/lifecycle.ts";
+
+export { JOB_EXISTS, JobExistsError };
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 import { editableSource } from "./sources.ts";
 
-/** Thrown when a source already has a New or Running job. */
-export const JOB_EXISTS = "There already is an unrun job for this source";
-
-/**
- * Creates a New job for a source, refusing a second pending one (the database's partial unique
- * index settles races between callers).
- */
-export async function createJob(ctx: ActionContext, sourceId: string): Promise<JobRow> {
-  const { sql } = ctx.services;
-  const source = await getSource(sql, sourceId);
-  if (source.state !== "active") throw ValidationError.of("source_id", "Can not create jobs on inactive sources");
-  try {
-    const [job] = await sql<JobRow[]>`
-      INSERT INTO harvest_job (id, source_id, status) VALUES (${crypto.randomUUID()}, ${source.id}, 'New')
-      RETURNING *`;
-    return job!;
-  } catch (error) {
-    if ((error as { constraint_name?: string }).constraint_name === "harvest_job_one_pending_idx") {
-      throw ValidationError.of("source_id", JOB_EXISTS);
-    }
-    throw error;
-  }
+/** Creates a New job (see the core's lifecycle), as the actions' callers know it. */
+export function createJob(ctx: ActionContext, sourceId: string): Promise<JobRow> {
+  return createCoreJob(ctx.services, sourceId);
 }
 
 /** Sets a job Running and puts it on the gather queue. */
-export async function sendToGatherQueue(ctx: ActionContext, job: JobRow): Promise<JobRow> {
-  const { sql, queue } = ctx.services;
-  const [running] = await sql<JobRow[]>`
-    UPDATE harvest_job SET status = 'Running' WHERE id = ${job.id} AND status IN ('New', 'Running') RETURNING *`;
-  if (!running) throw ValidationError.of("id", `Job ${job.id} is ${job.status} and cannot be queued`);
-  await queue.publish("gather", [JSON.stringify({ harvest_job_id: job.id })]);
-  return running;
+export function sendToGatherQueue(ctx: ActionContext, job: JobRow): Promise<JobRow> {
+  return queueJob(ctx.services, job);
 }
 
 export const harvestJobCreate = defineAction({
@@ -50,16 +33,7 @@ export const harvestJobCreate = defineAction({
   input: z.object({ source_id: zId, run: zBool.optional() }),
   async run(ctx, input) {
     const source = await editableSource(ctx, input.source_id, "create jobs");
-    let job = await createJob(ctx, source.id);
-    if (input.run ?? true) {
-      try {
-        job = await sendToGatherQueue(ctx, job);
-      } catch (error) {
-        // The broker did not take it: no job is better than one left Running that nobody will gather.
-        await ctx.services.sql`DELETE FROM harvest_job WHERE id = ${job.id} AND gather_started IS NULL`;
-        throw error;
-      }
-    }
+    const job = input.run ?? true ? await startJob(ctx.services, source.id) : await createJob(ctx, source.id);
     return (await jobDicts(ctx.services.sql, [job], { summaries: true }))[0];
   },
 });

@@ -3,11 +3,11 @@ import { ValidationError } from "../errors/mod.ts";
 import { getJob, jobDicts, type JobRow } from "../harvest/jobs.ts";
 import { getSource } from "../harvest/sources.ts";
 import { tick } from "../harvest/tick.ts";
-import { abortJob } from "../harvest/run.ts";
+import { abortJob } from "../harvest/lifecycle.ts";
 import { reimportObject } from "../harvest/pipeline.ts";
 import { requireSysadmin } from "./auth.ts";
 import { defineAction, zBool, zId } from "./registry.ts";
-import { createJob, JOB_EXISTS, sendToGatherQueue } from "./jobs.ts";
+import { createJob, JobExistsError, sendToGatherQueue } from "./jobs.ts";
 import { editableSource } from "./sources.ts";
 
 export const harvestJobsRun = defineAction({
@@ -54,7 +54,7 @@ export const harvestJobCreateAll = defineAction({
         if (input.run ?? true) job = await sendToGatherQueue(ctx, job);
         jobs.push(job);
       } catch (error) {
-        if (!(error instanceof ValidationError && error.message.includes(JOB_EXISTS))) throw error;
+        if (!(error instanceof JobExistsError)) throw error;
       }
     }
     return await jobDicts(sql, jobs);

@@ -18,7 +18,7 @@ import { objectActions } from "./objects.ts";
 
 export { type ActionContext, type Actor, ANONYMOUS, runAction, SITE_ACTOR } from "./registry.ts";
 export type { Action };
-export { createJob, JOB_EXISTS, sendToGatherQueue } from "./jobs.ts";
+export { createJob, JOB_EXISTS, JobExistsError, sendToGatherQueue } from "./jobs.ts";
 export { readableSource, showSourceAs } from "./sources.ts";
 
 const helpShow = defineAction({

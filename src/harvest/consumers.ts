@@ -2,7 +2,8 @@ import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services.ts";
 import { fetchMessage, gatherMessage } from "../queue/mod.ts";
 import { gatherJob, jobsOfObjects, processObjects } from "./pipeline.ts";
-import { cleanHarvestLog, completeJob, tick } from "./tick.ts";
+import { cleanHarvestLog, tick } from "./tick.ts";
+import { completeJob } from "./lifecycle.ts";
 import { sleep } from "../queue/retry.ts";
 
 const log = getLogger(["harvest", "consumer"]);

@@ -1,9 +1,7 @@
 import type { Services } from "../services.ts";
-import { createJob } from "../actions/jobs.ts";
-import type { ActionContext } from "../actions/registry.ts";
 import { ValidationError } from "../errors/mod.ts";
 import { type JobRow, jobStats } from "./jobs.ts";
-import { completeJob } from "./tick.ts";
+import { abortJob, completeJob, createJob } from "./lifecycle.ts";
 import { gatherJob, type ObjectOutcome, processObjects } from "./pipeline.ts";
 
 /** Objects imported per transaction by `run-test`. */
@@ -35,15 +33,7 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-/** Aborts a job: Finished with a finish time, and its unfinished objects set to ERROR. */
-export async function abortJob(services: Services, jobId: string): Promise<void> {
-  await services.sql.begin(async (tx) => {
-    await tx`UPDATE harvest_job SET status = 'Finished', finished = coalesce(finished, now())
-      WHERE id = ${jobId} AND status IN ('New', 'Running')`;
-    await tx`UPDATE harvest_object SET state = 'ERROR', lease_until = NULL WHERE harvest_job_id = ${jobId}
-      AND state NOT IN ('COMPLETE', 'ERROR')`;
-  });
-}
+export { abortJob };
 
 /**
  * Runs gather, fetch and import of a new job in this process, without the queues (`run-test`):
@@ -51,7 +41,8 @@ export async function abortJob(services: Services, jobId: string): Promise<void>
  * Objects are processed as gather writes them.
  */
 export async function runJobInProcess(
-  ctx: ActionContext,
+  /** An action context will do; only the services are used (a run-test acts as the site). */
+  ctx: { services: Services; actor?: unknown },
   source: SourceRow,
   options: RunOptions = {},
 ): Promise<RunSummary> {
@@ -66,7 +57,7 @@ export async function runJobInProcess(
       `There already is a running job for ${source.name} (job ${pending.id}); stop it with: harvester job-abort ${pending.id}`,
     );
   }
-  const job = pending ?? await createJob(ctx, source.id);
+  const job = pending ?? await createJob(services, source.id);
   await sql`UPDATE harvest_job SET status = 'Running' WHERE id = ${job.id}`;
 
   const progress: Progress = {

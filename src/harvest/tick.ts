@@ -1,12 +1,9 @@
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services.ts";
 import type { Queryable } from "../db/mod.ts";
-import { createJob, JOB_EXISTS, sendToGatherQueue } from "../actions/jobs.ts";
-import { SITE_ACTOR } from "../actions/registry.ts";
-import { ValidationError } from "../errors/mod.ts";
 import { harvestTime } from "./dicts.ts";
-import { finishJobIfComplete, type JobRow } from "./jobs.ts";
-import { sendStatusMails } from "../mail/mod.ts";
+import type { JobRow } from "./jobs.ts";
+import { completeJob, JobExistsError, startJob } from "./lifecycle.ts";
 import { saveGatherError, saveObjectError } from "./pipeline.ts";
 
 const log = getLogger(["harvest", "tick"]);
@@ -41,32 +38,7 @@ export function nextRun(frequency: string, now: Date): Date | undefined {
   }
 }
 
-/** Called when a job reaches Finished by completing normally (mails hook in here). */
-export type JobFinishedHook = (services: Services, jobId: string) => Promise<void>;
-const finishHooks: JobFinishedHook[] = [];
-
-/** Registers work to do after every normal job finish. */
-export function onJobFinished(hook: JobFinishedHook): void {
-  finishHooks.push(hook);
-}
-
-/**
- * Finishes a job if it is complete, then runs the finish hooks. Consumers call it after each object
- * and after gather, so a job finishes by itself, without waiting for a tick.
- */
-export async function completeJob(services: Services, jobId: string): Promise<boolean> {
-  if (!await finishJobIfComplete(services.sql, jobId)) return false;
-  log.info("Job {jobId} finished", { jobId });
-  await sendStatusMails(services, jobId);
-  for (const hook of finishHooks) {
-    try {
-      await hook(services, jobId);
-    } catch (error) {
-      log.error("After-finish work for job {jobId} failed: {error}", { jobId, error: String(error) });
-    }
-  }
-  return true;
-}
+export { completeJob };
 
 async function startDueSources(services: Services, report: TickReport): Promise<void> {
   const { sql } = services;
@@ -74,14 +46,12 @@ async function startDueSources(services: Services, report: TickReport): Promise<
     SELECT id, name, frequency FROM harvest_source
     WHERE state = 'active' AND frequency <> 'MANUAL' AND (next_run IS NULL OR next_run <= now())
     ORDER BY next_run NULLS FIRST, created`;
-  const ctx = { services, actor: SITE_ACTOR };
   for (const source of due) {
     try {
-      const job = await createJob(ctx, source.id);
-      await sendToGatherQueue(ctx, job);
+      const job = await startJob(services, source.id);
       report.started.push(job.id);
     } catch (error) {
-      if (!(error instanceof ValidationError && error.message.includes(JOB_EXISTS))) {
+      if (!(error instanceof JobExistsError)) {
         log.error("Cannot start a job for source {name}: {error}", { name: source.name, error: String(error) });
       }
     }

@@ -155,7 +155,7 @@ export function webRoutes(services: Services): Hono<Env> {
    * is refused, and the result is checked to resolve to this origin.
    */
   const sameSitePath = (next: string) => {
-    if (!/^\/(?![/\\])[^\\\s\u0000-\u001f]*$/.test(next)) return "/harvest";
+    if (!/^\/(?![/\\])[^\\\s]*$/.test(next) || [...next].some((ch) => ch.charCodeAt(0) < 0x20)) return "/harvest";
     try {
       const base = "http://this.invalid";
       return new URL(next, base).origin === base ? next : "/harvest";

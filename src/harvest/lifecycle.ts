@@ -1,0 +1,100 @@
+/**
+ * The job lifecycle, in the core: create, queue, abort and complete, over the database and the queue.
+ * The actions, the tick and `run-test` all go through it; completion runs the hooks the services
+ * registered when they opened (status mails, ...), and a second pending job is a typed error.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Services } from "../services.ts";
+import { ValidationError } from "../errors/mod.ts";
+import { finishJobIfComplete, type JobRow } from "./jobs.ts";
+import { getSource } from "./sources.ts";
+
+const log = getLogger(["harvest", "lifecycle"]);
+
+/** The message of the original for a second pending job of a source. */
+export const JOB_EXISTS = "There already is an unrun job for this source";
+
+/** A source already has a New or Running job. A `ValidationError` on `source_id`, as the original answers. */
+export class JobExistsError extends ValidationError {
+  override name = "JobExistsError";
+  constructor() {
+    super({ source_id: [JOB_EXISTS] });
+  }
+}
+
+/** Work run after a job finishes normally (status mails, ...); registered on the services when they open. */
+export type JobFinishedHook = (services: Services, jobId: string) => Promise<void>;
+
+/**
+ * Creates a New job for a source, refusing a second pending one with `JobExistsError` (the database's
+ * partial unique index settles races between callers).
+ */
+export async function createJob(services: Services, sourceId: string): Promise<JobRow> {
+  const { sql } = services;
+  const source = await getSource(sql, sourceId);
+  if (source.state !== "active") throw ValidationError.of("source_id", "Can not create jobs on inactive sources");
+  try {
+    const [job] = await sql<JobRow[]>`
+      INSERT INTO harvest_job (id, source_id, status) VALUES (${crypto.randomUUID()}, ${source.id}, 'New')
+      RETURNING *`;
+    return job!;
+  } catch (error) {
+    if ((error as { constraint_name?: string }).constraint_name === "harvest_job_one_pending_idx") {
+      throw new JobExistsError();
+    }
+    throw error;
+  }
+}
+
+/** Sets a job Running and puts it on the gather queue. */
+export async function queueJob(services: Services, job: JobRow): Promise<JobRow> {
+  const { sql, queue } = services;
+  const [running] = await sql<JobRow[]>`
+    UPDATE harvest_job SET status = 'Running' WHERE id = ${job.id} AND status IN ('New', 'Running') RETURNING *`;
+  if (!running) throw ValidationError.of("id", `Job ${job.id} is ${job.status} and cannot be queued`);
+  await queue.publish("gather", [JSON.stringify({ harvest_job_id: job.id })]);
+  return running;
+}
+
+/**
+ * Creates a job and queues it; when the broker does not take it, the job is removed again, so no job
+ * is left Running that nobody will gather.
+ */
+export async function startJob(services: Services, sourceId: string): Promise<JobRow> {
+  const job = await createJob(services, sourceId);
+  try {
+    return await queueJob(services, job);
+  } catch (error) {
+    await services.sql`DELETE FROM harvest_job WHERE id = ${job.id} AND gather_started IS NULL`;
+    throw error;
+  }
+}
+
+/** Aborts a job: Finished with a finish time, and its unfinished objects set to ERROR. */
+export async function abortJob(services: Services, jobId: string): Promise<void> {
+  await services.sql.begin(async (tx) => {
+    await tx`UPDATE harvest_job SET status = 'Finished', finished = coalesce(finished, now())
+      WHERE id = ${jobId} AND status IN ('New', 'Running')`;
+    await tx`UPDATE harvest_object SET state = 'ERROR', lease_until = NULL WHERE harvest_job_id = ${jobId}
+      AND state NOT IN ('COMPLETE', 'ERROR')`;
+  });
+}
+
+/**
+ * Finishes a job if it is complete, then runs the services' finish hooks. Consumers call it after each
+ * lot and after gather, so a job finishes by itself, without waiting for a tick.
+ */
+export async function completeJob(services: Services, jobId: string): Promise<boolean> {
+  if (!await finishJobIfComplete(services.sql, jobId)) return false;
+  log.info("Job {jobId} finished", { jobId });
+  for (const hook of services.hooks.jobFinished) {
+    try {
+      await hook(services, jobId);
+    } catch (error) {
+      log.error("After-finish work for job {jobId} failed: {error}", { jobId, error: String(error) });
+    }
+  }
+  return true;
+}
