@@ -118,37 +118,35 @@ export class QueryCompiler {
       num_resources: "(SELECT count(*) FROM resource r WHERE r.package_id = p.id)",
       num_tags: "(SELECT count(*) FROM package_tag t WHERE t.package_id = p.id)",
     };
-    if (counted[field]) {
-      const conds: string[] = [];
-      const bounds: [string, string][] = [
-        [m[1]!, value.startsWith("[") ? ">=" : ">"],
-        [m[2]!, value.endsWith("]") ? "<=" : "<"],
-      ];
-      for (const [bound, op] of bounds) {
-        if (bound === "*") continue;
-        if (!/^\d{1,9}$/.test(bound)) this.#fail(`"${bound}" is not a whole number for ${field}`);
-        conds.push(`${counted[field]} ${op} ${this.#bind(Number(bound))}::int`);
-      }
-      return conds.length === 0 ? "TRUE" : `(${conds.join(" AND ")})`;
-    }
-    const column = { metadata_modified: "p.metadata_modified", metadata_created: "p.metadata_created" }[field];
+    const dated: Record<string, string> = {
+      metadata_modified: "p.metadata_modified",
+      metadata_created: "p.metadata_created",
+    };
+    const column = counted[field] ?? dated[field];
     if (!column) {
       this.#fail(
         `ranges are supported on metadata_modified, metadata_created, num_resources and num_tags, not ${field}`,
       );
     }
+    // One bound as a bound parameter of the column's type, or a 409 naming what it should be.
+    const parameter = (bound: string): string => {
+      if (counted[field]) {
+        if (!/^\d{1,9}$/.test(bound)) this.#fail(`"${bound}" is not a whole number for ${field}`);
+        return `${this.#bind(Number(bound))}::int`;
+      }
+      const when = solrDate(bound);
+      if (when === undefined) {
+        this.#fail(`"${bound}" is not a date for ${field} (ISO 8601, or NOW, NOW-7DAYS, NOW/DAY ...)`);
+      }
+      return `${this.#bind(new Date(when).toISOString())}::timestamptz`;
+    };
     const conds: string[] = [];
     const bounds: [string, string][] = [
       [m[1]!, value.startsWith("[") ? ">=" : ">"],
       [m[2]!, value.endsWith("]") ? "<=" : "<"],
     ];
     for (const [bound, op] of bounds) {
-      if (bound === "*") continue;
-      const when = solrDate(bound);
-      if (when === undefined) {
-        this.#fail(`"${bound}" is not a date for ${field} (ISO 8601, or NOW, NOW-7DAYS, NOW/DAY ...)`);
-      }
-      conds.push(`${column} ${op} ${this.#bind(new Date(when).toISOString())}::timestamptz`);
+      if (bound !== "*") conds.push(`${column} ${op} ${parameter(bound)}`);
     }
     return conds.length === 0 ? "TRUE" : `(${conds.join(" AND ")})`;
   }
