@@ -129,6 +129,8 @@ function inputFor(name: string, f: Fixture, call: Call, orgA: string): Record<st
     harvest_object_show: { id: f.objectId },
     harvest_object_list: { source_id: f.sourceId },
     harvest_log_list: {},
+    harvest_queues_purge: {},
+    harvest_log_clean: {},
     harvest_get_notifications_recipients: { source_id: f.sourceId },
     package_show: { id: f.packageName },
     package_list: {},

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { stalledWork } from "../metrics/mod.ts";
+import { cleanHarvestLog } from "../harvest/tick.ts";
 import { ValidationError } from "../errors/mod.ts";
 import type { Queryable } from "../db/mod.ts";
 import type { Services } from "../services.ts";
@@ -186,7 +187,41 @@ export const harvestStatusShow = defineAction({
   },
 });
 
+export const harvestQueuesPurge = defineAction({
+  name: "harvest_queues_purge",
+  doc: "Removes every waiting message of the gather and fetch queues (`harvester purge-queues`). Jobs and objects " +
+    "stay as they are; the tick queues lost work again. Returns {gather, fetch}: how many were removed.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  sysadminOnly: true,
+  input: z.object({}),
+  async run(ctx) {
+    requireSysadmin(ctx.actor, "purge the queues");
+    const { queue } = ctx.services;
+    return { gather: await queue.purge("gather"), fetch: await queue.purge("fetch") };
+  },
+});
+
+export const harvestLogClean = defineAction({
+  name: "harvest_log_clean",
+  doc: "Deletes database log rows older than ckan.harvest.log_timeframe days (`harvester clean-harvest-log`; the " +
+    "scheduler does it daily). Returns {deleted, days}.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  sysadminOnly: true,
+  input: z.object({}),
+  async run(ctx) {
+    requireSysadmin(ctx.actor, "clean the harvest log");
+    return {
+      deleted: await cleanHarvestLog(ctx.services),
+      days: ctx.services.config.values["ckan.harvest.log_timeframe"],
+    };
+  },
+});
+
 export const maintenanceActions = [
+  harvestQueuesPurge,
+  harvestLogClean,
   harvestStatusShow,
   harvestSourceClear,
   harvestSourceJobHistoryClear,

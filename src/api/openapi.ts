@@ -185,6 +185,8 @@ export const RESULTS: Record<string, z.ZodType> = {
   harvest_object_create: objectDict,
   harvest_object_show: objectDict,
   harvest_object_list: names.describe("object ids"),
+  harvest_queues_purge: z.object({ gather: z.number().int(), fetch: z.number().int() }),
+  harvest_log_clean: z.object({ deleted: z.number().int(), days: z.number().int() }),
   harvest_log_list: z.array(z.object({ content: z.string(), level: z.string(), created: time })),
   harvest_get_notifications_recipients: z.array(z.object({ name: z.string(), email: z.string() })),
   package_show: pkg,

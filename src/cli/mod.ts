@@ -19,7 +19,6 @@ import {
   withServices,
 } from "./context.ts";
 import { runConsumers, runScheduler } from "../harvest/consumers.ts";
-import { cleanHarvestLog } from "../harvest/tick.ts";
 import { healthReport, heartbeat, serveMetrics } from "../metrics/mod.ts";
 import type { Services } from "../services.ts";
 import { progressDisplay, summaryLine } from "./progress.ts";
@@ -190,10 +189,10 @@ export function buildProgram() {
   program.command("clean-harvest-log").alias("clean_harvest_log")
     .description("Delete database log rows older than ckan.harvest.log_timeframe days")
     .action(async (_o, cmd) => {
-      await withServices(globals(cmd), async ({ services }) => {
-        const n = await cleanHarvestLog(services);
-        if (globals(cmd).json) return printJson({ deleted: n });
-        out(`Deleted ${n} log row(s) older than ${services.config.values["ckan.harvest.log_timeframe"]} days`);
+      await withServices(globals(cmd), async (ctx) => {
+        const r = await act(ctx, "harvest_log_clean", {}) as Dict;
+        if (globals(cmd).json) return printJson({ deleted: r.deleted });
+        out(`Deleted ${r.deleted} log row(s) older than ${r.days} days`);
       });
     });
 
@@ -444,11 +443,10 @@ export function buildProgram() {
 
   program.command("purge-queues").alias("purge_queues").description("Remove every waiting message of both queues")
     .action(async (_o, cmd) => {
-      await withServices(globals(cmd), async ({ services }) => {
-        const gather = await services.queue.purge("gather");
-        const fetch = await services.queue.purge("fetch");
-        if (globals(cmd).json) return printJson({ gather, fetch });
-        out(`Purged ${gather} gather and ${fetch} fetch message(s)`);
+      await withServices(globals(cmd), async (ctx) => {
+        const r = await act(ctx, "harvest_queues_purge", {}) as Dict;
+        if (globals(cmd).json) return printJson(r);
+        out(`Purged ${r.gather} gather and ${r.fetch} fetch message(s)`);
       });
     });
 
