@@ -76,6 +76,27 @@ Deno.test("serve on the embedded default with the CLI beside it: one holder, tok
     const sources = await cli(["sources"], env);
     assertEquals(sources.code, 0, sources.stderr);
     assertMatch(sources.stdout, /slow/);
+
+    // A client killed in the middle of a statement inside a transaction: the session is free as soon
+    // as the statement ends, not when the idle reaper (30 s) notices.
+    const dying = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./fixtures/die_in_transaction.ts", import.meta.url).pathname, data],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = dying.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    assertMatch((await reader.read()).value ?? "", /in transaction/);
+    await new Promise((r) => setTimeout(r, 300)); // inside pg_sleep
+    dying.kill("SIGKILL");
+    await dying.status;
+    reader.releaseLock();
+    await dying.stdout.cancel().catch(() => {});
+    const freed = await waitUntil(
+      "the session to be free again",
+      20_000,
+      async () => (await health(first.url)).database === "ok",
+    );
+    assert(freed < 8_000, `healthy again ${freed} ms after a client died in a transaction`);
   } finally {
     const started = Date.now();
     const status = await first.proc.stop("SIGTERM");

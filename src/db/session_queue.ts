@@ -21,6 +21,8 @@ export class SessionQueue {
   /** When the owner's last batch ended; a transaction left open that long blocks every other client. */
   #ownerIdleSince = 0;
   #waiters: (() => void)[] = [];
+  /** Clients whose connection closed: nothing of theirs runs any more, and their transaction is rolled back. */
+  #closed = new Set<number>();
 
   constructor(db: PGlite) {
     this.#db = db;
@@ -43,6 +45,12 @@ export class SessionQueue {
     parts.push(message);
     const batch = parts.length === 1 ? message : concat(parts);
     await this.#acquire(handlerId);
+    if (this.#closed.has(handlerId)) {
+      // The client went away while this waited for the session: running it could open a transaction
+      // that no one will ever end.
+      this.#release();
+      return 0;
+    }
     let written = 0;
     try {
       await this.#db.execProtocolRawStream(batch, {
@@ -72,13 +80,21 @@ export class SessionQueue {
     this.#pending.delete(handlerId);
   }
 
+  /**
+   * Called when a client's connection closes. Waits for a batch of the client's that may still be
+   * running (a client killed mid-statement), then rolls back the transaction it leaves open, so the
+   * session is free at once instead of when the idle reaper notices.
+   */
   async clearTransactionIfNeeded(handlerId: number): Promise<void> {
-    if (this.#owner !== handlerId) return;
+    this.#closed.add(handlerId);
+    this.#pending.delete(handlerId);
     await this.#acquire(handlerId);
     try {
-      if (this.#db.isInTransaction()) await this.#db.exec("ROLLBACK");
+      if (this.#owner === handlerId) {
+        if (this.#db.isInTransaction()) await this.#db.exec("ROLLBACK");
+        this.#owner = null;
+      }
     } finally {
-      this.#owner = null;
       this.#release();
     }
   }
