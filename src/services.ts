@@ -1,39 +1,18 @@
 import type { Config } from "./config/mod.ts";
-import { type Database, openDatabase, type Sql } from "./db/mod.ts";
+import { openDatabase } from "./db/mod.ts";
 import { HarvesterRegistry } from "./harvest/registry.ts";
 import { HttpClient, UrlGuard } from "./http/mod.ts";
+import type { Services } from "./services_type.ts";
 import { ckanHarvester } from "./harvesters/ckan/mod.ts";
 import { dcatJsonHarvester, dcatRdfHarvester } from "./harvesters/dcat/mod.ts";
-import { openQueue, type Queue } from "./queue/mod.ts";
+import { openQueue } from "./queue/mod.ts";
 import { CkanTarget } from "./catalog/target.ts";
-import type { RecipientsHook } from "./harvest/notify.ts";
-import type { JobFinishedHook } from "./harvest/lifecycle.ts";
 import { sendStatusMails } from "./mail/mod.ts";
 import { attachDatabaseLog } from "./log/mod.ts";
 import { loadPlugins } from "./plugins/mod.ts";
 import { remoteErrors, remoteLatency } from "./metrics/mod.ts";
 
-/** What plugins can add besides harvesters. */
-export interface Hooks {
-  /** Adjust who gets a source's status mails. */
-  recipients: RecipientsHook[];
-  /** Run after every job that finishes normally; the status mails subscribe here. */
-  jobFinished: JobFinishedHook[];
-}
-
-/** Everything an action needs, opened once per process. */
-export interface Services extends AsyncDisposable {
-  config: Config;
-  db: Database;
-  sql: Sql;
-  harvesters: HarvesterRegistry;
-  http: HttpClient;
-  queue: Queue;
-  hooks: Hooks;
-  /** Where datasets are also written (`ckan.harvest.catalog.type = ckan`), if anywhere. */
-  target: CkanTarget | undefined;
-  close(): Promise<void>;
-}
+export type { Hooks, Services } from "./services_type.ts";
 
 /** The built-in harvesters. */
 export function builtinHarvesters(): HarvesterRegistry {

@@ -8,7 +8,7 @@ import { stalledWork } from "../metrics/mod.ts";
 import { cleanHarvestLog } from "../harvest/tick.ts";
 import { ValidationError } from "../errors/mod.ts";
 import type { Queryable } from "../db/mod.ts";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { requireSysadmin } from "./auth.ts";
 import { defineAction, zBool, zId } from "./registry.ts";
 import { editableSource, readableSource, sourceStatus } from "./sources.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { AuthorizationError, ValidationError } from "../errors/mod.ts";
 
 /** Who calls an action. The CLI acts as the site itself. */

@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { getLogger } from "@logtape/logtape";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { ACTIONS, type Actor, ANONYMOUS, runAction } from "../actions/mod.ts";
 import { AuthorizationError, NotFoundError, UnavailableError, ValidationError } from "../errors/mod.ts";
 import { jsonDepth, MAX_JSON_DEPTH } from "../errors/json_depth.ts";

@@ -1,5 +1,5 @@
 import { getLogger } from "@logtape/logtape";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { createApp } from "./mod.ts";
 
 const log = getLogger(["harvest", "server"]);

@@ -20,7 +20,7 @@ import {
 } from "./context.ts";
 import { runConsumers, runScheduler } from "../harvest/consumers.ts";
 import { healthReport, heartbeat, serveMetrics } from "../metrics/mod.ts";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { progressDisplay, summaryLine } from "./progress.ts";
 
 type Dict = Record<string, unknown>;

@@ -1,5 +1,5 @@
 import type { Config } from "../config/mod.ts";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { heartbeat } from "../metrics/mod.ts";
 import { runConsumers, runScheduler } from "./consumers.ts";
 

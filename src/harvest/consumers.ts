@@ -1,5 +1,5 @@
 import { getLogger } from "@logtape/logtape";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { fetchMessage, gatherMessage } from "../queue/mod.ts";
 import { gatherJob, jobsOfObjects, processObjects } from "./pipeline.ts";
 import { cleanHarvestLog, tick } from "./tick.ts";

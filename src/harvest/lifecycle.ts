@@ -6,7 +6,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { ValidationError } from "../errors/mod.ts";
 import { finishJobIfComplete, type JobRow } from "./jobs.ts";
 import { getSource } from "./sources.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import type { SourceRow } from "./sources.ts";
 
 export interface Recipient {

@@ -1,6 +1,6 @@
 import { GatherCounter, GatherLimitError, gatherLimits } from "./limits.ts";
 import { getLogger } from "@logtape/logtape";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import type { Queryable, Tx } from "../db/mod.ts";
 import { messageOf, ValidationError } from "../errors/mod.ts";
 import { isConnectionError } from "../db/mod.ts";

@@ -1,4 +1,4 @@
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { ValidationError } from "../errors/mod.ts";
 import { type JobRow, jobStats } from "./jobs.ts";
 import { abortJob, completeJob, createJob } from "./lifecycle.ts";

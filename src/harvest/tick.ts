@@ -1,5 +1,5 @@
 import { getLogger } from "@logtape/logtape";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import type { Queryable } from "../db/mod.ts";
 import { harvestTime } from "./dicts.ts";
 import type { JobRow } from "./jobs.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { getJob, jobStats } from "../harvest/jobs.ts";
 import { getSource, type SourceRow } from "../harvest/sources.ts";
 import { harvestTime } from "../harvest/dicts.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import client from "prom-client";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { pendingMigrations, type Queryable } from "../db/mod.ts";
 
 export const registry = new client.Registry();

@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { ACTIONS, runAction } from "../actions/mod.ts";
 import { AuthorizationError, messageOf, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { FREQUENCIES } from "../harvest/dicts.ts";

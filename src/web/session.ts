@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { Services } from "../services.ts";
+import type { Services } from "../services_type.ts";
 import { type Actor, ANONYMOUS } from "../actions/mod.ts";
 import { hashToken, randomToken } from "../auth/tokens.ts";
 import { verifyPassword } from "../auth/passwords.ts";
