@@ -10,8 +10,22 @@ import type { HarvesterRegistry } from "./harvest/registry.ts";
 import type { HttpClient } from "./http/mod.ts";
 import type { Queue } from "./queue/mod.ts";
 import type { CkanTarget } from "./catalog/target.ts";
-import type { RecipientsHook } from "./harvest/notify.ts";
-import type { JobFinishedHook } from "./harvest/lifecycle.ts";
+import type { SourceRow } from "./harvest/sources.ts";
+
+/** Someone a source's status mails go to. */
+export interface Recipient {
+  name: string;
+  email: string;
+}
+
+/**
+ * A plugin's say in who gets a source's mails: it receives the default list and returns the list to
+ * use (add, remove or replace). Hooks run in registration order.
+ */
+export type RecipientsHook = (source: SourceRow, recipients: Recipient[]) => Recipient[] | Promise<Recipient[]>;
+
+/** Work run after a job finishes normally (status mails, ...); registered on the services when they open. */
+export type JobFinishedHook = (services: Services, jobId: string) => Promise<void>;
 
 /** What plugins can add besides harvesters. */
 export interface Hooks {

@@ -14,7 +14,7 @@ import {
   sourceStatusCounts,
 } from "../harvest/sources.ts";
 import { errorCounts, getJob, jobDicts } from "../harvest/jobs.ts";
-import { clearSource, refuseWhileRunning } from "./maintenance.ts";
+import { clearSource, refuseWhileRunning } from "../harvest/source_history.ts";
 import { canEditSource, canReadSource, capacityIn, memberOrgIds } from "./auth.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 

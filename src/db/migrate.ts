@@ -1,4 +1,4 @@
-import type { Sql } from "./mod.ts";
+import type { Sql } from "./sql.ts";
 
 const MIGRATIONS_DIR = new URL("../../migrations/", import.meta.url);
 

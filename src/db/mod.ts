@@ -11,10 +11,8 @@ import { UnavailableError } from "../errors/mod.ts";
 
 export { migrate, pendingMigrations } from "./migrate.ts";
 
-// deno-lint-ignore ban-types
-export type Sql = postgres.Sql<{}>;
-export type Tx = postgres.TransactionSql;
-export type Queryable = Sql | Tx;
+export type { Queryable, Sql, Tx } from "./sql.ts";
+import type { Sql } from "./sql.ts";
 
 /** An open database, whichever kind. */
 export interface Database {

@@ -10,7 +10,6 @@ import {
 } from "../catalog/mod.ts";
 import type { GroupRef, ImportCatalog, ImportContext } from "./interface.ts";
 import type { ReportStatus } from "./dicts.ts";
-import { withdrawDataset } from "./pipeline.ts";
 import type { CkanTarget } from "../catalog/target.ts";
 
 /** Fields the harvest layer adds to datasets; a remote's values for them describe the remote's harvest. */
@@ -246,4 +245,23 @@ export class TxImportCatalog implements ImportCatalog {
     if (done) this.outcome = "deleted";
     return done;
   }
+}
+
+/** Marks the dataset of (source, guid) deleted and its current object not current. */
+export async function withdrawDataset(
+  tx: Queryable,
+  target: CkanTarget | undefined,
+  sourceId: string,
+  guid: string,
+  objectId?: string,
+) {
+  const [current] = await tx<{ package_id: string }[]>`
+    SELECT package_id FROM harvest_object
+    WHERE harvest_source_id = ${sourceId} AND guid = ${guid} AND current AND package_id IS NOT NULL FOR UPDATE`;
+  if (!current) return false;
+  await tx`UPDATE package SET state = 'deleted', metadata_modified = now() WHERE id = ${current.package_id}`;
+  await tx`UPDATE harvest_object SET current = false WHERE package_id = ${current.package_id} AND current`;
+  if (objectId) await tx`UPDATE harvest_object SET package_id = ${current.package_id} WHERE id = ${objectId}`;
+  await target?.remove(current.package_id);
+  return true;
 }

@@ -24,8 +24,7 @@ export class JobExistsError extends ValidationError {
   }
 }
 
-/** Work run after a job finishes normally (status mails, ...); registered on the services when they open. */
-export type JobFinishedHook = (services: Services, jobId: string) => Promise<void>;
+export type { JobFinishedHook } from "../services_type.ts";
 
 /**
  * Creates a New job for a source, refusing a second pending one with `JobExistsError` (the database's

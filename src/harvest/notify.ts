@@ -3,19 +3,10 @@
  *
  * @module
  */
-import type { Services } from "../services_type.ts";
+import type { Recipient, Services } from "../services_type.ts";
 import type { SourceRow } from "./sources.ts";
 
-export interface Recipient {
-  name: string;
-  email: string;
-}
-
-/**
- * A plugin's say in who gets a source's mails: it receives the default list and returns the list to
- * use (add, remove or replace). Hooks run in registration order.
- */
-export type RecipientsHook = (source: SourceRow, recipients: Recipient[]) => Recipient[] | Promise<Recipient[]>;
+export type { Recipient, RecipientsHook } from "../services_type.ts";
 
 /**
  * Sysadmins, then the admins of the source's organization, each with a non-blank e-mail, de-duplicated

@@ -16,8 +16,7 @@ import type {
 } from "./interface.ts";
 import { type JobRow, lastErrorFreeJob } from "./jobs.ts";
 import type { SourceRow } from "./sources.ts";
-import { type LotLinks, readLotLinks, TxImportCatalog } from "./import_catalog.ts";
-import type { CkanTarget } from "../catalog/target.ts";
+import { type LotLinks, readLotLinks, TxImportCatalog, withdrawDataset } from "./import_catalog.ts";
 import type { ReportStatus } from "./dicts.ts";
 
 const log = getLogger(["harvest", "pipeline"]);
@@ -629,24 +628,7 @@ async function withdraw(services: Services, obj: ObjectRow): Promise<ReportStatu
   });
 }
 
-/** Marks the dataset of (source, guid) deleted and its current object not current. */
-export async function withdrawDataset(
-  tx: Queryable,
-  target: CkanTarget | undefined,
-  sourceId: string,
-  guid: string,
-  objectId?: string,
-) {
-  const [current] = await tx<{ package_id: string }[]>`
-    SELECT package_id FROM harvest_object
-    WHERE harvest_source_id = ${sourceId} AND guid = ${guid} AND current AND package_id IS NOT NULL FOR UPDATE`;
-  if (!current) return false;
-  await tx`UPDATE package SET state = 'deleted', metadata_modified = now() WHERE id = ${current.package_id}`;
-  await tx`UPDATE harvest_object SET current = false WHERE package_id = ${current.package_id} AND current`;
-  if (objectId) await tx`UPDATE harvest_object SET package_id = ${current.package_id} WHERE id = ${objectId}`;
-  await target?.remove(current.package_id);
-  return true;
-}
+export { withdrawDataset };
 
 /** Runs a harvester's import inside `tx`, saving its errors there; answers the report status. */
 async function importInTransaction(

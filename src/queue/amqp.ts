@@ -1,7 +1,7 @@
 import { type ChannelModel, type ConfirmChannel, connect } from "amqplib";
 import { Buffer } from "node:buffer";
 import { getLogger } from "@logtape/logtape";
-import type { ListenOptions, Queue, QueueName } from "./mod.ts";
+import type { ListenOptions, Queue, QueueName } from "./types.ts";
 import { backoff, sleep, untilAborted, within } from "./retry.ts";
 import { UnavailableError } from "../errors/mod.ts";
 

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import type { Sql } from "../db/mod.ts";
 import { PostgresQueue } from "./postgres.ts";
 import { RedisQueue } from "./redis.ts";
@@ -13,33 +12,10 @@ import type { Config } from "../config/mod.ts";
 
 export { AmqpQueue, PostgresQueue, RedisQueue };
 
-/** The two queues of the original: gather carries job ids, fetch carries object ids. */
-export type QueueName = "gather" | "fetch";
-
-export const gatherMessage = z.object({ harvest_job_id: z.string().min(1) });
-export const fetchMessage = z.object({ harvest_object_id: z.string().min(1) });
-export type GatherMessage = z.infer<typeof gatherMessage>;
-export type FetchMessage = z.infer<typeof fetchMessage>;
-
-export interface ListenOptions {
-  signal: AbortSignal;
-  /** Messages handled at once by this listener. */
-  concurrency?: number;
-}
-
-/**
- * A message queue with at-least-once delivery: a message is removed only when its handler
- * resolves; when the handler throws or the process dies it is delivered again later.
- */
-export interface Queue {
-  publish(queue: QueueName, bodies: string[]): Promise<void>;
-  /** Runs `handler` for each message until `signal` aborts. */
-  listen(queue: QueueName, handler: (body: string) => Promise<void>, options: ListenOptions): Promise<void>;
-  /** Removes every waiting message; returns how many. */
-  purge(queue: QueueName): Promise<number>;
-  depth(queue: QueueName): Promise<number>;
-  close(): Promise<void>;
-}
+export type { ListenOptions, Queue, QueueName } from "./types.ts";
+export { fetchMessage, gatherMessage } from "./types.ts";
+export type { FetchMessage, GatherMessage } from "./types.ts";
+import type { Queue } from "./types.ts";
 
 /** The queue the configuration names (`ckan.harvest.mq.*`). */
 export function openQueue(config: Config, sql: Sql): Queue {

@@ -1,6 +1,6 @@
 import type { Sql } from "../db/mod.ts";
 import { getLogger } from "@logtape/logtape";
-import type { ListenOptions, Queue, QueueName } from "./mod.ts";
+import type { ListenOptions, Queue, QueueName } from "./types.ts";
 import { backoff, sleep } from "./retry.ts";
 
 const log = getLogger(["harvest", "queue", "postgres"]);

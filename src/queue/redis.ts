@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { getLogger } from "@logtape/logtape";
-import type { ListenOptions, Queue, QueueName } from "./mod.ts";
+import type { ListenOptions, Queue, QueueName } from "./types.ts";
 import { backoff, sleep, untilAborted, within } from "./retry.ts";
 import { UnavailableError } from "../errors/mod.ts";
 
