@@ -76,7 +76,9 @@ async function benchMode(mode: string, n: number, withFloor: boolean) {
   env.CKAN__HARVEST__ALLOWED_HOSTS = "127.0.0.1"; // the synthetic catalog is on loopback
   try {
     await runCli(["db", "upgrade"], env).catch(() => {});
-    await runCli(["source", "create", "bench-source", remote.url, "ckan"], env).catch(() => {});
+    // The floor reads 1,000-row pages; the harvest asks for the same (its default is the original's 100).
+    await runCli(["source", "create", "bench-source", remote.url, "ckan", "", "", "", "MANUAL", '{"rows": 1000}'], env)
+      .catch(() => {});
     const concurrency = args.concurrency!;
     const cold = await runCli(["run-test", "bench-source", "--concurrency", concurrency], env);
     const unchanged = await runCli(["run-test", "bench-source", "--concurrency", concurrency], env);
