@@ -185,6 +185,11 @@ Deno.test("the compose and Dockerfile processes, started with their own commands
       await new Promise((r) => setTimeout(r, 250));
     }
     assertMatch(metrics, /^harvest_jobs\{status="Finished"\} 1$/m);
+    // The job finishes inside the handling of its last messages; their acknowledgements follow.
+    while (Date.now() < deadline && !/^harvest_queue_depth\{queue="fetch"\} 0$/m.test(metrics)) {
+      await new Promise((r) => setTimeout(r, 250));
+      metrics = await (await fetch(`${base}/metrics`)).text();
+    }
     assertMatch(metrics, /^harvest_consumers_alive\{kind="worker"\} 2$/m);
     assertMatch(metrics, /^harvest_consumers_alive\{kind="scheduler"\} 1$/m);
     assertMatch(metrics, /^harvest_queue_depth\{queue="fetch"\} 0$/m);
