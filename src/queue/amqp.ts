@@ -2,7 +2,7 @@ import { type ChannelModel, type ConfirmChannel, connect } from "amqplib";
 import { Buffer } from "node:buffer";
 import { getLogger } from "@logtape/logtape";
 import type { ListenOptions, Queue, QueueName } from "./types.ts";
-import { backoff, sleep, untilAborted, within } from "./retry.ts";
+import { backoff, brokerAddress, sleep, untilAborted, within } from "./retry.ts";
 import { UnavailableError } from "../errors/mod.ts";
 
 const log = getLogger(["harvest", "queue", "amqp"]);
@@ -52,14 +52,7 @@ export class AmqpQueue implements Queue {
 
   /** `host:port` of the broker, without any password. */
   get address(): string {
-    const o = this.#options;
-    if (!o.url) return `${o.host}:${o.port}`;
-    try {
-      const u = new URL(o.url);
-      return `${u.hostname}:${u.port || 5672}`;
-    } catch {
-      return "(an invalid AMQP URL)";
-    }
+    return brokerAddress(this.#options, 5672);
   }
 
   get #timeoutMs(): number {

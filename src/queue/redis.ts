@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { getLogger } from "@logtape/logtape";
 import type { ListenOptions, Queue, QueueName } from "./types.ts";
-import { backoff, sleep, untilAborted, within } from "./retry.ts";
+import { backoff, brokerAddress, sleep, untilAborted, within } from "./retry.ts";
 import { UnavailableError } from "../errors/mod.ts";
 
 const log = getLogger(["harvest", "queue", "redis"]);
@@ -43,14 +43,7 @@ export class RedisQueue implements Queue {
 
   /** `host:port` of the broker, without any password. */
   get address(): string {
-    const o = this.#options;
-    if (!o.url) return `${o.host}:${o.port}`;
-    try {
-      const u = new URL(o.url);
-      return `${u.hostname}:${u.port || 6379}`;
-    } catch {
-      return "(an invalid Redis URL)";
-    }
+    return brokerAddress(this.#options, 6379);
   }
 
   #unavailable(): UnavailableError {

@@ -34,3 +34,14 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
+
+/** `host:port` of a broker from its URL (else host and port), without any password, for messages. */
+export function brokerAddress(o: { url?: string; host: string; port: number }, defaultPort: number): string {
+  if (!o.url) return `${o.host}:${o.port}`;
+  try {
+    const u = new URL(o.url);
+    return `${u.hostname}:${u.port || defaultPort}`;
+  } catch {
+    return "(an invalid broker URL)";
+  }
+}
