@@ -5,7 +5,7 @@
  * catalog size, records/s, peak RSS and the target (under 300 MB); a second run shows the no-change
  * rate.
  *
- *   deno task bench:dcat            (or: deno run -A bench/dcat_json_bench.ts --mb 200)
+ *   deno task bench:dcat            (or: deno run -A bench/dcat_json_bench.ts --mb 200; allow-all: the harness, whose CLI runs use the task's flags)
  */
 import { parseArgs } from "node:util";
 import { dataJsonRecord, dataJsonStream } from "../src/demo/dcat_catalog.ts";

@@ -10,4 +10,4 @@ export CKAN__HARVEST__ALLOW_PRIVATE_URLS=true
 # Fill node_modules and the module cache once, before test files start CLI subprocesses in parallel.
 deno install --frozen >/dev/null
 deno cache --frozen main.ts cli.ts src/demo/mod.ts tests/fixtures/*.ts >/dev/null
-exec deno test --allow-all --parallel "$@"
+exec deno test --allow-all --parallel "$@" # allow-all: the test runner only; the product processes it starts use the tasks' flags

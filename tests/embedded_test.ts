@@ -80,7 +80,15 @@ Deno.test("serve on the embedded default with the CLI beside it: one holder, tok
     // A client killed in the middle of a statement inside a transaction: the session is free as soon
     // as the statement ends, not when the idle reaper (30 s) notices.
     const dying = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("./fixtures/die_in_transaction.ts", import.meta.url).pathname, data],
+      // Not a product process: a bare database client, given only the socket and the data directory.
+      args: [
+        "run",
+        "--allow-net=127.0.0.1",
+        "--allow-env",
+        `--allow-read=${data}`,
+        new URL("./fixtures/die_in_transaction.ts", import.meta.url).pathname,
+        data,
+      ],
       stdout: "piped",
       stderr: "null",
     }).spawn();

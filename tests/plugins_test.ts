@@ -2,6 +2,7 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { tempDir, testServices } from "./helpers.ts";
 import { harvestWithPlugin } from "./fixtures/plugin_harvest.ts";
+import { taskCommand } from "./task_flags.ts";
 import { ConfigError } from "../src/config/mod.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -31,7 +32,14 @@ Deno.test("the example plugin loads from an http: URL served on loopback", async
   const url = `http://127.0.0.1:${server.addr.port}/examples/plugins/csv_catalog.ts`;
   try {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `--lock=${lock}`, new URL("tests/fixtures/plugin_harvest.ts", ROOT).pathname, url],
+      // The harvest runs the product's code, so it gets the harvester task's flags (plus its own lock file).
+      args: [
+        "run",
+        ...taskCommand("harvester").flags,
+        `--lock=${lock}`,
+        new URL("tests/fixtures/plugin_harvest.ts", ROOT).pathname,
+        url,
+      ],
       env: { NO_COLOR: "1" },
       cwd: ROOT,
       stdout: "piped",

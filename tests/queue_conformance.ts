@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import type { Queue } from "../src/queue/mod.ts";
+import { taskCommand } from "./task_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -74,7 +75,8 @@ export function queueConformance(backend: Backend): void {
     try {
       await queue.publish("fetch", ["survivor"]);
       const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${ROOT}tests/fixtures/listen_and_hang.ts`],
+        // A consumer of the product's queue code, with the harvester task's flags (as a worker runs).
+        args: ["run", ...taskCommand("harvester").flags, `${ROOT}tests/fixtures/listen_and_hang.ts`],
         env: { ...backend.env(siteId), NO_COLOR: "1" },
         stdout: "piped",
         stderr: "null",

@@ -36,5 +36,5 @@ export function taskArgs(task: ProductTask, extra: string[] = []): string[] {
 
 /** The permission-relevant flags of a command line: `--allow-*`, `--deny-*` and `--v8-flags`. */
 export function permissionFlags(words: string[]): string[] {
-  return words.filter((w) => /^--(allow|deny)-|^--v8-flags=|^-A$|^--allow-all$/.test(w));
+  return words.filter((w) => /^--(allow|deny)-|^--v8-flags=|^-A$|^--allow-all$/.test(w)); // allow-all: recognised, to be caught
 }
