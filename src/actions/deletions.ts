@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { harvestTime } from "../harvest/dicts.ts";
-import { DELETED_EXTRA, withdrawDataset } from "../harvest/pipeline.ts";
+import { DELETED_EXTRA } from "../harvest/pipeline.ts";
+import { withdrawDataset } from "../harvest/import_catalog.ts";
 import { defineAction, zId } from "./registry.ts";
 import { editableSource } from "./sources.ts";
 

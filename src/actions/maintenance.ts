@@ -12,8 +12,6 @@ import { editableSource, readableSource, sourceStatus } from "./sources.ts";
 import { jobDicts, type JobRow } from "../harvest/jobs.ts";
 import { clearSource, clearSourceHistory, refuseWhileRunning } from "../harvest/source_history.ts";
 
-export { clearSource, clearSourceHistory, refuseWhileRunning };
-
 export const harvestSourceClear = defineAction({
   name: "harvest_source_clear",
   doc: "Purges the datasets this source harvested (only those no other source holds), and every job, object " +

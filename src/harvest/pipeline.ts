@@ -628,8 +628,6 @@ async function withdraw(services: Services, obj: ObjectRow): Promise<ReportStatu
   });
 }
 
-export { withdrawDataset };
-
 /** Runs a harvester's import inside `tx`, saving its errors there; answers the report status. */
 async function importInTransaction(
   services: Services,

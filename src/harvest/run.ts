@@ -1,7 +1,7 @@
 import type { Services } from "../services_type.ts";
 import { ValidationError } from "../errors/mod.ts";
 import { type JobRow, jobStats } from "./jobs.ts";
-import { abortJob, completeJob, createJob } from "./lifecycle.ts";
+import { completeJob, createJob } from "./lifecycle.ts";
 import { gatherJob, type ObjectOutcome, processObjects } from "./pipeline.ts";
 
 /** Objects imported per transaction by `run-test`. */
@@ -32,8 +32,6 @@ export interface RunOptions {
   onProgress?(progress: Progress): void;
   signal?: AbortSignal;
 }
-
-export { abortJob };
 
 /**
  * Runs gather, fetch and import of a new job in this process, without the queues (`run-test`):

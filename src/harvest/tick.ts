@@ -38,8 +38,6 @@ export function nextRun(frequency: string, now: Date): Date | undefined {
   }
 }
 
-export { completeJob };
-
 async function startDueSources(services: Services, report: TickReport): Promise<void> {
   const { sql } = services;
   const due = await sql<{ id: string; name: string; frequency: string }[]>`
