@@ -10,7 +10,7 @@ import { CkanTarget } from "./catalog/target.ts";
 import { sendStatusMails } from "./mail/mod.ts";
 import { attachDatabaseLog } from "./log/mod.ts";
 import { loadPlugins } from "./plugins/mod.ts";
-import { remoteErrors, remoteLatency } from "./metrics/mod.ts";
+import { MetricsRegistry } from "./metrics/registry.ts";
 
 export type { Hooks, Services } from "./services_type.ts";
 
@@ -33,14 +33,15 @@ export async function openServices(config: Config, options: { maxConnections?: n
   });
   // The catalog target is the operator's own setting, not user input: its host is always allowed.
   if (v["ckan.harvest.catalog.url"]) guard.allow(new URL(v["ckan.harvest.catalog.url"]).hostname);
+  const metrics = new MetricsRegistry();
   const http = new HttpClient({
     guard,
     userAgent: v["ckan.harvest.http.user_agent"],
     timeoutMs: v["ckan.harvest.http.timeout"] * 1000,
     maxBytes: v["ckan.harvest.http.max_response_mb"] * 1024 * 1024,
     observer: {
-      request: (labels, seconds) => remoteLatency.observe(labels, seconds),
-      error: (labels) => remoteErrors.inc(labels),
+      request: (labels, seconds) => metrics.remoteLatency.observe(labels, seconds),
+      error: (labels) => metrics.remoteErrors.inc(labels),
     },
   });
   const harvesters = builtinHarvesters();
@@ -52,6 +53,7 @@ export async function openServices(config: Config, options: { maxConnections?: n
     throw error;
   }
   const queue = openQueue(config, db.sql);
+  metrics.bind({ sql: db.sql, queue });
   const flushLog = await attachDatabaseLog(db.sql, v["ckan.harvest.log_scope"], v["ckan.harvest.log_level"]);
   const close = async () => {
     await flushLog();
@@ -65,6 +67,8 @@ export async function openServices(config: Config, options: { maxConnections?: n
     sql: db.sql,
     harvesters,
     hooks: { recipients: plugins.recipients, jobFinished: [(s, jobId) => sendStatusMails(s, jobId).then(() => {})] },
+    work: { analyze: { writes: 0, every: 1000 } },
+    metrics,
     http,
     queue,
     target: v["ckan.harvest.catalog.type"] === "ckan"

@@ -11,6 +11,7 @@ import type { HttpClient } from "./http/mod.ts";
 import type { Queue } from "./queue/mod.ts";
 import type { CkanTarget } from "./catalog/target.ts";
 import type { SourceRow } from "./harvest/sources.ts";
+import type { MetricsRegistry } from "./metrics/registry.ts";
 
 /** Someone a source's status mails go to. */
 export interface Recipient {
@@ -35,6 +36,17 @@ export interface Hooks {
   jobFinished: JobFinishedHook[];
 }
 
+/**
+ * State one process keeps for one set of services (never in module globals, so two services in one
+ * process, as in tests, never share it).
+ */
+export interface WorkState {
+  /** When the harvest tables' statistics are refreshed next (see `noteWrites` in harvest/process.ts). */
+  analyze: { writes: number; every: number };
+  /** The fetch consumer's batcher of deliveries into lots, made on the first delivery. */
+  fetchBatcher?: { add(objectId: string): Promise<void> };
+}
+
 /** Everything an action needs, opened once per process. */
 export interface Services extends AsyncDisposable {
   config: Config;
@@ -44,6 +56,9 @@ export interface Services extends AsyncDisposable {
   http: HttpClient;
   queue: Queue;
   hooks: Hooks;
+  work: WorkState;
+  /** This services' Prometheus registry: remote request figures and the database gauges. */
+  metrics: MetricsRegistry;
   /** Where datasets are also written (`ckan.harvest.catalog.type = ckan`), if anywhere. */
   target: CkanTarget | undefined;
   close(): Promise<void>;

@@ -4,7 +4,8 @@ import { testHarvester } from "./fixtures/test_harvester.ts";
 import { getAction, runAction, SITE_ACTOR } from "../src/actions/mod.ts";
 import { handleFetch, handleGather } from "../src/harvest/consumers.ts";
 import { tick } from "../src/harvest/tick.ts";
-import { gatherJob, processObjects } from "../src/harvest/pipeline.ts";
+import { gatherJob } from "../src/harvest/gather.ts";
+import { processObjects } from "../src/harvest/process.ts";
 import type { Services } from "../src/services.ts";
 
 type Dict = Record<string, unknown>;

@@ -1,18 +1,24 @@
 import { z } from "zod";
 import {
+  findPackage,
   listPackages,
+  markPackagesDeleted,
   NAME_PATTERN,
+  nameTaken,
+  packageIdTaken,
   packageInputSchema,
   type PackageParsed,
   readPackages,
   searchPackages,
   showPackage,
+  tagNames,
   writePackage,
 } from "../catalog/mod.ts";
+import { findGroup, groupDict, listGroups } from "../catalog/groups.ts";
 import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { capacityIn, memberOrgIds } from "./auth.ts";
 import { type ActionContext, defineAction, toValidationError, zBool, zId, zInt } from "./registry.ts";
-import { groupDict, orgByIdOrName } from "./users.ts";
+import { orgByIdOrName } from "./users.ts";
 
 async function viewer(ctx: ActionContext) {
   return { sysadmin: ctx.actor.sysadmin, orgIds: await memberOrgIds(ctx.services.sql, ctx.actor) };
@@ -135,17 +141,14 @@ async function resolvePackageRefs(ctx: ActionContext, pkg: PackageParsed) {
   const errors: Record<string, string[]> = {};
   let ownerOrg: string | null = null;
   if (pkg.owner_org) {
-    const [org] = await sql<{ id: string }[]>`
-      SELECT id FROM "group" WHERE (id = ${pkg.owner_org} OR name = ${pkg.owner_org}) AND is_organization
-        AND state = 'active'`;
+    const org = await findGroup(sql, pkg.owner_org, { kind: "organization" });
     if (org) ownerOrg = org.id;
     else errors.owner_org = [`Organization does not exist: ${pkg.owner_org}`];
   }
   const groupIds: string[] = [];
   for (const g of pkg.groups ?? []) {
     const key = g.id ?? g.name ?? "";
-    const [found] = await sql<{ id: string }[]>`
-      SELECT id FROM "group" WHERE (id = ${key} OR name = ${key}) AND NOT is_organization AND state = 'active'`;
+    const found = await findGroup(sql, key, { kind: "group" });
     if (found) groupIds.push(found.id);
     else (errors.groups ??= []).push(`Group not found: ${key}`);
   }
@@ -179,8 +182,7 @@ async function savePackage(
   else if (!NAME_PATTERN.test(name)) {
     errors.name = ["Must be purely lowercase alphanumeric (ascii) characters and these symbols: -_"];
   } else {
-    const [clash] = await sql`SELECT 1 FROM package WHERE name = ${name} AND id <> ${existing?.id ?? ""}`;
-    if (clash) errors.name = ["That URL is already in use."];
+    if (await nameTaken(sql, name, existing?.id)) errors.name = ["That URL is already in use."];
   }
   const refs = await resolvePackageRefs(ctx, pkg);
   Object.assign(errors, refs.errors);
@@ -190,7 +192,7 @@ async function savePackage(
     await requireOrgEditor(ctx, existing.owner_org, "move this dataset");
   }
   let id = existing?.id ?? pkg.id ?? crypto.randomUUID();
-  if (!existing && pkg.id && (await sql`SELECT 1 FROM package WHERE id = ${pkg.id}`).length > 0) {
+  if (!existing && pkg.id && await packageIdTaken(sql, pkg.id)) {
     throw ValidationError.of("id", `Dataset id already exists: ${pkg.id}`);
   }
   const written = await sql.begin((tx) =>
@@ -202,9 +204,7 @@ async function savePackage(
 }
 
 async function packageForEdit(ctx: ActionContext, idOrName: string) {
-  const [row] = await ctx.services.sql<{ id: string; name: string; owner_org: string | null; private: boolean }[]>`
-    SELECT id, name, owner_org, private FROM package WHERE id = ${idOrName} OR name = ${idOrName}
-    ORDER BY (id = ${idOrName}) DESC LIMIT 1`;
+  const row = await findPackage(ctx.services.sql, idOrName);
   if (!row) throw new NotFoundError(`Dataset not found: ${idOrName}`);
   return row;
 }
@@ -256,7 +256,7 @@ export const packageDelete = defineAction({
   async run(ctx, input) {
     const existing = await packageForEdit(ctx, input.id);
     await requireOrgEditor(ctx, existing.owner_org, "delete this dataset");
-    await ctx.services.sql`UPDATE package SET state = 'deleted', metadata_modified = now() WHERE id = ${existing.id}`;
+    await markPackagesDeleted(ctx.services.sql, [existing.id]);
     return null;
   },
 });
@@ -269,11 +269,9 @@ function groupListAction(kind: "organization" | "group") {
     sideEffectFree: true,
     input: z.object({ all_fields: zBool.optional(), limit: zInt(1, 1000).optional(), offset: zInt(0).optional() }),
     async run(ctx, input) {
-      const rows = await ctx.services.sql<{ id: string; name: string }[]>`
-        SELECT id, name FROM "group" WHERE is_organization = ${kind === "organization"} AND state = 'active'
-        ORDER BY name LIMIT ${input.limit ?? 1000} OFFSET ${input.offset ?? 0}`;
+      const rows = await listGroups(ctx.services.sql, kind, input.limit ?? 1000, input.offset ?? 0);
       if (!input.all_fields) return rows.map((r) => r.name);
-      return await Promise.all(rows.map((r) => groupDict(ctx, r.id, kind)));
+      return await Promise.all(rows.map((r) => groupDict(ctx.services.sql, r.id, kind)));
     },
   });
 }
@@ -288,7 +286,7 @@ function groupShowAction(kind: "organization" | "group") {
     input: z.object({ id: zId, include_datasets: zBool.optional() }),
     async run(ctx, input) {
       const g = await orgByIdOrName(ctx, input.id, kind === "organization");
-      const dict: Record<string, unknown> = await groupDict(ctx, g.id, kind);
+      const dict: Record<string, unknown> = await groupDict(ctx.services.sql, g.id, kind);
       if (input.include_datasets) {
         const fq = kind === "organization" ? `owner_org:${g.id}` : `groups:${g.name}`;
         dict.packages = (await searchPackages(ctx.services.sql, { fq, rows: 1000 }, await viewer(ctx))).results;
@@ -305,12 +303,7 @@ export const tagList = defineAction({
   sideEffectFree: true,
   input: z.object({ query: z.string().optional(), limit: zInt(1, 10000).optional(), offset: zInt(0).optional() }),
   async run(ctx, input) {
-    const q = (input.query ?? "").replace(/[\\%_]/g, (c) => `\\${c}`);
-    const rows = await ctx.services.sql<{ name: string }[]>`
-      SELECT DISTINCT t.name FROM package_tag t JOIN package p ON p.id = t.package_id
-      WHERE p.state = 'active' AND NOT p.private AND t.name ILIKE ${q + "%"}
-      ORDER BY t.name LIMIT ${input.limit ?? 1000} OFFSET ${input.offset ?? 0}`;
-    return rows.map((r) => r.name);
+    return await tagNames(ctx.services.sql, input.query ?? "", input.limit ?? 1000, input.offset ?? 0);
   },
 });
 

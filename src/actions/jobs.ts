@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { getJob, jobDicts, type JobRow } from "../harvest/jobs.ts";
+import { getJob, jobDicts, type JobRow, listJobs, newestJobOfSource } from "../harvest/jobs.ts";
+import { editorOrgIds } from "../auth/users.ts";
 import { AuthorizationError } from "../errors/mod.ts";
 import { requireSysadmin } from "./auth.ts";
 import {
@@ -74,13 +75,13 @@ export const harvestJobList = defineAction({
     else if (!ctx.actor.sysadmin && !ctx.actor.id) {
       throw new AuthorizationError("Anonymous users are not authorized to list harvest jobs");
     }
-    const jobs = await sql<JobRow[]>`
-      SELECT j.* FROM harvest_job j JOIN harvest_source s ON s.id = j.source_id
-      WHERE (${sourceId}::text IS NULL OR j.source_id = ${sourceId})
-        AND (${input.status ?? null}::text IS NULL OR j.status = ${input.status ?? null})
-        AND (${ctx.actor.sysadmin} OR s.owner_org IN (SELECT group_id FROM membership
-          WHERE user_id = ${ctx.actor.id ?? ""} AND capacity IN ('admin', 'editor')))
-      ORDER BY j.created DESC, j.id LIMIT ${input.limit ?? 100} OFFSET ${input.offset ?? 0}`;
+    const jobs = await listJobs(sql, {
+      sourceId,
+      status: input.status ?? null,
+      orgIds: ctx.actor.sysadmin ? undefined : await editorOrgIds(sql, ctx.actor),
+      limit: input.limit ?? 100,
+      offset: input.offset ?? 0,
+    });
     return await jobDicts(sql, jobs);
   },
 });
@@ -100,9 +101,7 @@ export const harvestJobAbort = defineAction({
     requireSysadmin(ctx.actor, "abort harvest jobs");
     const { sql } = ctx.services;
     const key = (input.source_id ?? input.id)!;
-    const [bySource] = await sql<JobRow[]>`
-      SELECT j.* FROM harvest_job j JOIN harvest_source s ON s.id = j.source_id
-      WHERE s.id = ${key} OR s.name = ${key} ORDER BY j.created DESC LIMIT 1`;
+    const bySource = await newestJobOfSource(sql, key);
     const job = bySource ?? await getJob(sql, key);
     await abortJob(ctx.services, job.id);
     return (await jobDicts(sql, [await getJob(sql, job.id)], { summaries: true }))[0];

@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { ValidationError } from "../errors/mod.ts";
-import { getJob, jobDicts, type JobRow } from "../harvest/jobs.ts";
-import { getSource } from "../harvest/sources.ts";
+import { getJob, jobDicts, type JobRow, runningJobsWithSource } from "../harvest/jobs.ts";
+import { getSource, sourcesWithoutPendingJob } from "../harvest/sources.ts";
+import { selectForReimport } from "../harvest/objects.ts";
 import { tick } from "../harvest/tick.ts";
 import { abortJob } from "../harvest/lifecycle.ts";
-import { reimportObject } from "../harvest/pipeline.ts";
+import { reimportObject } from "../harvest/process.ts";
 import { requireSysadmin } from "./auth.ts";
 import { defineAction, zBool, zId } from "./registry.ts";
 import { createJob, JobExistsError, sendToGatherQueue } from "./jobs.ts";
@@ -43,14 +44,10 @@ export const harvestJobCreateAll = defineAction({
   async run(ctx, input) {
     requireSysadmin(ctx.actor, "create jobs for all sources");
     const { sql } = ctx.services;
-    const sources = await sql<{ id: string }[]>`
-      SELECT id FROM harvest_source s WHERE state = 'active'
-        AND NOT EXISTS (SELECT 1 FROM harvest_job j WHERE j.source_id = s.id AND j.status IN ('New', 'Running'))
-      ORDER BY created`;
     const jobs: JobRow[] = [];
-    for (const s of sources) {
+    for (const id of await sourcesWithoutPendingJob(sql)) {
       try {
-        let job = await createJob(ctx, s.id);
+        let job = await createJob(ctx, id);
         if (input.run ?? true) job = await sendToGatherQueue(ctx, job);
         jobs.push(job);
       } catch (error) {
@@ -93,15 +90,12 @@ export const harvestAbortFailedJobs = defineAction({
   }),
   async run(ctx, input) {
     requireSysadmin(ctx.actor, "abort harvest jobs");
-    const { sql } = ctx.services;
     const lifeSpan = Number(input.life_span);
     const defaultDays = Number.isInteger(lifeSpan) && lifeSpan > 0 ? lifeSpan : 7;
     const list = (v?: string) => (v ?? "").split(",").map((x) => x.trim()).filter((x) => x.length > 0);
     const include = list(input.include);
     const exclude = include.length > 0 ? [] : list(input.exclude);
-    const jobs = await sql<{ id: string; created: Date; frequency: string; source_id: string; name: string }[]>`
-      SELECT j.id, j.created, s.frequency, s.id AS source_id, s.name FROM harvest_job j
-      JOIN harvest_source s ON s.id = j.source_id WHERE j.status = 'Running'`;
+    const jobs = await runningJobsWithSource(ctx.services.sql);
     const matches = (job: { source_id: string; name: string }, keys: string[]) =>
       keys.includes(job.source_id) || keys.includes(job.name);
     let aborted = 0;
@@ -146,20 +140,17 @@ export const harvestObjectsImport = defineAction({
     }
     const join = input.package_id ? true : input.join_datasets ?? true;
     const segments = (input.segments ?? "").toLowerCase().split("");
-    const objects = await sql<{ id: string }[]>`
-      SELECT o.id FROM harvest_object o LEFT JOIN package p ON p.id = o.package_id
-      WHERE (o.current OR ${input.harvest_object_id ?? null}::text IS NOT NULL)
-        AND (${input.guid ?? null}::text IS NULL OR o.guid = ${input.guid ?? null})
-        AND (${sourceId}::text IS NULL OR o.harvest_source_id = ${sourceId})
-        AND (${input.harvest_object_id ?? null}::text IS NULL OR o.id = ${input.harvest_object_id ?? null})
-        AND (${input.package_id ?? null}::text IS NULL OR p.id = ${input.package_id ?? null}
-          OR p.name = ${input.package_id ?? null})
-        AND (NOT ${join} OR p.state = 'active')
-        AND (${segments.length === 0} OR substr(md5(o.id), 1, 1) = ANY(${segments}))
-      ORDER BY o.id`;
+    const objects = await selectForReimport(sql, {
+      objectId: input.harvest_object_id ?? null,
+      guid: input.guid ?? null,
+      sourceId,
+      packageId: input.package_id ?? null,
+      joinDatasets: join,
+      segments: segments.filter((s) => s.length > 0),
+    });
     let processed = 0;
-    for (const o of objects) {
-      if (await reimportObject(ctx.services, o.id) !== "skipped") processed++;
+    for (const id of objects) {
+      if (await reimportObject(ctx.services, id) !== "skipped") processed++;
     }
     return processed;
   },

@@ -4,12 +4,15 @@
  * @module
  */
 import { z } from "zod";
-import { stalledWork } from "../metrics/mod.ts";
+import { stalledWork } from "../harvest/stalled.ts";
+import { seenWithin } from "../db/consumers.ts";
+import { analyzeAll, analyzePackages } from "../db/maintenance.ts";
+import { allSourceIds } from "../harvest/sources.ts";
 import { cleanHarvestLog } from "../harvest/tick.ts";
 import { requireSysadmin } from "./auth.ts";
 import { defineAction, zBool, zId } from "./registry.ts";
 import { editableSource, readableSource, sourceStatus } from "./sources.ts";
-import { jobDicts, type JobRow } from "../harvest/jobs.ts";
+import { jobDicts, recentFailures, runningJobs } from "../harvest/jobs.ts";
 import { clearSource, clearSourceHistory, refuseWhileRunning } from "../harvest/source_history.ts";
 
 export const harvestSourceClear = defineAction({
@@ -56,9 +59,13 @@ export const harvestSourcesJobHistoryClear = defineAction({
   async run(ctx) {
     requireSysadmin(ctx.actor, "clear the history of every source");
     const { sql } = ctx.services;
-    const sources = await sql<{ id: string }[]>`SELECT id FROM harvest_source ORDER BY created`;
     const out = [];
-    for (const s of sources) out.push({ id: s.id, jobs: await sql.begin((tx) => clearSourceHistory(tx, s.id)) });
+    for (const id of await allSourceIds(sql)) {
+      out.push({
+        id,
+        jobs: await sql.begin((tx) => clearSourceHistory(tx, id)),
+      });
+    }
     return out;
   },
 });
@@ -72,7 +79,7 @@ export const harvestSourceReindex = defineAction({
   input: z.object({ id: zId }),
   async run(ctx, input) {
     await editableSource(ctx, input.id, "reindex");
-    await ctx.services.sql`ANALYZE package`;
+    await analyzePackages(ctx.services.sql);
     return true;
   },
 });
@@ -86,7 +93,7 @@ export const harvestSourcesReindex = defineAction({
   input: z.object({}),
   async run(ctx) {
     requireSysadmin(ctx.actor, "reindex every source");
-    await ctx.services.sql`ANALYZE`;
+    await analyzeAll(ctx.services.sql);
     return true;
   },
 });
@@ -115,16 +122,9 @@ export const harvestStatusShow = defineAction({
   async run(ctx) {
     requireSysadmin(ctx.actor, "see the harvest status");
     const { sql, queue } = ctx.services;
-    const running = await sql<JobRow[]>`SELECT * FROM harvest_job WHERE status = 'Running' ORDER BY created DESC`;
-    const finished = await sql<JobRow[]>`
-      SELECT * FROM harvest_job j WHERE status = 'Finished' AND (
-        EXISTS (SELECT 1 FROM harvest_gather_error g WHERE g.harvest_job_id = j.id)
-        OR EXISTS (SELECT 1 FROM harvest_object o JOIN harvest_object_error e ON e.harvest_object_id = o.id
-          WHERE o.harvest_job_id = j.id AND e.stage NOT ILIKE '%warning'))
-      ORDER BY finished DESC NULLS LAST LIMIT 20`;
-    const consumers = await sql<{ id: string; kind: string; age: number }[]>`
-      SELECT id, kind, extract(epoch FROM now() - last_seen)::float8 AS age FROM harvest_consumer
-      WHERE last_seen > now() - interval '1 hour' ORDER BY kind, id`;
+    const running = await runningJobs(sql);
+    const finished = await recentFailures(sql);
+    const consumers = await seenWithin(sql, 3600);
     return {
       running_jobs: await jobDicts(sql, running, { summaries: true }),
       queue_depth: { gather: await queue.depth("gather"), fetch: await queue.depth("fetch") },

@@ -7,43 +7,31 @@ import { z } from "zod";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import type { Queryable } from "../db/mod.ts";
 import { harvestTime } from "../harvest/dicts.ts";
-import { getJob } from "../harvest/jobs.ts";
-import { getSource } from "../harvest/sources.ts";
-import { sourceInfo } from "../harvest/pipeline.ts";
+import { gatherErrors, getJob } from "../harvest/jobs.ts";
+import { getSource, sourceExists } from "../harvest/sources.ts";
+import { sourceInfo } from "../harvest/stage.ts";
+import {
+  createObject,
+  currentObjectOf,
+  getObjectRecord,
+  listObjectIds,
+  objectByGuid,
+  objectErrors,
+  objectExtras,
+  type ObjectRecord,
+  objectsWithErrors,
+} from "../harvest/objects.ts";
+import { findPackage } from "../catalog/mod.ts";
+import { listLog } from "../log/mod.ts";
 import { notificationRecipients } from "../harvest/notify.ts";
 import { canReadSource, memberOrgIds, requireSysadmin } from "./auth.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 import { editableSource, readableSource } from "./sources.ts";
 
-interface ObjectRow {
-  id: string;
-  guid: string;
-  current: boolean;
-  gathered: Date;
-  fetch_started: Date | null;
-  fetch_finished: Date | null;
-  import_started: Date | null;
-  import_finished: Date | null;
-  content: string | null;
-  state: string;
-  metadata_modified_date: Date | null;
-  retry_times: number;
-  harvest_job_id: string;
-  harvest_source_id: string;
-  package_id: string | null;
-  report_status: string | null;
-}
-
-const OBJECT_COLUMNS = `id, guid, current, gathered, fetch_started, fetch_finished, import_started, import_finished,
-  content, state, metadata_modified_date, retry_times, harvest_job_id, harvest_source_id, package_id, report_status`;
-
 /** The original's object dict: every column, plus source, job, package, errors and extras. */
-async function objectDict(sql: Queryable, o: ObjectRow): Promise<Record<string, unknown>> {
-  const errors = await sql<{ id: string; message: string; stage: string; line: number | null; created: Date }[]>`
-    SELECT id, message, stage, line, created FROM harvest_object_error WHERE harvest_object_id = ${o.id}
-    ORDER BY created, id`;
-  const extras = await sql<{ key: string; value: string }[]>`
-    SELECT key, value FROM harvest_object_extra WHERE harvest_object_id = ${o.id} ORDER BY key`;
+async function objectDict(sql: Queryable, o: ObjectRecord): Promise<Record<string, unknown>> {
+  const errors = await objectErrors(sql, o.id);
+  const extras = await objectExtras(sql, o.id);
   return {
     id: o.id,
     guid: o.guid,
@@ -65,7 +53,7 @@ async function objectDict(sql: Queryable, o: ObjectRow): Promise<Record<string, 
     ...(o.package_id ? { package: o.package_id } : {}),
     content: o.content,
     errors: errors.map((e) => ({ ...e, harvest_object_id: o.id, created: harvestTime(e.created) })),
-    extras: Object.fromEntries(extras.map((e) => [e.key, e.value])),
+    extras,
   };
 }
 
@@ -73,14 +61,13 @@ async function objectDict(sql: Queryable, o: ObjectRow): Promise<Record<string, 
  * An object's raw content is the remote record: only those who may read its source see it, and
  * when its dataset is private, only members of the dataset's organization.
  */
-async function requireObjectReadable(ctx: ActionContext, o: ObjectRow): Promise<void> {
+async function requireObjectReadable(ctx: ActionContext, o: ObjectRecord): Promise<void> {
   const { sql } = ctx.services;
   const hidden = () => new NotFoundError(`Harvest object not found: ${o.id}`);
   const source = await getSource(sql, o.harvest_source_id);
   if (!await canReadSource(sql, ctx.actor, source)) throw hidden();
   if (o.package_id && !ctx.actor.sysadmin) {
-    const [pkg] = await sql<{ private: boolean; owner_org: string | null }[]>`
-      SELECT private, owner_org FROM package WHERE id = ${o.package_id}`;
+    const pkg = await findPackage(sql, o.package_id);
     if (pkg?.private && !(await memberOrgIds(sql, ctx.actor)).includes(pkg.owner_org ?? "")) throw hidden();
   }
 }
@@ -101,22 +88,13 @@ export const harvestObjectShow = defineAction({
   }),
   async run(ctx, input) {
     const { sql } = ctx.services;
-    let rows: ObjectRow[];
+    let object: ObjectRecord | undefined;
     if (input.id) {
-      rows = input.attr === "guid"
-        ? await sql.unsafe<ObjectRow[]>(
-          `SELECT ${OBJECT_COLUMNS} FROM harvest_object WHERE guid = $1 ORDER BY gathered DESC, id LIMIT 1`,
-          [input.id],
-        )
-        : await sql.unsafe<ObjectRow[]>(`SELECT ${OBJECT_COLUMNS} FROM harvest_object WHERE id = $1`, [input.id]);
+      object = input.attr === "guid" ? await objectByGuid(sql, input.id) : await getObjectRecord(sql, input.id);
     } else {
-      rows = await sql.unsafe<ObjectRow[]>(
-        `SELECT ${OBJECT_COLUMNS} FROM harvest_object o WHERE current AND package_id IN
-          (SELECT id FROM package WHERE id = $1 OR name = $1) ORDER BY import_finished DESC NULLS LAST LIMIT 1`,
-        [input.dataset_id!],
-      );
+      const pkg = await findPackage(sql, input.dataset_id!);
+      object = pkg ? await currentObjectOf(sql, pkg.id) : undefined;
     }
-    const object = rows[0];
     if (!object) throw new NotFoundError(`Harvest object not found: ${input.id ?? input.dataset_id}`);
     await requireObjectReadable(ctx, object);
     return await objectDict(sql, object);
@@ -137,11 +115,11 @@ export const harvestObjectList = defineAction({
   }),
   async run(ctx, input) {
     const source = await readableSource(ctx, input.source_id);
-    const rows = await ctx.services.sql<{ id: string }[]>`
-      SELECT id FROM harvest_object WHERE harvest_source_id = ${source.id}
-        AND (current OR NOT ${input.only_current ?? true})
-      ORDER BY gathered DESC, id LIMIT ${input.limit ?? 100} OFFSET ${input.offset ?? 0}`;
-    return rows.map((r) => r.id);
+    return await listObjectIds(ctx.services.sql, source.id, {
+      onlyCurrent: input.only_current ?? true,
+      limit: input.limit ?? 100,
+      offset: input.offset ?? 0,
+    });
   },
 });
 
@@ -170,35 +148,24 @@ export const harvestObjectCreate = defineAction({
     const job = await getJob(sql, input.job_id).catch(() => undefined);
     if (!job) errors.job_id = [`Unknown harvest job: ${input.job_id}`];
     if (input.source_id && (!job || input.source_id !== job.source_id)) {
-      const [s] = await sql`SELECT 1 FROM harvest_source WHERE id = ${input.source_id}`;
+      const s = await sourceExists(sql, input.source_id);
       errors.source_id = [s ? "The source is not the job's source" : `Unknown harvest source: ${input.source_id}`];
     }
     let packageId: string | null = null;
     if (input.package_id) {
-      const [p] = await sql<{ id: string }[]>`
-        SELECT id FROM package WHERE id = ${input.package_id} OR name = ${input.package_id}`;
+      const p = await findPackage(sql, input.package_id);
       if (!p) errors.package_id = [`Unknown dataset: ${input.package_id}`];
       else packageId = p.id;
     }
     if (Object.keys(errors).length > 0) throw new ValidationError(errors);
-    const id = crypto.randomUUID();
-    const guid = input.guid ?? "";
-    try {
-      await sql.begin(async (tx) => {
-        await tx`INSERT INTO harvest_object (id, guid, content, harvest_job_id, harvest_source_id, package_id)
-          VALUES (${id}, ${guid}, ${input.content ?? null}, ${job!.id}, ${job!.source_id}, ${packageId})`;
-        for (const [key, value] of Object.entries(input.extras ?? {})) {
-          await tx`INSERT INTO harvest_object_extra (id, harvest_object_id, key, value)
-            VALUES (${crypto.randomUUID()}, ${id}, ${key}, ${value})`;
-        }
-      });
-    } catch (error) {
-      if ((error as { constraint_name?: string }).constraint_name === "harvest_object_job_guid_idx") {
-        throw ValidationError.of("guid", `The job already has an object with guid ${guid}`);
-      }
-      throw error;
-    }
-    const [row] = await sql.unsafe<ObjectRow[]>(`SELECT ${OBJECT_COLUMNS} FROM harvest_object WHERE id = $1`, [id]);
+    const id = await createObject(sql, {
+      guid: input.guid ?? "",
+      content: input.content ?? null,
+      jobId: job!.id,
+      sourceId: job!.source_id,
+      packageId,
+    }, input.extras ?? {});
+    const row = await getObjectRecord(sql, id);
     return await objectDict(sql, row!);
   },
 });
@@ -215,16 +182,8 @@ export const harvestJobReport = defineAction({
     const { sql, harvesters } = ctx.services;
     const job = await getJob(sql, input.id);
     const source = await editableSource(ctx, job.source_id, "see job reports");
-    const gather = await sql<{ message: string; created: Date }[]>`
-      SELECT message, created FROM harvest_gather_error WHERE harvest_job_id = ${job.id}
-      ORDER BY created DESC, id`;
-    const objects = await sql<{ id: string; guid: string; package_id: string | null; content: string | null }[]>`
-      SELECT o.id, o.guid, o.package_id, o.content FROM harvest_object o WHERE o.harvest_job_id = ${job.id}
-        AND EXISTS (SELECT 1 FROM harvest_object_error e WHERE e.harvest_object_id = o.id)
-      ORDER BY o.id LIMIT ${input.limit ?? 1000} OFFSET ${input.offset ?? 0}`;
-    const errors = await sql<{ object: string; message: string; line: number | null; stage: string }[]>`
-      SELECT harvest_object_id AS object, message, line, stage FROM harvest_object_error
-      WHERE harvest_object_id = ANY(${objects.map((o) => o.id)}) ORDER BY created, id`;
+    const gather = await gatherErrors(sql, job.id);
+    const { objects, errors } = await objectsWithErrors(sql, job.id, input.limit ?? 1000, input.offset ?? 0);
     const harvester = harvesters.get(source.type);
     const info = sourceInfo(source);
     const objectErrors: Record<string, unknown> = {};
@@ -270,10 +229,11 @@ export const harvestLogList = defineAction({
   }),
   async run(ctx, input) {
     requireSysadmin(ctx.actor, "read the harvest log");
-    const rows = await ctx.services.sql<{ content: string; level: string; created: Date }[]>`
-      SELECT content, level, created FROM harvest_log
-      WHERE (${input.level ?? null}::text IS NULL OR level = ${input.level ?? null})
-      ORDER BY created DESC, id DESC LIMIT ${input.per_page ?? input.limit ?? 100} OFFSET ${input.offset ?? 0}`;
+    const rows = await listLog(ctx.services.sql, {
+      level: input.level ?? null,
+      limit: input.per_page ?? input.limit ?? 100,
+      offset: input.offset ?? 0,
+    });
     return rows.map((r) => ({ content: r.content, level: r.level, created: harvestTime(r.created) }));
   },
 });

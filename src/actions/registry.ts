@@ -2,16 +2,9 @@ import { z } from "zod";
 import type { Services } from "../services_type.ts";
 import { AuthorizationError, ValidationError } from "../errors/mod.ts";
 
-/** Who calls an action. The CLI acts as the site itself. */
-export interface Actor {
-  kind: "site" | "user" | "anonymous";
-  id: string | null;
-  name: string;
-  sysadmin: boolean;
-}
+import type { Actor } from "../auth/actor.ts";
 
-export const SITE_ACTOR: Actor = { kind: "site", id: null, name: "site", sysadmin: true };
-export const ANONYMOUS: Actor = { kind: "anonymous", id: null, name: "", sysadmin: false };
+export { type Actor, ANONYMOUS, SITE_ACTOR } from "../auth/actor.ts";
 
 export interface ActionContext {
   services: Services;

@@ -1,19 +1,31 @@
 import { z } from "zod";
 import { jsonDepth, MAX_JSON_DEPTH } from "../errors/json_depth.ts";
-import { stalledWork } from "../metrics/mod.ts";
+import { stalledWork } from "../harvest/stalled.ts";
 import type { Queryable } from "../db/mod.ts";
 import { AuthorizationError, messageOf, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { NAME_PATTERN } from "../catalog/mod.ts";
 import { FREQUENCIES } from "../harvest/dicts.ts";
 import {
+  deactivateSource,
+  duplicateSource,
   getSource,
-  normalizeUrl,
-  organizationBrief,
+  insertSource,
+  listSources,
+  type SourceBrief,
+  sourceBriefs as briefRows,
   sourceDict,
+  sourceIdByUrl,
+  sourceNameTaken,
   type SourceRow,
   sourceStatusCounts,
+  type SourceVisibility,
+  type SourceWrite,
+  updateSource,
 } from "../harvest/sources.ts";
-import { errorCounts, getJob, jobDicts } from "../harvest/jobs.ts";
+import { organizationBrief } from "../catalog/groups.ts";
+import { cancelNewJobs, errorCounts, getJob, jobDicts } from "../harvest/jobs.ts";
+import { findGroup } from "../catalog/groups.ts";
+import { userExists, writableGroups } from "../auth/users.ts";
 import { clearSource, refuseWhileRunning } from "../harvest/source_history.ts";
 import { canEditSource, canReadSource, capacityIn, memberOrgIds } from "./auth.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
@@ -60,8 +72,7 @@ export async function readableSource(ctx: ActionContext, idOrName: string): Prom
 }
 
 async function resolveOrg(sql: Queryable, idOrName: string): Promise<string> {
-  const [org] = await sql<{ id: string }[]>`
-    SELECT id FROM "group" WHERE (id = ${idOrName} OR name = ${idOrName}) AND is_organization AND state = 'active'`;
+  const org = await findGroup(sql, idOrName, { kind: "organization" });
   if (!org) throw ValidationError.of("owner_org", `Organization does not exist: ${idOrName}`);
   return org.id;
 }
@@ -96,8 +107,7 @@ async function validateSource(
   if (!NAME_PATTERN.test(input.name)) {
     add("name", "Must be 2-100 characters of lowercase letters (a-z), digits and these symbols: -_");
   } else {
-    const [clash] = await sql`SELECT 1 FROM harvest_source WHERE name = ${input.name} AND id <> ${existing?.id ?? ""}`;
-    if (clash) add("name", `That name is already in use: ${input.name}`);
+    if (await sourceNameTaken(sql, input.name, existing?.id)) add("name", `That name is already in use: ${input.name}`);
   }
   let url = input.url;
   try {
@@ -138,9 +148,8 @@ async function validateSource(
   if (harvester?.validateConfig) {
     try {
       config = await harvester.validateConfig(config, {
-        groupExists: async (g) =>
-          (await sql`SELECT 1 FROM "group" WHERE (id = ${g} OR name = ${g}) AND NOT is_organization`).length > 0,
-        userExists: async (u) => (await sql`SELECT 1 FROM "user" WHERE name = ${u} OR id = ${u}`).length > 0,
+        groupExists: async (g) => (await findGroup(sql, g, { kind: "group", active: false })) !== undefined,
+        userExists: (u) => userExists(sql, u),
       });
     } catch (error) {
       const message = error instanceof ValidationError
@@ -153,13 +162,11 @@ async function validateSource(
     add("config", problem);
   }
   if (url) {
-    const [dup] = await sql<{ name: string }[]>`
-      SELECT name FROM harvest_source WHERE url_normalized = ${normalizeUrl(url)} AND config = ${config}
-        AND state = 'active' AND id <> ${existing?.id ?? ""}`;
+    const dup = await duplicateSource(sql, url, config, existing?.id);
     if (dup) {
       add(
         "url",
-        `There already is a Harvest Source for this URL (& config): url=${url} config=${config} (source ${dup.name})`,
+        `There already is a Harvest Source for this URL (& config): url=${url} config=${config} (source ${dup})`,
       );
     }
   }
@@ -221,9 +228,7 @@ async function placementProblems(
   }
   const groups = Array.isArray(parsed.default_groups) ? parsed.default_groups.filter((g) => typeof g === "string") : [];
   if (groups.length && configChanged && !ctx.actor.sysadmin) {
-    const writable = await ctx.services.sql<{ id: string; name: string }[]>`
-      SELECT g.id, g.name FROM "group" g JOIN membership m ON m.group_id = g.id
-      WHERE NOT g.is_organization AND m.user_id = ${ctx.actor.id ?? ""} AND m.capacity IN ('admin', 'editor')`;
+    const writable = await writableGroups(ctx.services.sql, ctx.actor);
     for (const g of groups) {
       if (!writable.some((w) => w.id === g || w.name === g)) {
         problems.push(`default_groups: you may not add datasets to the group ${g} (editors and admins of it may)`);
@@ -254,24 +259,22 @@ export const harvestSourceCreate = defineAction({
   async run(ctx, input) {
     const { sql } = ctx.services;
     if (input.owner_org) {
-      const [org] = await sql<{ id: string }[]>`
-        SELECT id FROM "group" WHERE (id = ${input.owner_org} OR name = ${input.owner_org}) AND is_organization`;
+      const org = await findGroup(sql, input.owner_org, { kind: "organization", active: false });
       await requireCreateIn(ctx, org?.id ?? null);
     } else await requireCreateIn(ctx, null);
     const v = await validateSource(ctx, input);
-    const id = crypto.randomUUID();
-    try {
-      await sql`INSERT INTO harvest_source (id, name, title, notes, url, url_normalized, type, config, frequency,
-          owner_org, private, state, creator_user_id)
-        VALUES (${id}, ${input.name}, ${input.title?.trim() || input.name}, ${input.notes ?? ""}, ${v.url},
-          ${normalizeUrl(v.url)}, ${input.source_type}, ${v.config}, ${v.frequency}, ${v.ownerOrg},
-          ${input.private ?? false}, ${input.state ?? "active"}, ${ctx.actor.id})`;
-    } catch (error) {
-      if ((error as { constraint_name?: string }).constraint_name === "harvest_source_name_key") {
-        throw ValidationError.of("name", `That name is already in use: ${input.name}`);
-      }
-      throw error;
-    }
+    const id = await insertSource(sql, {
+      name: input.name,
+      title: input.title?.trim() || input.name,
+      notes: input.notes ?? "",
+      url: v.url,
+      type: input.source_type,
+      config: v.config,
+      frequency: v.frequency,
+      owner_org: v.ownerOrg,
+      private: input.private ?? false,
+      state: input.state ?? "active",
+    }, ctx.actor.id);
     return await showSourceAs(ctx, await getSource(sql, id));
   },
 });
@@ -288,9 +291,8 @@ export const harvestSourceShow = defineAction({
   async run(ctx, input) {
     let idOrName = input.id;
     if (!idOrName) {
-      const [row] = await ctx.services.sql<{ id: string }[]>`SELECT id FROM harvest_source WHERE url = ${input.url!}`;
-      if (!row) throw new NotFoundError(`Harvest source not found for url ${input.url}`);
-      idOrName = row.id;
+      idOrName = await sourceIdByUrl(ctx.services.sql, input.url!);
+      if (!idOrName) throw new NotFoundError(`Harvest source not found for url ${input.url}`);
     }
     return await showSourceAs(ctx, await readableSource(ctx, idOrName));
   },
@@ -314,61 +316,34 @@ export const harvestSourceList = defineAction({
     const cap = config.values["ckan.harvest.harvest_source_limit"];
     const limit = Math.min(input.limit ?? cap, cap);
     const orgs = await memberOrgIds(sql, ctx.actor);
-    const rows = await sql<SourceRow[]>`
-      SELECT * FROM harvest_source s
-      WHERE ${visibleSources(sql, ctx, orgs)}
-        AND (${input.organization_id ?? null}::text IS NULL OR s.owner_org = ${input.organization_id ?? null}
-          OR s.owner_org IN (SELECT id FROM "group" WHERE name = ${input.organization_id ?? null}))
-        AND (NOT ${input.only_active ?? false} OR s.state = 'active')
-        AND (NOT ${input.only_to_run ?? false} OR (s.frequency <> 'MANUAL' AND s.state = 'active'
-          AND (s.next_run IS NULL OR s.next_run <= now())))
-      ORDER BY s.created DESC, s.id LIMIT ${limit} OFFSET ${input.offset ?? 0}`;
+    const rows = await listSources(sql, { all: ctx.actor.sysadmin, orgIds: orgs }, {
+      organization: input.organization_id ?? null,
+      onlyActive: input.only_active ?? false,
+      onlyToRun: input.only_to_run ?? false,
+      limit,
+      offset: input.offset ?? 0,
+    });
     const out = [];
     for (const s of rows) out.push(await showSourceAs(ctx, s));
     return out;
   },
 });
 
-/**
- * The condition on `harvest_source s` that keeps the sources an actor may see, given the
- * organizations it is a member of (a fragment, so not returned from an async function: it would run).
- */
-function visibleSources(sql: Queryable, ctx: ActionContext, orgs: string[]) {
-  return sql`(${ctx.actor.sysadmin} OR (NOT s.private AND s.state = 'active') OR s.owner_org = ANY(${orgs}))`;
-}
+export type { SourceBrief };
 
-/** One line of the web source list: what it searches, facets and sorts on. */
-export interface SourceBrief {
-  id: string;
-  name: string;
-  title: string;
-  notes: string;
-  url: string;
-  source_type: string;
-  frequency: string;
-  created: Date;
-  organization: string | null;
-  last_job: { status: string; created: Date; errored: number } | null;
+/** Who sees which sources: sysadmins all, others the public active ones and their organizations'. */
+async function visibility(ctx: ActionContext): Promise<SourceVisibility> {
+  return { all: ctx.actor.sysadmin, orgIds: await memberOrgIds(ctx.services.sql, ctx.actor) };
 }
 
 /**
- * Every active source the actor may see, briefly, in three statements whatever their number (the
+ * Every active source the actor may see, briefly, in two statements whatever their number (the
  * full dicts cost several statements each): for lists that search, facet and sort them all and then
  * show one page. Newest first, as `harvest_source_list`.
  */
 export async function sourceBriefs(ctx: ActionContext): Promise<SourceBrief[]> {
   const { sql } = ctx.services;
-  const orgs = await memberOrgIds(sql, ctx.actor);
-  const rows = await sql<
-    (Omit<SourceBrief, "last_job"> & { job_id: string | null; job_status: string; job_created: Date })[]
-  >`
-    SELECT s.id, s.name, s.title, s.notes, s.url, s.type AS source_type, s.frequency, s.created,
-      g.name AS organization, j.id AS job_id, j.status AS job_status, j.created AS job_created
-    FROM harvest_source s LEFT JOIN "group" g ON g.id = s.owner_org
-      LEFT JOIN LATERAL (SELECT id, status, created FROM harvest_job WHERE source_id = s.id
-        ORDER BY created DESC LIMIT 1) j ON true
-    WHERE s.state = 'active' AND ${visibleSources(sql, ctx, orgs)}
-    ORDER BY s.created DESC, s.id`;
+  const rows = await briefRows(sql, await visibility(ctx));
   const errored = await errorCounts(sql, rows.flatMap((r) => r.job_id ? [r.job_id] : []));
   return rows.map(({ job_id, job_status, job_created, ...brief }) => ({
     ...brief,
@@ -394,24 +369,28 @@ async function writeSource(
 ): Promise<Record<string, unknown>> {
   const { sql } = ctx.services;
   if (input.owner_org !== undefined && input.owner_org !== existing.owner_org) {
-    const [org] = input.owner_org
-      ? await sql<{ id: string }[]>`
-        SELECT id FROM "group" WHERE (id = ${input.owner_org} OR name = ${input.owner_org}) AND is_organization`
-      : [];
+    const org = input.owner_org
+      ? await findGroup(sql, input.owner_org, { kind: "organization", active: false })
+      : undefined;
     await requireCreateIn(ctx, org?.id ?? null);
   }
   const v = await validateSource(ctx, input, existing);
   const state = input.state ?? existing.state;
+  const write: SourceWrite = {
+    name: input.name,
+    title: input.title?.trim() || input.name,
+    notes: input.notes ?? "",
+    url: v.url,
+    type: input.source_type,
+    config: v.config,
+    frequency: v.frequency,
+    owner_org: v.ownerOrg,
+    private: input.private ?? existing.private,
+    state,
+  };
   await sql.begin(async (tx) => {
-    await tx`UPDATE harvest_source SET name = ${input.name}, title = ${input.title?.trim() || input.name},
-        notes = ${input.notes ?? ""}, url = ${v.url}, url_normalized = ${normalizeUrl(v.url)},
-        type = ${input.source_type}, config = ${v.config}, frequency = ${v.frequency}, owner_org = ${v.ownerOrg},
-        private = ${input.private ?? existing.private}, state = ${state}, metadata_modified = now()
-      WHERE id = ${existing.id}`;
-    if (state !== "active") {
-      await tx`UPDATE harvest_job SET status = 'Aborted', finished = now() WHERE source_id = ${existing.id}
-        AND status = 'New'`;
-    }
+    await updateSource(tx, existing.id, write);
+    if (state !== "active") await cancelNewJobs(tx, existing.id);
   });
   return await showSourceAs(ctx, await getSource(sql, existing.id));
 }
@@ -473,9 +452,8 @@ export const harvestSourceDelete = defineAction({
     const { sql } = ctx.services;
     if (input.clear) await refuseWhileRunning(sql, existing.id, "clearing it");
     await sql.begin(async (tx) => {
-      await tx`UPDATE harvest_source SET state = 'deleted', metadata_modified = now() WHERE id = ${existing.id}`;
-      await tx`UPDATE harvest_job SET status = 'Aborted', finished = now() WHERE source_id = ${existing.id}
-        AND status = 'New'`;
+      await deactivateSource(tx, existing.id);
+      await cancelNewJobs(tx, existing.id);
     });
     if (input.clear) await clearSource(ctx.services, existing.id);
     return { id: existing.id };

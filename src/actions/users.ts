@@ -1,18 +1,25 @@
 import { z } from "zod";
-import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
+import { AuthorizationError, NotFoundError } from "../errors/mod.ts";
 import { NAME_PATTERN } from "../catalog/mod.ts";
 import { hashPassword } from "../auth/passwords.ts";
-import { hashToken, randomToken } from "../auth/tokens.ts";
-import { capacityIn, requireSysadmin } from "./auth.ts";
+import { createToken, findToken, listTokens, randomToken, revokeToken } from "../auth/tokens.ts";
+import {
+  capacityIn,
+  createUser,
+  getUser,
+  listUserIds,
+  removeMembership,
+  setMembership,
+  userRecord,
+} from "../auth/users.ts";
+import { createGroup, findGroup, groupDict } from "../catalog/groups.ts";
+import { requireSysadmin } from "./auth.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 
 const NAME_RULE = "Must be 2-100 characters of lowercase letters (a-z), digits and these symbols: -_";
 
-async function userByIdOrName(ctx: ActionContext, idOrName: string) {
-  const [u] = await ctx.services.sql<{ id: string; name: string; sysadmin: boolean }[]>`
-    SELECT id, name, sysadmin FROM "user" WHERE (id = ${idOrName} OR name = ${idOrName}) AND state = 'active'`;
-  if (!u) throw new NotFoundError(`User not found: ${idOrName}`);
-  return u;
+function userByIdOrName(ctx: ActionContext, idOrName: string) {
+  return getUser(ctx.services.sql, idOrName);
 }
 
 /**
@@ -36,9 +43,7 @@ async function requireOrgAdmin(ctx: ActionContext, org: { id: string; name: stri
 }
 
 async function orgByIdOrName(ctx: ActionContext, idOrName: string, organization = true) {
-  const [g] = await ctx.services.sql<{ id: string; name: string }[]>`
-    SELECT id, name FROM "group" WHERE (id = ${idOrName} OR name = ${idOrName})
-      AND is_organization = ${organization} AND state = 'active'`;
+  const g = await findGroup(ctx.services.sql, idOrName, { kind: organization ? "organization" : "group" });
   if (!g) throw new NotFoundError(`${organization ? "Organization" : "Group"} not found: ${idOrName}`);
   return g;
 }
@@ -57,18 +62,12 @@ export const userCreate = defineAction({
   }),
   async run(ctx, input) {
     requireSysadmin(ctx.actor, "create users");
-    const { sql } = ctx.services;
-    const id = crypto.randomUUID();
-    const passwordHash = input.password ? await hashPassword(input.password) : null;
-    try {
-      await sql`INSERT INTO "user" (id, name, email, password_hash, sysadmin)
-        VALUES (${id}, ${input.name}, ${input.email ?? null}, ${passwordHash}, ${input.sysadmin ?? false})`;
-    } catch (error) {
-      if ((error as { constraint_name?: string }).constraint_name === "user_name_key") {
-        throw ValidationError.of("name", `That login name is not available: ${input.name}`);
-      }
-      throw error;
-    }
+    const id = await createUser(ctx.services.sql, {
+      name: input.name,
+      email: input.email ?? null,
+      passwordHash: input.password ? await hashPassword(input.password) : null,
+      sysadmin: input.sysadmin ?? false,
+    });
     return { id, name: input.name, email: input.email ?? null, sysadmin: input.sysadmin ?? false, state: "active" };
   },
 });
@@ -85,8 +84,7 @@ export const apiTokenCreate = defineAction({
     const token = `hv_${randomToken()}`;
     const id = crypto.randomUUID();
     const expires = input.expires_in ? new Date(Date.now() + input.expires_in * 86_400_000) : null;
-    await ctx.services.sql`INSERT INTO api_token (id, user_id, name, token_hash, expires_at)
-      VALUES (${id}, ${user.id}, ${input.name}, ${await hashToken(token)}, ${expires})`;
+    await createToken(ctx.services.sql, { id, userId: user.id, name: input.name, token, expires });
     return { id, name: input.name, user: user.name, token, expires_at: expires?.toISOString() ?? null };
   },
 });
@@ -101,15 +99,12 @@ export const apiTokenRevoke = defineAction({
     path: ["jti"],
   }),
   async run(ctx, input) {
-    const { sql } = ctx.services;
-    const hash = input.token ? await hashToken(input.token) : "";
-    const [t] = await sql<{ id: string; user_id: string }[]>`
-      SELECT id, user_id FROM api_token WHERE id = ${input.jti ?? ""} OR token_hash = ${hash}`;
+    const t = await findToken(ctx.services.sql, { id: input.jti, token: input.token });
     if (!t) throw new NotFoundError("API token not found");
     if (!ctx.actor.sysadmin && ctx.actor.id !== t.user_id) {
       throw new AuthorizationError("Not authorized to revoke this token");
     }
-    await sql`UPDATE api_token SET revoked = true WHERE id = ${t.id}`;
+    await revokeToken(ctx.services.sql, t.id);
     return { id: t.id, revoked: true };
   },
 });
@@ -135,42 +130,11 @@ function groupCreateAction(kind: "organization" | "group") {
     async run(ctx, input) {
       requireSysadmin(ctx.actor, `create ${kind}s`);
       const { sql } = ctx.services;
-      const id = input.id ?? crypto.randomUUID();
-      try {
-        await sql`INSERT INTO "group" (id, name, title, description, image_url, is_organization)
-          VALUES (${id}, ${input.name}, ${input.title ?? input.name}, ${input.description ?? ""},
-            ${input.image_url ?? ""}, ${kind === "organization"})`;
-      } catch (error) {
-        if ((error as { constraint_name?: string }).constraint_name === "group_name_key") {
-          throw ValidationError.of("name", `Group name already exists in database: ${input.name}`);
-        }
-        throw error;
-      }
-      if (ctx.actor.id) {
-        await sql`INSERT INTO membership (group_id, user_id, capacity) VALUES (${id}, ${ctx.actor.id}, 'admin')`;
-      }
-      return await groupDict(ctx, id, kind);
+      const id = await createGroup(sql, kind, input);
+      if (ctx.actor.id) await setMembership(sql, id, ctx.actor.id, "admin");
+      return await groupDict(sql, id, kind);
     },
   });
-}
-
-/** The organization or group dict of `*_show`. */
-export async function groupDict(ctx: ActionContext, id: string, kind: "organization" | "group") {
-  const [g] = await ctx.services.sql`
-    SELECT g.id, g.name, g.title, g.description, g.image_url, g.state,
-      to_char(g.created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS created,
-      (CASE WHEN g.is_organization
-        THEN (SELECT count(*)::int FROM package p WHERE p.owner_org = g.id AND p.state = 'active' AND NOT p.private)
-        ELSE (SELECT count(*)::int FROM package_group pg JOIN package p ON p.id = pg.package_id
-          WHERE pg.group_id = g.id AND p.state = 'active' AND NOT p.private) END) AS package_count
-    FROM "group" g WHERE g.id = ${id}`;
-  return {
-    ...g,
-    display_name: g!.title || g!.name,
-    type: kind,
-    is_organization: kind === "organization",
-    approval_status: "approved",
-  };
 }
 
 export const organizationMemberCreate = defineAction({
@@ -183,9 +147,7 @@ export const organizationMemberCreate = defineAction({
     const org = await orgByIdOrName(ctx, input.id);
     await requireOrgAdmin(ctx, org);
     const user = await userByIdOrName(ctx, input.username);
-    await ctx.services
-      .sql`INSERT INTO membership (group_id, user_id, capacity) VALUES (${org.id}, ${user.id}, ${input.role})
-      ON CONFLICT (group_id, user_id) DO UPDATE SET capacity = excluded.capacity`;
+    await setMembership(ctx.services.sql, org.id, user.id, input.role);
     return { organization: org.name, username: user.name, role: input.role };
   },
 });
@@ -200,30 +162,24 @@ export const organizationMemberDelete = defineAction({
     const org = await orgByIdOrName(ctx, input.id);
     await requireOrgAdmin(ctx, org);
     const user = await userByIdOrName(ctx, input.username);
-    const removed = await ctx.services.sql`
-      DELETE FROM membership WHERE group_id = ${org.id} AND user_id = ${user.id} RETURNING user_id`;
-    if (removed.length === 0) throw new NotFoundError(`${user.name} is not a member of ${org.name}`);
+    const removed = await removeMembership(ctx.services.sql, org.id, user.id);
+    if (!removed) throw new NotFoundError(`${user.name} is not a member of ${org.name}`);
     return { organization: org.name, username: user.name };
   },
 });
 
 /** A user as others see them: never a password hash; the e-mail only for themselves and sysadmins. */
 async function userDict(ctx: ActionContext, id: string) {
-  const [u] = await ctx.services.sql<
-    { id: string; name: string; email: string | null; sysadmin: boolean; state: string; created: Date }[]
-  >`SELECT id, name, email, sysadmin, state, created FROM "user" WHERE id = ${id}`;
+  const u = await userRecord(ctx.services.sql, id);
   const self = ctx.actor.sysadmin || ctx.actor.id === id;
-  const organizations = await ctx.services.sql<{ name: string; capacity: string }[]>`
-    SELECT g.name, m.capacity FROM membership m JOIN "group" g ON g.id = m.group_id WHERE m.user_id = ${id}
-    ORDER BY g.name`;
   return {
-    id: u!.id,
-    name: u!.name,
-    ...(self ? { email: u!.email } : {}),
-    sysadmin: u!.sysadmin,
-    state: u!.state,
-    created: u!.created.toISOString(),
-    organizations: [...organizations],
+    id: u.id,
+    name: u.name,
+    ...(self ? { email: u.email } : {}),
+    sysadmin: u.sysadmin,
+    state: u.state,
+    created: u.created.toISOString(),
+    organizations: u.organizations,
   };
 }
 
@@ -248,11 +204,9 @@ export const userList = defineAction({
   input: z.object({ limit: zInt(1, 1000).optional(), offset: zInt(0).optional() }),
   async run(ctx, input) {
     requireSysadmin(ctx.actor, "list users");
-    const rows = await ctx.services.sql<{ id: string }[]>`
-      SELECT id FROM "user" WHERE state = 'active' ORDER BY name
-      LIMIT ${input.limit ?? 100} OFFSET ${input.offset ?? 0}`;
+    const ids = await listUserIds(ctx.services.sql, input.limit ?? 100, input.offset ?? 0);
     const out = [];
-    for (const r of rows) out.push(await userDict(ctx, r.id));
+    for (const id of ids) out.push(await userDict(ctx, id));
     return out;
   },
 });
@@ -265,14 +219,12 @@ export const apiTokenList = defineAction({
   input: z.object({ user: zId }),
   async run(ctx, input) {
     const user = await ownAccount(ctx, input.user, "list tokens of");
-    const rows = await ctx.services.sql`
-      SELECT id, name, created, expires_at, last_access, revoked FROM api_token WHERE user_id = ${user.id}
-      ORDER BY created, id`;
+    const rows = await listTokens(ctx.services.sql, user.id);
     return rows.map((r) => ({
       ...r,
-      created: (r.created as Date).toISOString(),
-      expires_at: (r.expires_at as Date | null)?.toISOString() ?? null,
-      last_access: (r.last_access as Date | null)?.toISOString() ?? null,
+      created: r.created.toISOString(),
+      expires_at: r.expires_at?.toISOString() ?? null,
+      last_access: r.last_access?.toISOString() ?? null,
     }));
   },
 });

@@ -1,5 +1,5 @@
 import type { Queryable } from "../db/mod.ts";
-import type { Actor } from "../actions/registry.ts";
+import type { Actor } from "./actor.ts";
 
 /** 32 random bytes as 64 hex digits: API tokens, session tokens, form tokens. */
 export function randomToken(): string {
@@ -23,4 +23,44 @@ export async function actorForToken(sql: Queryable, token: string): Promise<Acto
       AND u.id = t.user_id AND u.state = 'active'
     RETURNING u.id, u.name, u.sysadmin`;
   return row ? { kind: "user", id: row.id, name: row.name, sysadmin: row.sysadmin } : undefined;
+}
+
+/** Stores a new token's hash for a user. */
+export async function createToken(
+  sql: Queryable,
+  t: { id: string; userId: string; name: string; token: string; expires: Date | null },
+): Promise<void> {
+  await sql`INSERT INTO api_token (id, user_id, name, token_hash, expires_at)
+    VALUES (${t.id}, ${t.userId}, ${t.name}, ${await hashToken(t.token)}, ${t.expires})`;
+}
+
+/** The token with this id, or whose hash is the hash of `token`. */
+export async function findToken(
+  sql: Queryable,
+  by: { id?: string; token?: string },
+): Promise<{ id: string; user_id: string } | undefined> {
+  const hash = by.token ? await hashToken(by.token) : "";
+  const [t] = await sql<{ id: string; user_id: string }[]>`
+    SELECT id, user_id FROM api_token WHERE id = ${by.id ?? ""} OR token_hash = ${hash}`;
+  return t;
+}
+
+export async function revokeToken(sql: Queryable, id: string): Promise<void> {
+  await sql`UPDATE api_token SET revoked = true WHERE id = ${id}`;
+}
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  created: Date;
+  expires_at: Date | null;
+  last_access: Date | null;
+  revoked: boolean;
+}
+
+/** A user's tokens, oldest first (never the token itself). */
+export async function listTokens(sql: Queryable, userId: string): Promise<TokenInfo[]> {
+  return await sql<TokenInfo[]>`
+    SELECT id, name, created, expires_at, last_access, revoked FROM api_token WHERE user_id = ${userId}
+    ORDER BY created, id`;
 }

@@ -9,7 +9,18 @@ import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import { QueryCompiler } from "./query.ts";
 import { readPackages } from "./package.ts";
 
-export { packageInputSchema, readPackages, writePackage } from "./package.ts";
+export {
+  findPackage,
+  markPackagesDeleted,
+  nameTaken,
+  packageIdTaken,
+  packageInputSchema,
+  purgePackages,
+  readPackages,
+  tagNames,
+  writePackage,
+} from "./package.ts";
+export type { PackageRef } from "./package.ts";
 export type { PackageInput, PackageParsed, PackageWrite } from "./package.ts";
 export { ensureNameIsUnique, mungeTag, mungeTitleToName, NAME_PATTERN } from "./names.ts";
 

@@ -258,3 +258,50 @@ export async function readPackages(
   }
   return ids.map((id) => byId.get(id)).filter((d): d is Record<string, unknown> => d !== undefined);
 }
+
+export interface PackageRef {
+  id: string;
+  name: string;
+  owner_org: string | null;
+  private: boolean;
+  state: string;
+}
+
+/** The dataset an id or a name denotes (an id wins over another dataset's equal name), any state. */
+export async function findPackage(sql: Queryable, idOrName: string): Promise<PackageRef | undefined> {
+  const [row] = await sql<PackageRef[]>`
+    SELECT id, name, owner_org, private, state FROM package WHERE id = ${idOrName} OR name = ${idOrName}
+    ORDER BY (id = ${idOrName}) DESC LIMIT 1`;
+  return row;
+}
+
+/** True when a dataset other than `exceptId` has this name. */
+export async function nameTaken(sql: Queryable, name: string, exceptId = ""): Promise<boolean> {
+  return (await sql`SELECT 1 FROM package WHERE name = ${name} AND id <> ${exceptId}`).length > 0;
+}
+
+export async function packageIdTaken(sql: Queryable, id: string): Promise<boolean> {
+  return (await sql`SELECT 1 FROM package WHERE id = ${id}`).length > 0;
+}
+
+/** Marks datasets deleted (CKAN's soft delete: they stay, hidden, and a harvest may bring them back). */
+export async function markPackagesDeleted(sql: Queryable, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`UPDATE package SET state = 'deleted', metadata_modified = now() WHERE id = ANY(${ids})`;
+}
+
+/** Removes datasets and everything hanging off them (extras, tags, groups, resources cascade). */
+export async function purgePackages(sql: Queryable, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`DELETE FROM package WHERE id = ANY(${ids})`;
+}
+
+/** Names of the tags on active public datasets that start with `prefix`, by name. */
+export async function tagNames(sql: Queryable, prefix: string, limit: number, offset: number): Promise<string[]> {
+  const q = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const rows = await sql<{ name: string }[]>`
+    SELECT DISTINCT t.name FROM package_tag t JOIN package p ON p.id = t.package_id
+    WHERE p.state = 'active' AND NOT p.private AND t.name ILIKE ${q + "%"}
+    ORDER BY t.name LIMIT ${limit} OFFSET ${offset}`;
+  return rows.map((r) => r.name);
+}

@@ -361,7 +361,7 @@ export function buildProgram() {
         const metricsPort = parsePort(opts.metricsPort);
         await withServices(globals(cmd), async ({ services }) => {
           const signal = shutdownSignal();
-          const beat = heartbeat(services, name, signal);
+          const beat = heartbeat(services.sql, name, signal);
           const metrics = metricsServer(services, metricsPort);
           note(`${name} started (queue: ${services.config.values["ckan.harvest.mq.type"]}, pid ${Deno.pid})`);
           await runConsumers(services, { gather, fetch, concurrency, signal });
@@ -388,7 +388,7 @@ export function buildProgram() {
       const metricsPort = parsePort(opts.metricsPort);
       await withServices(globals(cmd), async ({ services }) => {
         const signal = shutdownSignal();
-        const beat = heartbeat(services, "scheduler", signal);
+        const beat = heartbeat(services.sql, "scheduler", signal);
         const metrics = metricsServer(services, metricsPort);
         const cron = opts.cron ?? services.config.values["ckan.harvest.scheduler.cron"];
         note(`scheduler started: tick ${interval ? `every ${interval} s` : `at "${cron}"`} (pid ${Deno.pid})`);

@@ -1,6 +1,6 @@
 import type { Config } from "../config/mod.ts";
 import type { Services } from "../services_type.ts";
-import { heartbeat } from "../metrics/mod.ts";
+import { heartbeat } from "../db/consumers.ts";
 import { runConsumers, runScheduler } from "./consumers.ts";
 
 /**
@@ -21,7 +21,7 @@ export function allInOneWanted(config: Config, flag?: boolean): boolean {
  */
 export async function runAllInOne(services: Services, signal: AbortSignal, concurrency = 4): Promise<void> {
   await Promise.all([
-    heartbeat(services, "all-in-one", signal),
+    heartbeat(services.sql, "all-in-one", signal),
     runConsumers(services, { gather: true, fetch: true, concurrency, signal }),
     runScheduler(services, { cron: services.config.values["ckan.harvest.scheduler.cron"], signal }),
   ]);

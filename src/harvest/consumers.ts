@@ -1,10 +1,13 @@
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services_type.ts";
 import { fetchMessage, gatherMessage } from "../queue/mod.ts";
-import { gatherJob, jobsOfObjects, processObjects } from "./pipeline.ts";
+import { gatherJob } from "./gather.ts";
+import { processObjects } from "./process.ts";
+import { jobsOfObjects } from "./objects.ts";
 import { cleanHarvestLog, tick } from "./tick.ts";
 import { completeJob } from "./lifecycle.ts";
 import { sleep } from "../queue/retry.ts";
+import { tryLock, unlock } from "../db/locks.ts";
 
 const log = getLogger(["harvest", "consumer"]);
 
@@ -67,8 +70,6 @@ class FetchBatcher {
   }
 }
 
-const batchers = new WeakMap<Services, FetchBatcher>();
-
 /** Handles one fetch message: fetch and import of one object (batched with others), then the job's finish check. */
 export async function handleFetch(services: Services, body: string): Promise<void> {
   const message = parse(body, fetchMessage);
@@ -76,9 +77,8 @@ export async function handleFetch(services: Services, body: string): Promise<voi
     log.warning("Dropped a fetch message that is not {harvest_object_id}: {body}", { body: body.slice(0, 200) });
     return;
   }
-  let batcher = batchers.get(services);
-  if (!batcher) batchers.set(services, batcher = new FetchBatcher(services));
-  await batcher.add(message.harvest_object_id);
+  services.work.fetchBatcher ??= new FetchBatcher(services);
+  await services.work.fetchBatcher.add(message.harvest_object_id);
 }
 
 export interface ConsumerOptions {
@@ -109,23 +109,9 @@ export async function runConsumers(services: Services, options: ConsumerOptions)
 
 const LOCK_TICK = "tick";
 
-/** Takes a cluster-wide lock for `seconds`; false when another holder has it. */
-export async function tryLock(services: Services, name: string, holder: string, seconds: number): Promise<boolean> {
-  const rows = await services.sql`
-    INSERT INTO harvest_lock (name, holder, expires_at) VALUES (${name}, ${holder}, now() + make_interval(secs => ${seconds}))
-    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-      WHERE harvest_lock.expires_at < now() OR harvest_lock.holder = excluded.holder
-    RETURNING name`;
-  return rows.length > 0;
-}
-
-export async function unlock(services: Services, name: string, holder: string): Promise<void> {
-  await services.sql`DELETE FROM harvest_lock WHERE name = ${name} AND holder = ${holder}`;
-}
-
 /** Runs one tick unless another scheduler holds the tick lock; returns whether it ran. */
 export async function lockedTick(services: Services, holder: string): Promise<boolean> {
-  if (!await tryLock(services, LOCK_TICK, holder, 600)) return false;
+  if (!await tryLock(services.sql, LOCK_TICK, holder, 600)) return false;
   try {
     const report = await tick(services);
     if (report.started.length || report.finished.length || report.timedOut.length) {
@@ -137,7 +123,7 @@ export async function lockedTick(services: Services, holder: string): Promise<bo
     }
     return true;
   } finally {
-    await unlock(services, LOCK_TICK, holder);
+    await unlock(services.sql, LOCK_TICK, holder);
   }
 }
 
@@ -165,7 +151,7 @@ export async function runScheduler(services: Services, options: SchedulerOptions
   };
   const cleanup = async () => {
     try {
-      if (await tryLock(services, "clean-harvest-log", holder, 3600)) {
+      if (await tryLock(services.sql, "clean-harvest-log", holder, 3600)) {
         const n = await cleanHarvestLog(services);
         log.info("Removed {n} old log rows", { n });
       }

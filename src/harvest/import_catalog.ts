@@ -2,7 +2,10 @@ import type { Queryable, Tx } from "../db/mod.ts";
 import { AuthorizationError, ValidationError } from "../errors/mod.ts";
 import {
   ensureNameIsUnique,
+  findPackage,
+  markPackagesDeleted,
   mungeTitleToName,
+  packageIdTaken,
   type PackageInput,
   packageInputSchema,
   readPackages,
@@ -11,35 +14,16 @@ import {
 import type { GroupRef, ImportCatalog, ImportContext } from "./interface.ts";
 import type { ReportStatus } from "./dicts.ts";
 import type { CkanTarget } from "../catalog/target.ts";
+import { createOrReuseGroup, findGroup } from "../catalog/groups.ts";
+import { currentPackageOf, type LinkedObject, linkedObjects, unlinkDataset } from "./objects.ts";
 
 /** Fields the harvest layer adds to datasets; a remote's values for them describe the remote's harvest. */
 const HARVEST_FIELDS = new Set(["harvest_object_id", "harvest_source_id", "harvest_source_title"]);
-
-/** The object a (source, guid) is linked to: its current one, else the last whose dataset was withdrawn. */
-interface LinkedObject {
-  package_id: string;
-  current: boolean;
-  content_hash: string | null;
-  name: string;
-  state: string;
-}
 
 /** The linked objects of a lot's imports, read and locked in one statement; keyed by `linkKey`. */
 export type LotLinks = Map<string, LinkedObject | undefined>;
 
 const linkKey = (sourceId: string, guid: string) => `${sourceId}\u0000${guid}`;
-
-/** The links of (source, guid) pairs, locked for the transaction: the lookup each import would make. */
-function linkedObjects(tx: Queryable, pairs: { sourceId: string; guid: string }[]) {
-  return tx<(LinkedObject & { harvest_source_id: string; guid: string })[]>`
-    SELECT o.harvest_source_id, o.guid, o.package_id, o.current, o.content_hash, p.name, p.state
-    FROM harvest_object o JOIN package p ON p.id = o.package_id
-    WHERE (o.harvest_source_id, o.guid) IN (
-        SELECT * FROM unnest(${pairs.map((x) => x.sourceId)}::text[], ${pairs.map((x) => x.guid)}::text[]))
-      AND (o.current OR p.state = 'deleted')
-    ORDER BY o.harvest_source_id, o.guid, o.current DESC, o.gathered DESC
-    FOR UPDATE OF o`;
-}
 
 /**
  * Reads the links of a lot's objects ahead of their imports, in one statement instead of one per
@@ -74,9 +58,8 @@ export class TxImportCatalog implements ImportCatalog {
 
   /** The dataset an earlier write of this import made, as a link to update. */
   async #written(packageId: string): Promise<LinkedObject | undefined> {
-    const [row] = await this.tx<LinkedObject[]>`
-      SELECT id AS package_id, true AS current, NULL AS content_hash, name, state FROM package WHERE id = ${packageId}`;
-    return row;
+    const p = await findPackage(this.tx, packageId);
+    return p && { package_id: p.id, current: true, content_hash: null, name: p.name, state: p.state };
   }
 
   /** The object this import's (source, guid) is linked to, from the lot's read-ahead the first time. */
@@ -99,11 +82,7 @@ export class TxImportCatalog implements ImportCatalog {
   }
 
   async findGroup(idOrName: string, kind: "group" | "organization"): Promise<GroupRef | undefined> {
-    const [g] = await this.tx<GroupRef[]>`
-      SELECT id, name FROM "group" WHERE (id = ${idOrName} OR name = ${idOrName})
-        AND is_organization = ${kind === "organization"} AND state = 'active'
-      ORDER BY (id = ${idOrName}) DESC LIMIT 1`;
-    return g;
+    return await findGroup(this.tx, idOrName, { kind });
   }
 
   /**
@@ -134,16 +113,7 @@ export class TxImportCatalog implements ImportCatalog {
     }
     // Created on its own, committed at once: concurrent imports of datasets in one new group would
     // otherwise deadlock on the group row held until each import commits.
-    const id = dict.id && (await this.sql`SELECT 1 FROM "group" WHERE id = ${dict.id}`).length === 0
-      ? dict.id
-      : crypto.randomUUID();
-    const [g] = await this.sql<GroupRef[]>`
-      INSERT INTO "group" (id, name, title, description, image_url, is_organization)
-      VALUES (${id}, ${dict.name}, ${dict.title ?? dict.name}, ${dict.description ?? ""},
-        ${dict.image_url ?? ""}, ${kind === "organization"})
-      ON CONFLICT (name) DO UPDATE SET name = excluded.name
-      RETURNING id, name`;
-    return g!;
+    return await createOrReuseGroup(this.sql, kind, dict);
   }
 
   async createOrUpdateDataset(input: PackageInput): Promise<true | "unchanged"> {
@@ -197,7 +167,7 @@ export class TxImportCatalog implements ImportCatalog {
         groupIds,
         create: false,
       });
-      await tx`UPDATE harvest_object SET current = false WHERE package_id = ${existing.package_id} AND current`;
+      await unlinkDataset(tx, existing.package_id);
       this.link = existing.package_id;
       await this.#push(existing.package_id);
       this.outcome ??= "updated";
@@ -227,7 +197,7 @@ export class TxImportCatalog implements ImportCatalog {
     for (let attempt = 0;; attempt++) {
       if (await writePackage(tx, { id, name, pkg, ownerOrg, groupIds, create: true })) break;
       if (attempt >= 5) throw ValidationError.of("name", `Cannot write dataset ${name}: its name keeps being taken`);
-      if ((await tx`SELECT 1 FROM package WHERE id = ${id}`).length > 0) id = crypto.randomUUID();
+      if (await packageIdTaken(tx, id)) id = crypto.randomUUID();
       name = await ensureNameIsUnique(tx, ideal, { append: this.ctx.settings.nameAppend });
       if (!name) {
         throw ValidationError.of("name", `Cannot find a free name for "${ideal}": ${ideal}1 to ${ideal}999 are taken`);
@@ -255,13 +225,10 @@ export async function withdrawDataset(
   guid: string,
   objectId?: string,
 ) {
-  const [current] = await tx<{ package_id: string }[]>`
-    SELECT package_id FROM harvest_object
-    WHERE harvest_source_id = ${sourceId} AND guid = ${guid} AND current AND package_id IS NOT NULL FOR UPDATE`;
-  if (!current) return false;
-  await tx`UPDATE package SET state = 'deleted', metadata_modified = now() WHERE id = ${current.package_id}`;
-  await tx`UPDATE harvest_object SET current = false WHERE package_id = ${current.package_id} AND current`;
-  if (objectId) await tx`UPDATE harvest_object SET package_id = ${current.package_id} WHERE id = ${objectId}`;
-  await target?.remove(current.package_id);
+  const packageId = await currentPackageOf(tx, sourceId, guid);
+  if (!packageId) return false;
+  await markPackagesDeleted(tx, [packageId]);
+  await unlinkDataset(tx, packageId, objectId);
+  await target?.remove(packageId);
   return true;
 }

@@ -1,12 +1,14 @@
 import type { Queryable } from "../db/mod.ts";
 import { NotFoundError } from "../errors/mod.ts";
 import { emptyStats, harvestTime, type JobStats, REPORT_STATUSES } from "./dicts.ts";
+import { JOB_TRANSITIONS, type JobStatus, type JobTransition } from "./states.ts";
+import type { SourceRow } from "./sources.ts";
 
 /** A `harvest_job` row. */
 export interface JobRow {
   id: string;
   source_id: string;
-  status: "New" | "Running" | "Finished" | "Aborted";
+  status: JobStatus;
   created: Date;
   gather_started: Date | null;
   gather_finished: Date | null;
@@ -143,12 +145,276 @@ export async function lastErrorFreeJob(
  */
 export async function finishJobIfComplete(sql: Queryable, jobId: string): Promise<boolean> {
   const rows = await sql`
-    UPDATE harvest_job j SET status = 'Finished',
+    UPDATE harvest_job j SET status = ${to("finish")},
       finished = coalesce(
         (SELECT max(import_finished) FROM harvest_object WHERE harvest_job_id = j.id), j.gather_finished)
-    WHERE j.id = ${jobId} AND j.status = 'Running' AND j.gather_finished IS NOT NULL
+    WHERE j.id = ${jobId} AND j.status = ANY(${from("finish")}) AND j.gather_finished IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM harvest_object o
         WHERE o.harvest_job_id = j.id AND o.state NOT IN ('COMPLETE', 'ERROR'))
     RETURNING j.id`;
   return rows.length > 0;
+}
+
+const from = (t: JobTransition) => JOB_TRANSITIONS[t].from as readonly string[];
+const to = (t: JobTransition) => JOB_TRANSITIONS[t].to as string;
+
+/** Inserts a New job; the partial unique index refuses a second pending job of one source. */
+export async function insertJob(sql: Queryable, sourceId: string): Promise<JobRow> {
+  const [job] = await sql<JobRow[]>`
+    INSERT INTO harvest_job (id, source_id, status) VALUES (${crypto.randomUUID()}, ${sourceId}, 'New') RETURNING *`;
+  return job!;
+}
+
+/** The `queue` transition; undefined when the job is in no state to be queued. */
+export async function markQueued(sql: Queryable, jobId: string): Promise<JobRow | undefined> {
+  const [running] = await sql<JobRow[]>`
+    UPDATE harvest_job SET status = ${to("queue")} WHERE id = ${jobId} AND status = ANY(${from("queue")}) RETURNING *`;
+  return running;
+}
+
+/** Removes a job that never started (its queue message could not be sent). */
+export async function deleteUnstarted(sql: Queryable, jobId: string): Promise<void> {
+  await sql`DELETE FROM harvest_job WHERE id = ${jobId} AND gather_started IS NULL`;
+}
+
+/** The `abort` transition: Finished, keeping an earlier finish time. */
+export async function markAborted(sql: Queryable, jobId: string): Promise<boolean> {
+  const rows = await sql`UPDATE harvest_job SET status = ${to("abort")}, finished = coalesce(finished, now())
+    WHERE id = ${jobId} AND status = ANY(${from("abort")}) RETURNING id`;
+  return rows.length > 0;
+}
+
+/** The `cancel` transition for the New jobs of a source made inactive. */
+export async function cancelNewJobs(sql: Queryable, sourceId: string): Promise<void> {
+  await sql`UPDATE harvest_job SET status = ${to("cancel")}, finished = now()
+    WHERE source_id = ${sourceId} AND status = ANY(${from("cancel")})`;
+}
+
+/** The `finish` transition of a job that timed out or cannot be gathered (its lease released). */
+export async function markFinished(
+  sql: Queryable,
+  jobId: string,
+  options: { gatherFinished?: boolean } = {},
+): Promise<boolean> {
+  const rows = await sql`UPDATE harvest_job SET status = ${to("finish")}, finished = now(), gather_lease_until = NULL,
+      gather_finished = CASE WHEN ${options.gatherFinished ?? false} THEN now() ELSE gather_finished END
+    WHERE id = ${jobId} AND status = ANY(${from("finish")}) RETURNING id`;
+  return rows.length > 0;
+}
+
+/** A job with its source, for the gather stage. */
+export async function jobWithSource(
+  sql: Queryable,
+  jobId: string,
+): Promise<(JobRow & { source: SourceRow }) | undefined> {
+  const [row] = await sql<(JobRow & { source: SourceRow })[]>`
+    SELECT j.*, row_to_json(s.*) AS source FROM harvest_job j JOIN harvest_source s ON s.id = j.source_id
+    WHERE j.id = ${jobId}`;
+  return row && { ...row, source: { ...row.source, created: new Date(row.source.created) } };
+}
+
+/**
+ * Claims a Running job's gather for `lease` seconds, recording the config it runs with; false when it
+ * is held elsewhere or already gathered (a duplicate gather message, or a second consumer).
+ */
+export async function claimGather(sql: Queryable, jobId: string, configHash: string, lease: number): Promise<boolean> {
+  const claimed = await sql`
+    UPDATE harvest_job SET gather_started = coalesce(gather_started, now()), config_hash = ${configHash},
+      gather_lease_until = now() + make_interval(secs => ${lease})
+    WHERE id = ${jobId} AND status = 'Running' AND gather_finished IS NULL
+      AND (gather_lease_until IS NULL OR gather_lease_until < now())
+    RETURNING id`;
+  return claimed.length > 0;
+}
+
+export async function renewGatherLease(sql: Queryable, jobId: string, lease: number): Promise<void> {
+  await sql`UPDATE harvest_job SET gather_lease_until = now() + make_interval(secs => ${lease}) WHERE id = ${jobId}`;
+}
+
+/** Gives the gather up to be run again (a lost connection, a shutdown). */
+export async function releaseGather(sql: Queryable, jobId: string): Promise<void> {
+  await sql`UPDATE harvest_job SET gather_lease_until = NULL WHERE id = ${jobId}`;
+}
+
+export async function markGathered(sql: Queryable, jobId: string): Promise<void> {
+  await sql`UPDATE harvest_job SET gather_finished = now(), gather_lease_until = NULL WHERE id = ${jobId}`;
+}
+
+export async function saveGatherError(sql: Queryable, jobId: string, message: string): Promise<void> {
+  await sql`INSERT INTO harvest_gather_error (id, harvest_job_id, message)
+    VALUES (${crypto.randomUUID()}, ${jobId}, ${message})`;
+}
+
+export async function gatherErrorMessages(sql: Queryable, jobId: string): Promise<string[]> {
+  const rows = await sql<{ message: string }[]>`
+    SELECT message FROM harvest_gather_error WHERE harvest_job_id = ${jobId} ORDER BY created`;
+  return rows.map((r) => r.message);
+}
+
+export async function gatherErrors(sql: Queryable, jobId: string): Promise<{ message: string; created: Date }[]> {
+  return await sql<{ message: string; created: Date }[]>`
+    SELECT message, created FROM harvest_gather_error WHERE harvest_job_id = ${jobId} ORDER BY created DESC, id`;
+}
+
+/** The number of object error rows of a job, warnings included. */
+export async function objectErrorCount(sql: Queryable, jobId: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
+    WHERE o.harvest_job_id = ${jobId}`;
+  return row!.n;
+}
+
+/** A source's New or Running job, if any. */
+export async function pendingJob(sql: Queryable, sourceId: string): Promise<JobRow | undefined> {
+  const [pending] = await sql<JobRow[]>`
+    SELECT * FROM harvest_job WHERE source_id = ${sourceId} AND status IN ('New', 'Running')`;
+  return pending;
+}
+
+export async function hasRunningJob(sql: Queryable, sourceId: string): Promise<boolean> {
+  return (await sql`SELECT 1 FROM harvest_job WHERE source_id = ${sourceId} AND status = 'Running'`).length > 0;
+}
+
+/** Running jobs, newest first, optionally of one source. */
+export async function runningJobs(sql: Queryable, sourceId?: string): Promise<JobRow[]> {
+  return await sql<JobRow[]>`
+    SELECT * FROM harvest_job WHERE status = 'Running'
+      AND (${sourceId ?? null}::text IS NULL OR source_id = ${sourceId ?? null})
+    ORDER BY created DESC`;
+}
+
+/** Running jobs with their source's frequency and name (`harvest_abort_failed_jobs`). */
+export async function runningJobsWithSource(
+  sql: Queryable,
+): Promise<{ id: string; created: Date; frequency: string; source_id: string; name: string }[]> {
+  return await sql<{ id: string; created: Date; frequency: string; source_id: string; name: string }[]>`
+    SELECT j.id, j.created, s.frequency, s.id AS source_id, s.name FROM harvest_job j
+    JOIN harvest_source s ON s.id = j.source_id WHERE j.status = 'Running'`;
+}
+
+/** The 20 newest Finished jobs with errors (warnings aside). */
+export async function recentFailures(sql: Queryable): Promise<JobRow[]> {
+  return await sql<JobRow[]>`
+    SELECT * FROM harvest_job j WHERE status = 'Finished' AND (
+      EXISTS (SELECT 1 FROM harvest_gather_error g WHERE g.harvest_job_id = j.id)
+      OR EXISTS (SELECT 1 FROM harvest_object o JOIN harvest_object_error e ON e.harvest_object_id = o.id
+        WHERE o.harvest_job_id = j.id AND e.stage NOT ILIKE '%warning'))
+    ORDER BY finished DESC NULLS LAST LIMIT 20`;
+}
+
+/** The newest job of the source an id or a name denotes. */
+export async function newestJobOfSource(sql: Queryable, key: string): Promise<JobRow | undefined> {
+  const [job] = await sql<JobRow[]>`
+    SELECT j.* FROM harvest_job j JOIN harvest_source s ON s.id = j.source_id
+    WHERE s.id = ${key} OR s.name = ${key} ORDER BY j.created DESC LIMIT 1`;
+  return job;
+}
+
+/**
+ * Jobs newest first, a page at a time: of one source, or (`orgIds`) of the sources of those
+ * organizations; `orgIds` undefined means every job.
+ */
+export async function listJobs(
+  sql: Queryable,
+  filter: {
+    sourceId: string | null;
+    status: string | null;
+    orgIds: string[] | undefined;
+    limit: number;
+    offset: number;
+  },
+): Promise<JobRow[]> {
+  const all = filter.orgIds === undefined;
+  return await sql<JobRow[]>`
+    SELECT j.* FROM harvest_job j JOIN harvest_source s ON s.id = j.source_id
+    WHERE (${filter.sourceId}::text IS NULL OR j.source_id = ${filter.sourceId})
+      AND (${filter.status}::text IS NULL OR j.status = ${filter.status})
+      AND (${all} OR s.owner_org = ANY(${filter.orgIds ?? []}))
+    ORDER BY j.created DESC, j.id LIMIT ${filter.limit} OFFSET ${filter.offset}`;
+}
+
+/** The last sign of life of a job: its own times and its objects'. */
+export async function lastActivity(sql: Queryable, job: JobRow): Promise<Date> {
+  const [row] = await sql<{ at: Date }[]>`
+    SELECT greatest(${job.created}::timestamptz, ${job.gather_started}::timestamptz,
+      ${job.gather_finished}::timestamptz,
+      (SELECT greatest(max(gathered), max(fetch_started), max(import_finished)) FROM harvest_object
+        WHERE harvest_job_id = ${job.id})) AS at`;
+  return row!.at;
+}
+
+/**
+ * Marks for re-queueing the gathers of Running jobs nobody holds that were queued longer ago than
+ * `visibility` seconds; answers their ids.
+ */
+export async function requeueLostGathers(sql: Queryable, visibility: number): Promise<string[]> {
+  const jobs = await sql<{ id: string }[]>`
+    UPDATE harvest_job SET queued_at = now()
+    WHERE status = 'Running' AND gather_finished IS NULL
+      AND (gather_lease_until IS NULL OR gather_lease_until < now())
+      AND coalesce(queued_at, created) < now() - make_interval(secs => ${visibility})
+    RETURNING id`;
+  return jobs.map((j) => j.id);
+}
+
+/** Deletes every job of a source (their objects and errors go with them). */
+export async function deleteSourceJobs(sql: Queryable, sourceId: string): Promise<void> {
+  await sql`DELETE FROM harvest_job WHERE source_id = ${sourceId}`;
+}
+
+/** Deletes a source's finished jobs that hold no current object; answers how many. */
+export async function deleteFinishedJobs(sql: Queryable, sourceId: string): Promise<number> {
+  const deleted = await sql`
+    DELETE FROM harvest_job j WHERE j.source_id = ${sourceId} AND j.status <> 'Running'
+      AND NOT EXISTS (SELECT 1 FROM harvest_object o WHERE o.harvest_job_id = j.id AND o.current)
+    RETURNING j.id`;
+  return deleted.length;
+}
+
+/** Freezes the stats of a source's finished jobs before their objects are cleared away. */
+export async function freezeStats(sql: Queryable, sourceId: string): Promise<void> {
+  const kept = await sql<{ id: string }[]>`
+    SELECT id FROM harvest_job WHERE source_id = ${sourceId} AND status <> 'Running' AND stats IS NULL`;
+  const stats = await jobStats(sql, kept.map((k) => k.id));
+  for (const [id, s] of stats) await sql`UPDATE harvest_job SET stats = ${sql.json(s as never)} WHERE id = ${id}`;
+}
+
+/** The objects of a job, counted, and how many are done (COMPLETE or ERROR). */
+export async function jobProgress(sql: Queryable, jobId: string): Promise<{ total: number; done: number }> {
+  const [progress] = await sql<{ total: number; done: number }[]>`
+    SELECT count(*)::int AS total, count(*) FILTER (WHERE state IN ('COMPLETE', 'ERROR'))::int AS done
+    FROM harvest_object WHERE harvest_job_id = ${jobId}`;
+  return progress!;
+}
+
+/** The newest job of a source, by creation. */
+export async function newestJobId(sql: Queryable, sourceId: string): Promise<string | undefined> {
+  const [newest] = await sql<{ id: string }[]>`
+    SELECT id FROM harvest_job WHERE source_id = ${sourceId} ORDER BY created DESC, id LIMIT 1`;
+  return newest?.id;
+}
+
+/** The first 20 gather errors of a job, and how many there are. */
+export async function gatherErrorDigest(sql: Queryable, jobId: string): Promise<{ messages: string[]; count: number }> {
+  const rows = await sql<{ message: string }[]>`
+    SELECT message FROM harvest_gather_error WHERE harvest_job_id = ${jobId} ORDER BY created, id LIMIT 20`;
+  const [count] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM harvest_gather_error WHERE harvest_job_id = ${jobId}`;
+  return { messages: rows.map((r) => r.message), count: count!.n };
+}
+
+/** Jobs by status, for the metrics. */
+export async function jobCountsByStatus(sql: Queryable): Promise<Map<string, number>> {
+  const rows = await sql<
+    { status: string; n: number }[]
+  >`SELECT status, count(*)::int AS n FROM harvest_job GROUP BY status`;
+  return new Map(rows.map((r) => [r.status, r.n]));
+}
+
+/** New or Running jobs, of one source or all. */
+export async function waitingJobCount(sql: Queryable, sourceId?: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM harvest_job WHERE status IN ('New', 'Running')
+      AND (${sourceId ?? null}::text IS NULL OR source_id = ${sourceId ?? null})`;
+  return row!.n;
 }

@@ -8,7 +8,17 @@
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services_type.ts";
 import { ValidationError } from "../errors/mod.ts";
-import { finishJobIfComplete, type JobRow } from "./jobs.ts";
+import {
+  deleteUnstarted,
+  finishJobIfComplete,
+  insertJob,
+  type JobRow,
+  markAborted,
+  markFinished,
+  markQueued,
+} from "./jobs.ts";
+import { failUnfinished, saveObjectError } from "./objects.ts";
+import { saveGatherError } from "./gather.ts";
 import { getSource } from "./sources.ts";
 
 const log = getLogger(["harvest", "lifecycle"]);
@@ -35,10 +45,7 @@ export async function createJob(services: Services, sourceId: string): Promise<J
   const source = await getSource(sql, sourceId);
   if (source.state !== "active") throw ValidationError.of("source_id", "Can not create jobs on inactive sources");
   try {
-    const [job] = await sql<JobRow[]>`
-      INSERT INTO harvest_job (id, source_id, status) VALUES (${crypto.randomUUID()}, ${source.id}, 'New')
-      RETURNING *`;
-    return job!;
+    return await insertJob(sql, source.id);
   } catch (error) {
     if ((error as { constraint_name?: string }).constraint_name === "harvest_job_one_pending_idx") {
       throw new JobExistsError();
@@ -49,11 +56,9 @@ export async function createJob(services: Services, sourceId: string): Promise<J
 
 /** Sets a job Running and puts it on the gather queue. */
 export async function queueJob(services: Services, job: JobRow): Promise<JobRow> {
-  const { sql, queue } = services;
-  const [running] = await sql<JobRow[]>`
-    UPDATE harvest_job SET status = 'Running' WHERE id = ${job.id} AND status IN ('New', 'Running') RETURNING *`;
+  const running = await markQueued(services.sql, job.id);
   if (!running) throw ValidationError.of("id", `Job ${job.id} is ${job.status} and cannot be queued`);
-  await queue.publish("gather", [JSON.stringify({ harvest_job_id: job.id })]);
+  await services.queue.publish("gather", [JSON.stringify({ harvest_job_id: job.id })]);
   return running;
 }
 
@@ -66,18 +71,41 @@ export async function startJob(services: Services, sourceId: string): Promise<Jo
   try {
     return await queueJob(services, job);
   } catch (error) {
-    await services.sql`DELETE FROM harvest_job WHERE id = ${job.id} AND gather_started IS NULL`;
+    await deleteUnstarted(services.sql, job.id);
     throw error;
   }
 }
 
-/** Aborts a job: Finished with a finish time, and its unfinished objects set to ERROR. */
+/**
+ * Sets a job Running for a run in this process (`run-test`): the `queue` transition, without a
+ * message, since this process gathers it itself.
+ */
+export async function runInProcess(services: Services, job: JobRow): Promise<JobRow> {
+  const running = await markQueued(services.sql, job.id);
+  if (!running) throw ValidationError.of("id", `Job ${job.id} is ${job.status} and cannot be run`);
+  return running;
+}
+
+/** Aborts a job: Finished with a finish time, and its unfinished objects failed (reported errored). */
 export async function abortJob(services: Services, jobId: string): Promise<void> {
   await services.sql.begin(async (tx) => {
-    await tx`UPDATE harvest_job SET status = 'Finished', finished = coalesce(finished, now())
-      WHERE id = ${jobId} AND status IN ('New', 'Running')`;
-    await tx`UPDATE harvest_object SET state = 'ERROR', lease_until = NULL WHERE harvest_job_id = ${jobId}
-      AND state NOT IN ('COMPLETE', 'ERROR')`;
+    await markAborted(tx, jobId);
+    await failUnfinished(tx, jobId);
+  });
+}
+
+/**
+ * Finishes a Running job that showed no activity for `minutes`: a gather error says so, and each
+ * unfinished object fails with an error of its own. False when the job was no longer Running.
+ */
+export async function timeOutJob(services: Services, job: JobRow, minutes: number, report: string): Promise<boolean> {
+  return await services.sql.begin(async (tx) => {
+    if (!await markFinished(tx, job.id)) return false;
+    await saveGatherError(tx, job.id, report);
+    for (const id of await failUnfinished(tx, job.id)) {
+      await saveObjectError(tx, id, `The job timed out after ${minutes} minutes without activity`, "Fetch");
+    }
+    return true;
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Recipient, Services } from "../services_type.ts";
 import type { SourceRow } from "./sources.ts";
+import { adminsWithEmail } from "../auth/users.ts";
 
 export type { Recipient, RecipientsHook } from "../services_type.ts";
 
@@ -13,15 +14,7 @@ export type { Recipient, RecipientsHook } from "../services_type.ts";
  * by address (case-insensitively), then passed through the plugins' hooks.
  */
 export async function notificationRecipients(services: Services, source: SourceRow): Promise<Recipient[]> {
-  const rows = await services.sql<Recipient[]>`
-    SELECT name, email FROM (
-      SELECT u.name, u.email, 0 AS rank, u.created FROM "user" u
-        WHERE u.sysadmin AND u.state = 'active' AND coalesce(trim(u.email), '') <> ''
-      UNION ALL
-      SELECT u.name, u.email, 1 AS rank, u.created FROM "user" u JOIN membership m ON m.user_id = u.id
-        WHERE m.group_id = ${source.owner_org ?? ""} AND m.capacity = 'admin' AND u.state = 'active'
-          AND coalesce(trim(u.email), '') <> ''
-    ) r ORDER BY rank, created, name`;
+  const rows = await adminsWithEmail(services.sql, source.owner_org);
   const seen = new Set<string>();
   let out: Recipient[] = [];
   for (const r of rows) {

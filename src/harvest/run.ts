@@ -1,8 +1,10 @@
 import type { Services } from "../services_type.ts";
 import { ValidationError } from "../errors/mod.ts";
-import { type JobRow, jobStats } from "./jobs.ts";
-import { completeJob, createJob } from "./lifecycle.ts";
-import { gatherJob, type ObjectOutcome, processObjects } from "./pipeline.ts";
+import { gatherErrorMessages, getJob, jobStats, objectErrorCount, pendingJob } from "./jobs.ts";
+import { completeJob, createJob, runInProcess } from "./lifecycle.ts";
+import { gatherJob } from "./gather.ts";
+import { type ObjectOutcome, processObjects } from "./process.ts";
+import { dropObjects, guidsOf } from "./objects.ts";
 
 /** Objects imported per transaction by `run-test`. */
 const BATCH = 25;
@@ -47,8 +49,7 @@ export async function runJobInProcess(
   const { services } = ctx;
   const { sql } = services;
   const started = performance.now();
-  const [pending] = await sql<JobRow[]>`
-    SELECT * FROM harvest_job WHERE source_id = ${source.id} AND status IN ('New', 'Running')`;
+  const pending = await pendingJob(sql, source.id);
   if (pending?.status === "Running") {
     throw ValidationError.of(
       "source",
@@ -56,7 +57,7 @@ export async function runJobInProcess(
     );
   }
   const job = pending ?? await createJob(services, source.id);
-  await sql`UPDATE harvest_job SET status = 'Running' WHERE id = ${job.id}`;
+  await runInProcess(services, job);
 
   const progress: Progress = {
     gathered: 0,
@@ -114,13 +115,11 @@ export async function runJobInProcess(
     publish: async (ids) => {
       let selected = ids;
       if (options.guid !== undefined) {
-        const rows = await sql<
-          { id: string; guid: string }[]
-        >`SELECT id, guid FROM harvest_object WHERE id = ANY(${ids})`;
+        const rows = await guidsOf(sql, ids);
         selected = rows.filter((r) => options.guid!.includes(r.guid)).map((r) => r.id);
         const others = ids.filter((id) => !selected.includes(id));
         // Records outside the test are not part of this run.
-        if (others.length) await sql`DELETE FROM harvest_object WHERE id = ANY(${others})`;
+        await dropObjects(sql, others);
         progress.gathered -= others.length;
       }
       queue.push(...selected);
@@ -135,18 +134,15 @@ export async function runJobInProcess(
   await completeJob(services, job.id);
 
   const stats = (await jobStats(sql, [job.id])).get(job.id)!;
-  const gatherErrors = (await sql<{ message: string }[]>`
-    SELECT message FROM harvest_gather_error WHERE harvest_job_id = ${job.id} ORDER BY created`).map((r) => r.message);
-  const [{ n: objectErrors }] = await sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
-    WHERE o.harvest_job_id = ${job.id}` as unknown as [{ n: number }];
-  const [final] = await sql<{ status: string }[]>`SELECT status FROM harvest_job WHERE id = ${job.id}`;
+  const gatherErrors = await gatherErrorMessages(sql, job.id);
+  const objectErrors = await objectErrorCount(sql, job.id);
+  const final = await getJob(sql, job.id);
   return {
     jobId: job.id,
     stats,
     gatherErrors,
     objectErrors,
     seconds: (performance.now() - started) / 1000,
-    status: final!.status,
+    status: final.status,
   };
 }

@@ -152,3 +152,20 @@ export async function attachDatabaseLog(sql: Queryable, scope: number, level: st
   const log = databaseLog;
   return () => log.flush();
 }
+
+/** The database log, newest first, optionally of one level. */
+export async function listLog(
+  sql: Queryable,
+  filter: { level: string | null; limit: number; offset: number },
+): Promise<{ content: string; level: string; created: Date }[]> {
+  return await sql<{ content: string; level: string; created: Date }[]>`
+    SELECT content, level, created FROM harvest_log
+    WHERE (${filter.level}::text IS NULL OR level = ${filter.level})
+    ORDER BY created DESC, id DESC LIMIT ${filter.limit} OFFSET ${filter.offset}`;
+}
+
+/** Deletes database log rows older than `days` days; answers how many. */
+export async function cleanLog(sql: Queryable, days: number): Promise<number> {
+  const rows = await sql`DELETE FROM harvest_log WHERE created <= now() - make_interval(days => ${days}) RETURNING id`;
+  return rows.length;
+}

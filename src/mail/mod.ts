@@ -7,7 +7,9 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services_type.ts";
-import { getJob, jobStats } from "../harvest/jobs.ts";
+import { gatherErrorDigest, getJob, jobStats, newestJobId } from "../harvest/jobs.ts";
+import { errorDigest } from "../harvest/objects.ts";
+import { groupTitle } from "../catalog/groups.ts";
 import { getSource, type SourceRow } from "../harvest/sources.ts";
 import { harvestTime } from "../harvest/dicts.ts";
 import { notificationRecipients } from "../harvest/notify.ts";
@@ -54,9 +56,7 @@ export async function composeStatusMail(services: Services, jobId: string): Prom
   const job = await getJob(sql, jobId);
   const source = await getSource(sql, job.source_id);
   // The original mails about the source's newest job; a job finishing after a newer one started says nothing.
-  const [newest] = await sql<{ id: string }[]>`
-    SELECT id FROM harvest_job WHERE source_id = ${source.id} ORDER BY created DESC, id LIMIT 1`;
-  if (newest?.id !== job.id) return undefined;
+  if (await newestJobId(sql, source.id) !== job.id) return undefined;
   const stats = (await jobStats(sql, [job.id])).get(job.id)!;
   const errored = stats.errored > 0;
   if (
@@ -67,24 +67,9 @@ export async function composeStatusMail(services: Services, jobId: string): Prom
     return undefined;
   }
   const siteUrl = v["ckan.site_url"];
-  const [org] = source.owner_org
-    ? await sql<{ title: string; name: string }[]>`SELECT title, name FROM "group" WHERE id = ${source.owner_org}`
-    : [];
-  const gatherErrors = await sql<{ message: string }[]>`
-    SELECT message FROM harvest_gather_error WHERE harvest_job_id = ${job.id} ORDER BY created, id LIMIT 20`;
-  const [gatherCount] = await sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM harvest_gather_error WHERE harvest_job_id = ${job.id}`;
-  const objectErrors = await sql<{ guid: string; message: string }[]>`
-    SELECT o.guid, e.message FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
-    WHERE o.id IN (SELECT DISTINCT harvest_object_id FROM harvest_object_error e2 JOIN harvest_object o2
-      ON o2.id = e2.harvest_object_id WHERE o2.harvest_job_id = ${job.id} AND e2.stage NOT ILIKE '%warning'
-      ORDER BY harvest_object_id LIMIT 20)
-      AND e.stage NOT ILIKE '%warning'
-    ORDER BY o.guid, e.created`;
-  const [objectCount] = await sql<{ n: number }[]>`
-    SELECT count(DISTINCT e.harvest_object_id)::int AS n FROM harvest_object_error e
-    JOIN harvest_object o ON o.id = e.harvest_object_id WHERE o.harvest_job_id = ${job.id}
-      AND e.stage NOT ILIKE '%warning'`;
+  const organization = await groupTitle(sql, source.owner_org);
+  const gather = await gatherErrorDigest(sql, job.id);
+  const objects = await errorDigest(sql, job.id);
   const harvester = services.harvesters.get(source.type);
   const lines = [
     `This is a ${errored ? "failure" : "summary"} notification of the latest harvest job set-up in ${siteUrl}.`,
@@ -92,7 +77,7 @@ export async function composeStatusMail(services: Services, jobId: string): Prom
     `Job URL: ${siteUrl}/harvest/${source.name}/job/${job.id}`,
     `Harvest Source: ${source.title || source.name}`,
     `Harvest Configuration: ${redactedConfig(source.config, harvester?.secretConfigKeys?.() ?? [])}`,
-    `Organization: ${org ? org.title || org.name : "Not specified"}`,
+    `Organization: ${organization ?? "Not specified"}`,
     "",
     `Harvest Job Id: ${job.id}`,
     `Created: ${harvestTime(job.created)}`,
@@ -107,13 +92,13 @@ export async function composeStatusMail(services: Services, jobId: string): Prom
   if (errored) {
     lines.push(
       "",
-      `Error Summary: ${gatherCount!.n + objectCount!.n} errors`,
+      `Error Summary: ${gather.count + objects.objects} errors`,
       "",
-      `Job Errors: ${gatherCount!.n}`,
-      ...gatherErrors.map((e) => `  - ${e.message}`),
+      `Job Errors: ${gather.count}`,
+      ...gather.messages.map((m) => `  - ${m}`),
       "",
-      `Document Errors: ${objectCount!.n}`,
-      ...objectErrors.map((e) => `  - ${e.guid}: ${e.message}`),
+      `Document Errors: ${objects.objects}`,
+      ...objects.errors.map((e) => `  - ${e.guid}: ${e.message}`),
     );
   }
   lines.push(

@@ -8,8 +8,10 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Services } from "../services_type.ts";
-import { type Actor, ANONYMOUS } from "../actions/mod.ts";
-import { hashToken, randomToken } from "../auth/tokens.ts";
+import { type Actor, ANONYMOUS } from "../auth/actor.ts";
+import { randomToken } from "../auth/tokens.ts";
+import { createSession, endSession, findSession } from "../auth/sessions.ts";
+import { credentials } from "../auth/users.ts";
 import { verifyPassword } from "../auth/passwords.ts";
 import { lockedFor, recordFailure, recordSuccess, throttleKeys } from "../auth/throttle.ts";
 
@@ -32,16 +34,8 @@ function secure(services: Services): boolean {
 export async function readSession(services: Services, c: Context): Promise<WebSession> {
   const token = getCookie(c, SESSION_COOKIE);
   if (token) {
-    const [row] = await services.sql<{ id: string; name: string; sysadmin: boolean; csrf: string }[]>`
-      SELECT u.id, u.name, u.sysadmin, s.csrf FROM web_session s JOIN "user" u ON u.id = s.user_id
-      WHERE s.token_hash = ${await hashToken(token)} AND s.expires_at > now() AND u.state = 'active'`;
-    if (row) {
-      return {
-        actor: { kind: "user", id: row.id, name: row.name, sysadmin: row.sysadmin },
-        csrf: row.csrf,
-        loggedIn: true,
-      };
-    }
+    const session = await findSession(services.sql, token);
+    if (session) return { ...session, loggedIn: true };
   }
   let pre = getCookie(c, PRE_CSRF_COOKIE);
   if (!pre || !/^[0-9a-f]{64}$/.test(pre)) {
@@ -51,7 +45,6 @@ export async function readSession(services: Services, c: Context): Promise<WebSe
   return { actor: ANONYMOUS, csrf: pre, loggedIn: false };
 }
 
-/** Checks a user's password and starts a session; undefined when they do not match. */
 /** What a sign-in attempt came to: in, a wrong name or password, or too many failures (wait `retryAfter` s). */
 export type LogInResult = { ok: true } | { ok: false; retryAfter?: number };
 
@@ -65,19 +58,14 @@ export async function logIn(services: Services, c: Context, name: string, passwo
   const keys = throttleKeys(name, address);
   const wait = await lockedFor(services.sql, keys);
   if (wait > 0) return { ok: false, retryAfter: wait };
-  const [user] = await services.sql<{ id: string; password_hash: string | null }[]>`
-    SELECT id, password_hash FROM "user" WHERE name = ${name} AND state = 'active'`;
+  const user = await credentials(services.sql, name);
   const ok = await verifyPassword(password, user?.password_hash ?? null);
   if (!user || !ok) {
     await recordFailure(services.sql, keys);
     return { ok: false };
   }
   await recordSuccess(services.sql, keys);
-  const token = randomToken();
-  await services.sql`INSERT INTO web_session (token_hash, user_id, csrf, expires_at)
-    VALUES (${await hashToken(token)}, ${user.id}, ${randomToken()},
-      now() + make_interval(days => ${SESSION_DAYS}))`;
-  await services.sql`DELETE FROM web_session WHERE expires_at < now()`;
+  const token = await createSession(services.sql, user.id, SESSION_DAYS);
   setCookie(c, SESSION_COOKIE, token, {
     httpOnly: true,
     sameSite: "Lax",
@@ -91,7 +79,7 @@ export async function logIn(services: Services, c: Context, name: string, passwo
 
 export async function logOut(services: Services, c: Context): Promise<void> {
   const token = getCookie(c, SESSION_COOKIE);
-  if (token) await services.sql`DELETE FROM web_session WHERE token_hash = ${await hashToken(token)}`;
+  if (token) await endSession(services.sql, token);
   deleteCookie(c, SESSION_COOKIE, { path: "/" });
 }
 

@@ -1,0 +1,60 @@
+/**
+ * The owner of `harvest_consumer`: the heartbeats of long-running processes (workers, consumers,
+ * schedulers), which the dashboard, the metrics and the stalled-work warning read.
+ *
+ * @module
+ */
+import type { Queryable } from "./sql.ts";
+
+/** Records a process alive now. */
+export async function beat(sql: Queryable, id: string, kind: string): Promise<void> {
+  await sql`INSERT INTO harvest_consumer (id, kind, host, pid) VALUES (${id}, ${kind}, ${Deno.hostname()}, ${Deno.pid})
+    ON CONFLICT (id) DO UPDATE SET last_seen = now(), kind = excluded.kind`;
+}
+
+/** Forgets a process that stopped. */
+export async function forget(sql: Queryable, id: string): Promise<void> {
+  await sql`DELETE FROM harvest_consumer WHERE id = ${id}`;
+}
+
+/** Processes seen within `seconds`, with the seconds since each last reported. */
+export async function seenWithin(
+  sql: Queryable,
+  seconds: number,
+): Promise<{ id: string; kind: string; age: number }[]> {
+  return await sql<{ id: string; kind: string; age: number }[]>`
+    SELECT id, kind, extract(epoch FROM now() - last_seen)::float8 AS age FROM harvest_consumer
+    WHERE last_seen > now() - make_interval(secs => ${seconds}) ORDER BY kind, id`;
+}
+
+/** How many processes of each kind reported in the last minute. */
+export async function aliveByKind(sql: Queryable): Promise<Map<string, number>> {
+  const rows = await sql<{ kind: string; n: number }[]>`
+    SELECT kind, count(*)::int AS n FROM harvest_consumer WHERE last_seen > now() - interval '60 seconds'
+    GROUP BY kind`;
+  return new Map(rows.map((r) => [r.kind, r.n]));
+}
+
+/**
+ * Reports this long-running process alive every 15 s until the signal aborts, then removes its row.
+ */
+export async function heartbeat(sql: Queryable, kind: string, signal: AbortSignal): Promise<void> {
+  const id = `${Deno.hostname()}:${Deno.pid}`;
+  const once = async () => {
+    try {
+      await beat(sql, id, kind);
+    } catch { /* the database is away; the consumers reconnect by themselves and so will this */ }
+  };
+  await once();
+  while (!signal.aborted) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 15_000);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+    if (!signal.aborted) await once();
+  }
+  await forget(sql, id).catch(() => {});
+}

@@ -1,0 +1,266 @@
+/**
+ * The gather stage of a job: streams the harvester's record batches into harvest objects, marks
+ * unchanged records at once, publishes the rest batch by batch, then detects deletions.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Services } from "../services_type.ts";
+import { isConnectionError } from "../db/mod.ts";
+import { messageOf } from "../errors/mod.ts";
+import type { GatherContext, GatheredRecord } from "./interface.ts";
+import { GatherCounter, GatherLimitError, gatherLimits } from "./limits.ts";
+import {
+  claimGather,
+  jobWithSource,
+  lastErrorFreeJob,
+  markFinished,
+  markGathered,
+  releaseGather,
+  renewGatherLease,
+  saveGatherError as storeGatherError,
+} from "./jobs.ts";
+import type { SourceRow } from "./sources.ts";
+import {
+  completeUnchanged,
+  currentDatasetCount,
+  failByGuid,
+  type GatheredRow,
+  insertExtras,
+  insertGathered,
+  insertWithdrawals,
+  missingFromJob,
+  saveObjectError,
+} from "./objects.ts";
+import { dropRelisted, holdDeletions } from "./deletions.ts";
+import { contentHash, parseConfig, sourceInfo } from "./stage.ts";
+import type { Queryable } from "../db/mod.ts";
+
+const log = getLogger(["harvest", "pipeline"]);
+
+/** Records a gather error of a job, and logs it. */
+export async function saveGatherError(sql: Queryable, jobId: string, message: string): Promise<void> {
+  log.info("Gather error for job {jobId}: {message}", { jobId, message });
+  await storeGatherError(sql, jobId, message);
+}
+
+export interface GatherOptions {
+  /** Receives the ids of each batch of new objects that need fetch and import. */
+  publish(objectIds: string[]): Promise<void>;
+  /** Told how many records each batch held, and how many of them were already unchanged. */
+  onBatch?(gathered: number, unchanged: number): void;
+  signal?: AbortSignal;
+  /** Process every record even when it is known unchanged (`run-test GUID`). */
+  force?: boolean;
+  /** Only some records are processed (`run-test GUID`): no deletion detection. */
+  guidFilter?: boolean;
+}
+
+/**
+ * Finds the source's datasets whose record the remote no longer lists (no object in this job) and
+ * withdraws them through objects of this job, or, when that would withdraw more than the threshold
+ * of the source's datasets or the listing was empty or truncated, holds them for an operator's
+ * approval. Returns the ids of the withdrawal objects to publish.
+ */
+async function detectDeletions(
+  services: Services,
+  jobId: string,
+  source: SourceRow,
+  listing: { complete: boolean; gathered: number; thresholdPercent: number },
+): Promise<string[]> {
+  const { sql } = services;
+  return await sql.begin(async (tx) => {
+    // A record held for deletion that the remote lists again is no longer a deletion to decide on.
+    const relisted = await dropRelisted(tx, source.id, jobId);
+    if (relisted > 0) {
+      log.info("Dropped {n} held deletion(s) of source {source}: the remote lists those records again", {
+        n: relisted,
+        source: source.name,
+      });
+    }
+    const missing = await missingFromJob(tx, source.id, jobId);
+    if (missing.length === 0) return [];
+    const total = await currentDatasetCount(tx, source.id);
+    const share = (missing.length / Math.max(total, 1)) * 100;
+    let reason: string | undefined;
+    if (listing.gathered === 0) reason = "the remote listed no records at all";
+    else if (!listing.complete) reason = "the remote's listing was truncated";
+    else if (share > listing.thresholdPercent) {
+      reason = `${missing.length} of ${total} datasets (${share.toFixed(1)} %) would be withdrawn, more than the ` +
+        `delete_threshold of ${listing.thresholdPercent} %`;
+    }
+    if (reason) {
+      await holdDeletions(tx, source.id, jobId, missing, reason);
+      log.warning("Holding {n} deletion(s) of source {source} for approval: {reason}", {
+        n: missing.length,
+        source: source.name,
+        reason,
+      });
+      return [];
+    }
+    return await insertWithdrawals(tx, jobId, source.id, missing);
+  });
+}
+
+/**
+ * Runs the gather stage of a job: streams the harvester's record batches into harvest objects,
+ * marks records whose content did not change as "not modified" at once, and publishes the rest
+ * batch by batch, so fetching starts before gather ends and memory stays flat.
+ * Safe to run again for the same job: records already written are not written twice.
+ */
+export async function gatherJob(services: Services, jobId: string, options: GatherOptions): Promise<void> {
+  const { sql } = services;
+  const row = await jobWithSource(sql, jobId);
+  if (!row) {
+    log.warning("Gather skipped: job {jobId} does not exist", { jobId });
+    return;
+  }
+  if (row.status !== "Running" || row.gather_finished) {
+    log.info("Gather skipped: job {jobId} is {status}", { jobId, status: row.status });
+    return;
+  }
+  const lease = services.config.values["ckan.harvest.mq.visibility_timeout"];
+  const source = row.source;
+  const harvester = services.harvesters.get(source.type);
+  if (!harvester) {
+    await saveGatherError(sql, jobId, `System error - No harvester could be found for source type ${source.type}`);
+    await markFinished(sql, jobId, { gatherFinished: true });
+    return;
+  }
+  const configHash = await contentHash(source.type, source.config);
+  // Claim the job: a duplicate gather message, or a second consumer, finds it held and skips it.
+  const claimed = await claimGather(sql, jobId, configHash, lease);
+  if (!claimed) {
+    log.info("Gather skipped: job {jobId} is being gathered elsewhere", { jobId });
+    return;
+  }
+  let listing: { complete: boolean } | undefined;
+  let gathered = 0;
+  const ctx: GatherContext = {
+    reportListing: (l) => {
+      listing = l;
+    },
+    source: sourceInfo(source),
+    job: { id: row.id, created: row.created },
+    config: parseConfig(source.config),
+    http: services.http.forSource(source.name),
+    log: getLogger(["harvest", "harvester", source.type]),
+    signal: options.signal ?? new AbortController().signal,
+    saveGatherError: (message) => saveGatherError(sql, jobId, message),
+    lastErrorFreeJob: () => lastErrorFreeJob(sql, source.id, jobId, configHash),
+  };
+  const counter = new GatherCounter(gatherLimits(services.config, ctx.config));
+  try {
+    for await (const page of harvester.gather(ctx)) {
+      if (page.length === 0) continue;
+      const { kept, oversized, full } = counter.take(page);
+      const batch = [...kept, ...oversized.map((r) => ({ ...r, content: undefined, unchanged: false }))];
+      gathered += batch.length;
+      const { fresh: inserted, unchanged } = await insertObjects(
+        services,
+        row.id,
+        source,
+        batch,
+        options.force ?? false,
+      );
+      const fresh = oversized.length ? await failOversized(services, row.id, inserted, oversized, counter) : inserted;
+      options.onBatch?.(batch.length, unchanged);
+      if (fresh.length > 0) await options.publish(fresh);
+      await renewGatherLease(sql, jobId, lease);
+      if (options.signal?.aborted) throw new Error("Gather interrupted by shutdown");
+      if (full) throw new GatherLimitError(counter.recordsMessage());
+    }
+  } catch (error) {
+    // Lost database or broker, or a shutdown: leave the job to be gathered again (idempotently).
+    if (isConnectionError(error) || options.signal?.aborted) {
+      await releaseGather(sql, jobId).catch(() => {});
+      throw error;
+    }
+    log.warning("Gather of job {jobId} failed: {error}", { jobId, error: messageOf(error) });
+    await saveGatherError(
+      sql,
+      jobId,
+      error instanceof GatherLimitError ? messageOf(error) : `Gather stage failed: ${messageOf(error)}`,
+    );
+    listing = undefined;
+  }
+  if (listing && ctx.config.delete_missing !== false && !options.guidFilter) {
+    const ids = await detectDeletions(services, jobId, source, {
+      complete: listing.complete,
+      gathered,
+      thresholdPercent: typeof ctx.config.delete_threshold === "number" ? ctx.config.delete_threshold : 20,
+    });
+    if (ids.length > 0) await options.publish(ids);
+  }
+  await markGathered(sql, jobId);
+}
+
+/**
+ * Marks the objects of records over `max_record_mb` ERROR with a message naming the limit; their
+ * content was never stored. Answers the other inserted objects, which go on to fetch.
+ */
+async function failOversized(
+  services: Services,
+  jobId: string,
+  inserted: string[],
+  oversized: GatheredRecord[],
+  counter: GatherCounter,
+): Promise<string[]> {
+  const { sql } = services;
+  const rows = await failByGuid(sql, jobId, inserted, oversized.map((r) => r.guid));
+  const byGuid = new Map(oversized.map((r) => [r.guid, r]));
+  for (const r of rows) {
+    await saveObjectError(sql, r.id, counter.oversizedMessage(byGuid.get(r.guid)!), "Gather");
+  }
+  const failed = new Set(rows.map((r) => r.id));
+  return inserted.filter((id) => !failed.has(id));
+}
+
+async function insertObjects(
+  services: Services,
+  jobId: string,
+  source: SourceRow,
+  batch: GatheredRecord[],
+  force: boolean,
+): Promise<{ fresh: string[]; unchanged: number }> {
+  const { sql } = services;
+  const seen = new Set<string>();
+  const rows: GatheredRow[] = [];
+  for (const r of batch) {
+    if (seen.has(r.guid)) continue;
+    seen.add(r.guid);
+    rows.push({
+      id: crypto.randomUUID(),
+      guid: r.guid,
+      content: r.content ?? null,
+      content_hash: r.content === undefined ? null : await contentHash(source.config, r.content),
+      metadata_modified_date: r.metadataModified && !Number.isNaN(Date.parse(r.metadataModified))
+        ? new Date(r.metadataModified.endsWith("Z") ? r.metadataModified : `${r.metadataModified}Z`)
+        : null,
+      harvest_job_id: jobId,
+      harvest_source_id: source.id,
+    });
+  }
+  return await sql.begin(async (tx) => {
+    const ids = await insertGathered(tx, rows);
+    const fresh = new Set(ids);
+    const byGuid = new Map(rows.map((x) => [x.guid, x]));
+    const extras = batch.flatMap((r) => {
+      const row = byGuid.get(r.guid);
+      return row && fresh.has(row.id)
+        ? Object.entries(r.extras ?? {}).map(([key, value]) => ({
+          id: crypto.randomUUID(),
+          harvest_object_id: row.id,
+          key,
+          value,
+        }))
+        : [];
+    });
+    await insertExtras(tx, extras);
+    if (ids.length === 0) return { fresh: [], unchanged: 0 };
+    if (force) return { fresh: ids, unchanged: 0 };
+    const known = batch.filter((r) => r.unchanged).map((r) => byGuid.get(r.guid)!.id);
+    const done = await completeUnchanged(tx, ids, known);
+    return { fresh: ids.filter((id) => !done.has(id)), unchanged: done.size };
+  });
+}

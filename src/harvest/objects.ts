@@ -1,0 +1,531 @@
+/**
+ * The owner of `harvest_object`, `harvest_object_extra` and `harvest_object_error`: every statement on
+ * them is a verb here, and every state change goes through `OBJECT_TRANSITIONS` (states.ts).
+ *
+ * @module
+ */
+import type { Queryable, Sql, Tx } from "../db/mod.ts";
+import { ValidationError } from "../errors/mod.ts";
+import type { ObjectInfo } from "./interface.ts";
+import type { SourceRow } from "./sources.ts";
+import type { ReportStatus } from "./dicts.ts";
+import { OBJECT_TRANSITIONS, type ObjectTransition, UNFINISHED } from "./states.ts";
+
+/** A `harvest_object` row. */
+export interface ObjectRecord {
+  id: string;
+  guid: string;
+  current: boolean;
+  gathered: Date;
+  fetch_started: Date | null;
+  fetch_finished: Date | null;
+  import_started: Date | null;
+  import_finished: Date | null;
+  content: string | null;
+  state: string;
+  metadata_modified_date: Date | null;
+  retry_times: number;
+  harvest_job_id: string;
+  harvest_source_id: string;
+  package_id: string | null;
+  report_status: string | null;
+}
+
+/** An object claimed for fetch and import: the row with its extras, its job's status and its source. */
+export interface ClaimedObject extends ObjectInfo {
+  state: string;
+  retry_times: number;
+  content_hash: string | null;
+  job_status: string;
+  source: SourceRow;
+}
+
+/** The object extra that marks an object as the withdrawal of a record gone from the remote. */
+export const DELETED_EXTRA = "harvest_deleted";
+
+const from = (t: ObjectTransition) => OBJECT_TRANSITIONS[t].from as readonly string[];
+const to = (t: ObjectTransition) => OBJECT_TRANSITIONS[t].to as string;
+
+const RECORD_COLUMNS = `id, guid, current, gathered, fetch_started, fetch_finished, import_started, import_finished,
+  content, state, metadata_modified_date, retry_times, harvest_job_id, harvest_source_id, package_id, report_status`;
+
+export async function getObjectRecord(sql: Queryable, id: string): Promise<ObjectRecord | undefined> {
+  const [row] = await sql.unsafe<ObjectRecord[]>(`SELECT ${RECORD_COLUMNS} FROM harvest_object WHERE id = $1`, [id]);
+  return row;
+}
+
+/** The newest object with this guid, of any source. */
+export async function objectByGuid(sql: Queryable, guid: string): Promise<ObjectRecord | undefined> {
+  const [row] = await sql.unsafe<ObjectRecord[]>(
+    `SELECT ${RECORD_COLUMNS} FROM harvest_object WHERE guid = $1 ORDER BY gathered DESC, id LIMIT 1`,
+    [guid],
+  );
+  return row;
+}
+
+/** The current object of a dataset. */
+export async function currentObjectOf(sql: Queryable, packageId: string): Promise<ObjectRecord | undefined> {
+  const [row] = await sql.unsafe<ObjectRecord[]>(
+    `SELECT ${RECORD_COLUMNS} FROM harvest_object o WHERE current AND package_id = $1
+     ORDER BY import_finished DESC NULLS LAST LIMIT 1`,
+    [packageId],
+  );
+  return row;
+}
+
+export interface ObjectError {
+  id: string;
+  message: string;
+  stage: string;
+  line: number | null;
+  created: Date;
+}
+
+export async function objectErrors(sql: Queryable, objectId: string): Promise<ObjectError[]> {
+  return await sql<ObjectError[]>`
+    SELECT id, message, stage, line, created FROM harvest_object_error WHERE harvest_object_id = ${objectId}
+    ORDER BY created, id`;
+}
+
+export async function objectExtras(sql: Queryable, objectId: string): Promise<Record<string, string>> {
+  const rows = await sql<{ key: string; value: string }[]>`
+    SELECT key, value FROM harvest_object_extra WHERE harvest_object_id = ${objectId} ORDER BY key`;
+  return Object.fromEntries(rows.map((e) => [e.key, e.value]));
+}
+
+/** Object ids of a source, newest first. */
+export async function listObjectIds(
+  sql: Queryable,
+  sourceId: string,
+  options: { onlyCurrent: boolean; limit: number; offset: number },
+): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    SELECT id FROM harvest_object WHERE harvest_source_id = ${sourceId} AND (current OR NOT ${options.onlyCurrent})
+    ORDER BY gathered DESC, id LIMIT ${options.limit} OFFSET ${options.offset}`;
+  return rows.map((r) => r.id);
+}
+
+/** Stores one object with its extras (`harvest_object_create`); a second guid in one job is refused. */
+export async function createObject(
+  sql: Sql,
+  o: { guid: string; content: string | null; jobId: string; sourceId: string; packageId: string | null },
+  extras: Record<string, string>,
+): Promise<string> {
+  const id = crypto.randomUUID();
+  try {
+    await sql.begin(async (tx) => {
+      await tx`INSERT INTO harvest_object (id, guid, content, harvest_job_id, harvest_source_id, package_id)
+        VALUES (${id}, ${o.guid}, ${o.content}, ${o.jobId}, ${o.sourceId}, ${o.packageId})`;
+      for (const [key, value] of Object.entries(extras)) {
+        await tx`INSERT INTO harvest_object_extra (id, harvest_object_id, key, value)
+          VALUES (${crypto.randomUUID()}, ${id}, ${key}, ${value})`;
+      }
+    });
+  } catch (error) {
+    if ((error as { constraint_name?: string }).constraint_name === "harvest_object_job_guid_idx") {
+      throw ValidationError.of("guid", `The job already has an object with guid ${o.guid}`);
+    }
+    throw error;
+  }
+  return id;
+}
+
+export async function saveObjectError(
+  sql: Queryable,
+  objectId: string,
+  message: string,
+  stage = "Fetch",
+  line?: number,
+): Promise<void> {
+  await sql`INSERT INTO harvest_object_error (id, harvest_object_id, message, stage, line)
+    VALUES (${crypto.randomUUID()}, ${objectId}, ${message}, ${stage}, ${line ?? null})`;
+}
+
+// --- Gather ---
+
+export interface GatheredRow {
+  id: string;
+  guid: string;
+  content: string | null;
+  content_hash: string | null;
+  metadata_modified_date: Date | null;
+  harvest_job_id: string;
+  harvest_source_id: string;
+}
+
+/** Inserts a batch of gathered objects; a guid the job already has is skipped. Answers the ids written. */
+export async function insertGathered(tx: Tx, rows: GatheredRow[]): Promise<string[]> {
+  const inserted = await tx<{ id: string }[]>`
+    INSERT INTO harvest_object ${tx(rows)} ON CONFLICT (harvest_job_id, guid) DO NOTHING RETURNING id`;
+  return inserted.map((r) => r.id);
+}
+
+export async function insertExtras(
+  tx: Tx,
+  extras: { id: string; harvest_object_id: string; key: string; value: string }[],
+): Promise<void> {
+  if (extras.length > 0) await tx`INSERT INTO harvest_object_extra ${tx(extras)}`;
+}
+
+/**
+ * The `unchanged` transition at gather: new objects whose record matches the current object of its
+ * dataset (same content hash, or known unchanged by the harvester) are complete at once.
+ */
+export async function completeUnchanged(tx: Tx, ids: string[], known: string[]): Promise<Set<string>> {
+  const unchanged = await tx<{ id: string }[]>`
+    UPDATE harvest_object n SET lease_until = NULL, state = ${to("unchanged")}, report_status = 'not modified',
+      fetch_started = now(), fetch_finished = now(), import_started = now(), import_finished = now()
+    FROM harvest_object c JOIN package p ON p.id = c.package_id
+    WHERE n.id = ANY(${ids}) AND n.state = ANY(${from("unchanged")}) AND c.harvest_source_id = n.harvest_source_id
+      AND c.guid = n.guid AND c.current AND p.state = 'active' AND (c.content_hash = n.content_hash OR n.id = ANY(${known}))
+    RETURNING n.id`;
+  return new Set(unchanged.map((r) => r.id));
+}
+
+/** The `fail` transition for some of a job's new objects, by guid; answers those moved. */
+export async function failByGuid(
+  sql: Queryable,
+  jobId: string,
+  ids: string[],
+  guids: string[],
+): Promise<{ id: string; guid: string }[]> {
+  return await sql<{ id: string; guid: string }[]>`
+    UPDATE harvest_object SET state = ${to("fail")}, report_status = 'errored', lease_until = NULL
+    WHERE harvest_job_id = ${jobId} AND id = ANY(${ids}) AND guid = ANY(${guids}) AND state = ANY(${from("fail")})
+    RETURNING id, guid`;
+}
+
+/** The current objects of a source's active datasets that this job did not gather. */
+export async function missingFromJob(
+  tx: Queryable,
+  sourceId: string,
+  jobId: string,
+): Promise<{ guid: string; package_id: string }[]> {
+  return await tx<{ guid: string; package_id: string }[]>`
+    SELECT c.guid, c.package_id FROM harvest_object c JOIN package p ON p.id = c.package_id
+    WHERE c.harvest_source_id = ${sourceId} AND c.current AND p.state = 'active'
+      AND NOT EXISTS (SELECT 1 FROM harvest_object n WHERE n.harvest_job_id = ${jobId} AND n.guid = c.guid)`;
+}
+
+/** The number of a source's active harvested datasets. */
+export async function currentDatasetCount(tx: Queryable, sourceId: string): Promise<number> {
+  const [row] = await tx<{ total: number }[]>`
+    SELECT count(*)::int AS total FROM harvest_object c JOIN package p ON p.id = c.package_id
+    WHERE c.harvest_source_id = ${sourceId} AND c.current AND p.state = 'active'`;
+  return row!.total;
+}
+
+/** Objects of this job that withdraw the datasets of records gone from the remote. */
+export async function insertWithdrawals(
+  tx: Tx,
+  jobId: string,
+  sourceId: string,
+  missing: { guid: string; package_id: string }[],
+): Promise<string[]> {
+  const rows = missing.map((m) => ({
+    id: crypto.randomUUID(),
+    guid: m.guid,
+    harvest_job_id: jobId,
+    harvest_source_id: sourceId,
+    package_id: m.package_id,
+  }));
+  await tx`INSERT INTO harvest_object ${tx(rows)}`;
+  await tx`INSERT INTO harvest_object_extra ${
+    tx(rows.map((r) => ({ id: crypto.randomUUID(), harvest_object_id: r.id, key: DELETED_EXTRA, value: "true" })))
+  }`;
+  return rows.map((r) => r.id);
+}
+
+/** Which of these objects have one of these guids (`run-test GUID`). */
+export async function guidsOf(sql: Queryable, ids: string[]): Promise<{ id: string; guid: string }[]> {
+  return await sql<{ id: string; guid: string }[]>`SELECT id, guid FROM harvest_object WHERE id = ANY(${ids})`;
+}
+
+/** Drops objects gathered outside a `run-test`'s guids: they are not part of that run. */
+export async function dropObjects(sql: Queryable, ids: string[]): Promise<void> {
+  if (ids.length) await sql`DELETE FROM harvest_object WHERE id = ANY(${ids})`;
+}
+
+// --- Fetch and import ---
+
+const CLAIMED_COLUMNS = `o.id, o.guid, o.content, o.content_hash, o.state, o.retry_times, o.harvest_job_id,
+  o.harvest_source_id, o.package_id, j.status AS job_status, row_to_json(s.*) AS source,
+  (SELECT coalesce(json_object_agg(e.key, e.value), '{}') FROM harvest_object_extra e
+    WHERE e.harvest_object_id = o.id) AS extras`;
+
+/**
+ * The `claim` transition: leases the objects nobody holds for `lease` seconds, counting the attempt.
+ * A duplicate delivery while they are being processed finds them held.
+ */
+export async function claimObjects(sql: Queryable, ids: string[], lease: number): Promise<ClaimedObject[]> {
+  return await sql.unsafe<ClaimedObject[]>(
+    `UPDATE harvest_object o SET retry_times = o.retry_times + 1,
+      lease_until = now() + make_interval(secs => $2), state = $3, fetch_started = now()
+    FROM harvest_job j, harvest_source s
+    WHERE o.id = ANY($1) AND j.id = o.harvest_job_id AND s.id = o.harvest_source_id
+      AND o.state = ANY($4) AND (o.lease_until IS NULL OR o.lease_until < now())
+    RETURNING ${CLAIMED_COLUMNS}`,
+    [ids, lease, to("claim"), from("claim")] as never[],
+  );
+}
+
+/** An object as the import stage reads it, without claiming it (`harvester import`). */
+export async function readForImport(sql: Queryable, id: string): Promise<ClaimedObject | undefined> {
+  const [row] = await sql.unsafe<ClaimedObject[]>(
+    `SELECT ${CLAIMED_COLUMNS} FROM harvest_object o JOIN harvest_job j ON j.id = o.harvest_job_id
+      JOIN harvest_source s ON s.id = o.harvest_source_id WHERE o.id = $1`,
+    [id],
+  );
+  return row;
+}
+
+/** The `fail` transition for one object (a stage failed, or attempts ran out); its error rows are saved apart. */
+export async function failObject(sql: Queryable, id: string, options: { importFinished?: boolean } = {}) {
+  await sql`UPDATE harvest_object SET lease_until = NULL, state = ${to("fail")}, report_status = 'errored',
+      import_finished = CASE WHEN ${options.importFinished ?? false} THEN now() ELSE import_finished END
+    WHERE id = ${id} AND state = ANY(${from("fail")})`;
+}
+
+/** The `fail` transition for every unfinished object of a job (abort, time out); answers those moved. */
+export async function failUnfinished(sql: Queryable, jobId: string): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    UPDATE harvest_object SET state = ${to("fail")}, report_status = 'errored', lease_until = NULL
+    WHERE harvest_job_id = ${jobId} AND state = ANY(${from("fail")}) RETURNING id`;
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Records the fetch stage's result: new content (and its hash) when it set some, and with `importing`
+ * the `fetched` transition to IMPORT.
+ */
+export async function recordFetch(
+  sql: Queryable,
+  id: string,
+  r: { content: string | undefined; hash: string | null; importing: boolean },
+): Promise<void> {
+  if (r.importing) {
+    await sql`UPDATE harvest_object SET fetch_finished = now(), content = coalesce(${r.content ?? null}, content),
+        content_hash = ${r.hash}, state = ${to("fetched")}, import_started = now()
+      WHERE id = ${id} AND state = ANY(${from("fetched")})`;
+  } else {
+    await sql`UPDATE harvest_object SET fetch_finished = now(), content = coalesce(${r.content ?? null}, content),
+        content_hash = ${r.hash}, import_started = NULL WHERE id = ${id}`;
+  }
+}
+
+/** The `unchanged` transition for one claimed object: the fetch stage found nothing new. */
+export async function completeNotModified(sql: Queryable, id: string): Promise<void> {
+  await sql`UPDATE harvest_object SET lease_until = NULL, state = ${to("unchanged")}, report_status = 'not modified'
+    WHERE id = ${id} AND state = ANY(${from("unchanged")})`;
+}
+
+/** The `complete` transition for a withdrawal object: `deleted`, or `not modified` when nothing was left. */
+export async function completeWithdrawal(tx: Queryable, id: string, status: ReportStatus): Promise<void> {
+  await tx`UPDATE harvest_object SET lease_until = NULL, state = ${to("complete")}, report_status = ${status},
+      fetch_started = now(), fetch_finished = now(), import_started = now(), import_finished = now()
+    WHERE id = ${id} AND state = ANY(${from("complete")})`;
+}
+
+/** An object's import done: its report status and the dataset it became the current object of. */
+export interface Imported {
+  id: string;
+  status: ReportStatus;
+  link: string | undefined;
+}
+
+/**
+ * The final state of imported objects, in one statement, inside the transaction of their imports:
+ * `complete` (or `fail` for those reported errored), current and linked to their dataset.
+ */
+export async function finishImports(tx: Tx, imported: Imported[]): Promise<void> {
+  const rows = imported.map(({ id, status, link }) => ({ id, status, link: link ?? null }));
+  await tx`UPDATE harvest_object o SET lease_until = NULL,
+      state = CASE WHEN x.status = 'errored' THEN ${to("fail")} ELSE ${to("complete")} END, report_status = x.status,
+      import_finished = now(), fetch_finished = coalesce(o.fetch_finished, now()),
+      import_started = coalesce(o.import_started, now()), current = (x.link IS NOT NULL) OR o.current,
+      package_id = coalesce(x.link, o.package_id)
+    FROM jsonb_to_recordset(${tx.json(rows)}) AS x(id text, status text, link text)
+    WHERE o.id = x.id AND o.state = ANY(${from("complete")})`;
+}
+
+/** Makes an object the current one of a dataset (a forced re-import keeps state and report status). */
+export async function makeCurrent(tx: Queryable, id: string, packageId: string): Promise<void> {
+  await tx`UPDATE harvest_object SET current = true, package_id = ${packageId} WHERE id = ${id}`;
+}
+
+/** The original's rule for harvesters that write without the import catalog. */
+export async function fallbackStatus(tx: Queryable, objectId: string): Promise<ReportStatus> {
+  const [o] = await tx<{ current: boolean; package_id: string | null; n: number }[]>`
+    SELECT current, package_id, (SELECT count(*)::int FROM harvest_object x WHERE x.package_id = o.package_id) AS n
+    FROM harvest_object o WHERE id = ${objectId}`;
+  if (!o?.current) return "deleted";
+  return o.n >= 2 ? "updated" : "added";
+}
+
+/** The jobs the given objects belong to, for the consumer's finish check after a lot. */
+export async function jobsOfObjects(sql: Queryable, objectIds: string[]): Promise<string[]> {
+  if (objectIds.length === 0) return [];
+  const rows = await sql<{ harvest_job_id: string }[]>`
+    SELECT DISTINCT harvest_job_id FROM harvest_object WHERE id = ANY(${objectIds})`;
+  return rows.map((r) => r.harvest_job_id);
+}
+
+// --- The catalog's links ---
+
+/** A dataset's current object (or, for a deleted dataset, its newest object), as an import sees it. */
+export interface LinkedObject {
+  package_id: string;
+  current: boolean;
+  content_hash: string | null;
+  name: string;
+  state: string;
+}
+
+/** The links of (source, guid) pairs, locked for the transaction: the lookup each import would make. */
+export async function linkedObjects(
+  tx: Queryable,
+  pairs: { sourceId: string; guid: string }[],
+): Promise<(LinkedObject & { harvest_source_id: string; guid: string })[]> {
+  return await tx<(LinkedObject & { harvest_source_id: string; guid: string })[]>`
+    SELECT o.harvest_source_id, o.guid, o.package_id, o.current, o.content_hash, p.name, p.state
+    FROM harvest_object o JOIN package p ON p.id = o.package_id
+    WHERE (o.harvest_source_id, o.guid) IN (
+        SELECT * FROM unnest(${pairs.map((x) => x.sourceId)}::text[], ${pairs.map((x) => x.guid)}::text[]))
+      AND (o.current OR p.state = 'deleted')
+    ORDER BY o.harvest_source_id, o.guid, o.current DESC, o.gathered DESC
+    FOR UPDATE OF o`;
+}
+
+/** The dataset of the current object of (source, guid), locked for the transaction. */
+export async function currentPackageOf(tx: Queryable, sourceId: string, guid: string): Promise<string | undefined> {
+  const [current] = await tx<{ package_id: string }[]>`
+    SELECT package_id FROM harvest_object
+    WHERE harvest_source_id = ${sourceId} AND guid = ${guid} AND current AND package_id IS NOT NULL FOR UPDATE`;
+  return current?.package_id;
+}
+
+/** Unlinks a dataset's current object (its dataset was withdrawn); `objectId`, if given, records the withdrawal. */
+export async function unlinkDataset(tx: Queryable, packageId: string, objectId?: string): Promise<void> {
+  await tx`UPDATE harvest_object SET current = false WHERE package_id = ${packageId} AND current`;
+  if (objectId) await tx`UPDATE harvest_object SET package_id = ${packageId} WHERE id = ${objectId}`;
+}
+
+// --- Recovery, maintenance, reports ---
+
+/**
+ * Marks for re-queueing up to 1,000 unfinished objects of Running jobs that nobody holds and that
+ * were queued longer ago than `visibility` seconds; answers their ids.
+ */
+export async function requeueLostObjects(sql: Queryable, visibility: number): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    UPDATE harvest_object SET queued_at = now() WHERE id IN (
+      SELECT o.id FROM harvest_object o JOIN harvest_job j ON j.id = o.harvest_job_id
+      WHERE o.state = ANY(${UNFINISHED as string[]}) AND j.status = 'Running'
+        AND (o.lease_until IS NULL OR o.lease_until < now())
+        AND o.queued_at < now() - make_interval(secs => ${visibility})
+      LIMIT 1000)
+    RETURNING id`;
+  return rows.map((r) => r.id);
+}
+
+/** The objects `harvest_objects_import` re-imports, by id. */
+export async function selectForReimport(
+  sql: Queryable,
+  f: {
+    objectId: string | null;
+    guid: string | null;
+    sourceId: string | null;
+    packageId: string | null;
+    joinDatasets: boolean;
+    segments: string[];
+  },
+): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    SELECT o.id FROM harvest_object o LEFT JOIN package p ON p.id = o.package_id
+    WHERE (o.current OR ${f.objectId}::text IS NOT NULL)
+      AND (${f.guid}::text IS NULL OR o.guid = ${f.guid})
+      AND (${f.sourceId}::text IS NULL OR o.harvest_source_id = ${f.sourceId})
+      AND (${f.objectId}::text IS NULL OR o.id = ${f.objectId})
+      AND (${f.packageId}::text IS NULL OR p.id = ${f.packageId} OR p.name = ${f.packageId})
+      AND (NOT ${f.joinDatasets} OR p.state = 'active')
+      AND (${f.segments.length === 0} OR substr(md5(o.id), 1, 1) = ANY(${f.segments}))
+    ORDER BY o.id`;
+  return rows.map((r) => r.id);
+}
+
+/** The datasets only this source harvested (no other source's current object links them). */
+export async function packagesOnlyOf(sql: Queryable, sourceId: string): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    SELECT DISTINCT o.package_id AS id FROM harvest_object o WHERE o.harvest_source_id = ${sourceId}
+      AND o.package_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM harvest_object x WHERE x.package_id = o.package_id
+        AND x.harvest_source_id <> ${sourceId} AND x.current)`;
+  return rows.map((r) => r.id);
+}
+
+/** Deletes a source's finished, non-current objects without errors (a history clear-up). */
+export async function deleteClearedObjects(sql: Queryable, sourceId: string): Promise<void> {
+  await sql`
+    DELETE FROM harvest_object o USING harvest_job j WHERE j.id = o.harvest_job_id AND j.source_id = ${sourceId}
+      AND j.status <> 'Running' AND NOT o.current
+      AND NOT EXISTS (SELECT 1 FROM harvest_object_error e WHERE e.harvest_object_id = o.id)`;
+}
+
+/** Objects of unfinished (New or Running) jobs by state. */
+export async function unfinishedJobObjectStates(sql: Queryable): Promise<Map<string, number>> {
+  const rows = await sql<{ state: string; n: number }[]>`
+    SELECT o.state, count(*)::int AS n FROM harvest_object o
+    JOIN harvest_job j ON j.id = o.harvest_job_id WHERE j.status IN ('New', 'Running') GROUP BY o.state`;
+  return new Map(rows.map((r) => [r.state, r.n]));
+}
+
+/** Objects imported in the last minute by running or just finished jobs. */
+export async function importsLastMinute(sql: Queryable): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM harvest_object o JOIN harvest_job j ON j.id = o.harvest_job_id
+    WHERE (j.status = 'Running' OR j.finished > now() - interval '60 seconds')
+      AND o.import_finished > now() - interval '60 seconds'`;
+  return row?.n ?? 0;
+}
+
+/** The objects of a job with errors, by id, a page at a time, with their error rows. */
+export async function objectsWithErrors(
+  sql: Queryable,
+  jobId: string,
+  limit: number,
+  offset: number,
+): Promise<{
+  objects: { id: string; guid: string; package_id: string | null; content: string | null }[];
+  errors: { object: string; message: string; line: number | null; stage: string }[];
+}> {
+  const objects = await sql<{ id: string; guid: string; package_id: string | null; content: string | null }[]>`
+    SELECT o.id, o.guid, o.package_id, o.content FROM harvest_object o WHERE o.harvest_job_id = ${jobId}
+      AND EXISTS (SELECT 1 FROM harvest_object_error e WHERE e.harvest_object_id = o.id)
+    ORDER BY o.id LIMIT ${limit} OFFSET ${offset}`;
+  const errors = await sql<{ object: string; message: string; line: number | null; stage: string }[]>`
+    SELECT harvest_object_id AS object, message, line, stage FROM harvest_object_error
+    WHERE harvest_object_id = ANY(${objects.map((o) => o.id)}) ORDER BY created, id`;
+  return { objects: [...objects], errors: [...errors] };
+}
+
+/**
+ * The errors (warnings aside) of the first 20 objects with errors of a job, by guid, and the number
+ * of such objects: what a status mail lists.
+ */
+export async function errorDigest(
+  sql: Queryable,
+  jobId: string,
+): Promise<{ errors: { guid: string; message: string }[]; objects: number }> {
+  const errors = await sql<{ guid: string; message: string }[]>`
+    SELECT o.guid, e.message FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
+    WHERE o.id IN (SELECT DISTINCT harvest_object_id FROM harvest_object_error e2 JOIN harvest_object o2
+      ON o2.id = e2.harvest_object_id WHERE o2.harvest_job_id = ${jobId} AND e2.stage NOT ILIKE '%warning'
+      ORDER BY harvest_object_id LIMIT 20)
+      AND e.stage NOT ILIKE '%warning'
+    ORDER BY o.guid, e.created`;
+  const [count] = await sql<{ n: number }[]>`
+    SELECT count(DISTINCT e.harvest_object_id)::int AS n FROM harvest_object_error e
+    JOIN harvest_object o ON o.id = e.harvest_object_id WHERE o.harvest_job_id = ${jobId}
+      AND e.stage NOT ILIKE '%warning'`;
+  return { errors: [...errors], objects: count!.n };
+}

@@ -1,0 +1,351 @@
+/**
+ * The fetch and import stages of harvest objects: claimed a lot at a time, fetched, imported in one
+ * transaction per lot (one by one when any import of the lot fails).
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Services } from "../services_type.ts";
+import type { Tx } from "../db/mod.ts";
+import { isConnectionError } from "../db/mod.ts";
+import { messageOf, ValidationError } from "../errors/mod.ts";
+import type { FetchContext, Harvester, ImportContext, StageResult } from "./interface.ts";
+import type { ReportStatus } from "./dicts.ts";
+import { type LotLinks, readLotLinks, TxImportCatalog, withdrawDataset } from "./import_catalog.ts";
+import {
+  type ClaimedObject,
+  claimObjects,
+  completeNotModified,
+  completeWithdrawal,
+  DELETED_EXTRA,
+  failObject,
+  fallbackStatus,
+  finishImports,
+  type Imported,
+  makeCurrent,
+  readForImport,
+  recordFetch,
+  saveObjectError,
+} from "./objects.ts";
+import { contentHash, parseConfig, sourceInfo } from "./stage.ts";
+import { analyzeHarvestTables } from "../db/maintenance.ts";
+
+const log = getLogger(["harvest", "pipeline"]);
+
+/** Deliveries of one object before it is given up as ERROR. */
+export const MAX_ATTEMPTS = 5;
+
+/**
+ * A harvest fills tables fast, often from empty. Prepared statements' generic plans made while they
+ * were small (sequential scans) then slow every import down as they grow (335 instead of 568
+ * datasets/s at 15,000 in the benchmark). Fresh statistics invalidate those plans, so this process
+ * refreshes them after 1,000 imports, then 2,000 more, 4,000 more, and so on.
+ */
+async function noteWrites(services: Services, n: number): Promise<void> {
+  const schedule = services.work.analyze;
+  schedule.writes += n;
+  if (schedule.writes < schedule.every) return;
+  schedule.writes = 0;
+  // The tables roughly double between refreshes, so statistics stay proportionally fresh.
+  schedule.every = Math.min(schedule.every * 2, 256_000);
+  await analyzeHarvestTables(services.sql)
+    .catch((error) => log.debug("ANALYZE failed: {error}", { error: String(error) }));
+}
+
+/** What happened to an object, for progress displays. */
+export type ObjectOutcome = ReportStatus | "skipped";
+
+/**
+ * Runs fetch and import for one object, as the fetch consumer does (reference §3.4), with the
+ * original's holes closed: every state change is guarded so a duplicate delivery does no harm, an
+ * exception in a stage becomes an object error instead of a stuck object, and the dataset write and
+ * the object's final state commit together.
+ */
+export async function processObject(
+  services: Services,
+  objectId: string,
+  options: { forceImport?: boolean; signal?: AbortSignal } = {},
+): Promise<ObjectOutcome> {
+  return (await processObjects(services, [objectId], options)).get(objectId) ?? "skipped";
+}
+
+/** An object fetched and ready for import. */
+interface Ready {
+  obj: ClaimedObject;
+  base: ImportBase;
+  harvester: Harvester;
+  hash: string | null;
+}
+
+/**
+ * Processes several objects: one statement claims them all, each is fetched, and the imports run in
+ * one transaction (one commit for the lot). When any import of the lot fails, the transaction is
+ * rolled back and the lot is imported again one object per transaction, so one bad record never
+ * costs the others anything. Answers each object's outcome ("skipped" for one held elsewhere).
+ */
+export async function processObjects(
+  services: Services,
+  objectIds: string[],
+  options: { forceImport?: boolean; signal?: AbortSignal } = {},
+): Promise<Map<string, ObjectOutcome>> {
+  const { sql } = services;
+  const outcomes = new Map<string, ObjectOutcome>(objectIds.map((id) => [id, "skipped"]));
+  const lease = services.config.values["ckan.harvest.mq.visibility_timeout"];
+  // Claim the objects for the lease: a duplicate delivery while they are being processed finds them held.
+  const claimed = await claimObjects(sql, objectIds, lease);
+  const ready: Ready[] = [];
+  for (const obj of claimed) {
+    const prepared = await prepareObject(services, obj, options);
+    if (typeof prepared === "string") outcomes.set(obj.id, prepared);
+    else ready.push(prepared);
+  }
+  if (ready.length > 1) {
+    try {
+      const imported = await retryOnConflict(() =>
+        sql.begin(async (tx) => {
+          const links = await readLotLinks(
+            tx,
+            ready.map((r) => ({ sourceId: r.obj.harvest_source_id, guid: r.obj.guid })),
+          );
+          const out: Imported[] = [];
+          for (const r of ready) {
+            out.push({ id: r.obj.id, ...await importInTransaction(services, tx, r.base, r.harvester, r.hash, links) });
+          }
+          await finishImports(tx, out);
+          return out;
+        })
+      );
+      for (const { id, status } of imported) outcomes.set(id, status);
+      await noteWrites(services, ready.length);
+      return outcomes;
+    } catch (error) {
+      if (isConnectionError(error)) throw error;
+      // Some import of the lot failed and rolled the lot back: one by one now.
+    }
+  }
+  for (const r of ready) outcomes.set(r.obj.id, await importAlone(services, r));
+  await noteWrites(services, ready.length);
+  return outcomes;
+}
+
+/** What every stage context of an object holds. */
+function stageBase(
+  services: Services,
+  obj: ClaimedObject,
+  options: { forceImport?: boolean; signal?: AbortSignal },
+): ImportBase {
+  return {
+    source: sourceInfo(obj.source),
+    job: { id: obj.harvest_job_id, created: new Date() },
+    config: parseConfig(obj.source.config),
+    http: services.http.forSource(obj.source.name),
+    log: getLogger(["harvest", "harvester", obj.source.type]),
+    signal: options.signal ?? new AbortController().signal,
+    object: {
+      id: obj.id,
+      guid: obj.guid,
+      content: obj.content,
+      extras: obj.extras,
+      harvest_job_id: obj.harvest_job_id,
+      harvest_source_id: obj.harvest_source_id,
+      package_id: obj.package_id,
+    },
+    forceImport: options.forceImport ?? false,
+  };
+}
+
+/** The checks and the fetch stage of one claimed object; a string is its final outcome. */
+async function prepareObject(
+  services: Services,
+  obj: ClaimedObject,
+  options: { forceImport?: boolean; signal?: AbortSignal },
+): Promise<Ready | ObjectOutcome> {
+  const { sql } = services;
+  if (obj.retry_times > MAX_ATTEMPTS) {
+    await saveObjectError(sql, obj.id, `Gave up after ${MAX_ATTEMPTS} attempts`, "Fetch");
+    await failObject(sql, obj.id);
+    return "errored";
+  }
+  if (obj.job_status === "Finished" || obj.job_status === "Aborted") {
+    await saveObjectError(sql, obj.id, `Job ${obj.harvest_job_id} was already ${obj.job_status.toLowerCase()}`);
+    await failObject(sql, obj.id);
+    return "errored";
+  }
+  const source = obj.source;
+  const harvester = services.harvesters.get(source.type);
+  if (!harvester) {
+    await saveObjectError(sql, obj.id, `System error - No harvester could be found for source type ${source.type}`);
+    await failObject(sql, obj.id);
+    return "errored";
+  }
+  const base = stageBase(services, obj, options);
+  const objectInfo = base.object;
+
+  if (obj.extras[DELETED_EXTRA] === "true") return await withdraw(services, obj);
+
+  let newContent: string | undefined;
+  const fetchCtx: FetchContext = {
+    ...base,
+    saveObjectError: (message, stage = "Fetch", line) => saveObjectError(sql, obj.id, message, stage, line),
+    setContent: (content) => {
+      newContent = content;
+      objectInfo.content = content;
+    },
+  };
+  let fetched: StageResult;
+  try {
+    fetched = await harvester.fetch(fetchCtx);
+  } catch (error) {
+    if (isConnectionError(error)) throw error;
+    await saveObjectError(sql, obj.id, messageOf(error), "Fetch");
+    fetched = false;
+  }
+  const hash = newContent !== undefined ? await contentHash(source.config, newContent) : obj.content_hash;
+  const importing = fetched === true;
+  // When fetch changed nothing (content stored at gather), the import's final update records the fetch.
+  if (!importing || newContent !== undefined) {
+    await recordFetch(sql, obj.id, { content: newContent, hash, importing });
+  }
+  if (fetched === "unchanged") {
+    await completeNotModified(sql, obj.id);
+    return "not modified";
+  }
+  if (fetched !== true) {
+    await failObject(sql, obj.id);
+    return "errored";
+  }
+  return { obj, base, harvester, hash };
+}
+
+/** Imports one object in a transaction of its own; a failure is recorded after the rollback. */
+async function importAlone(services: Services, r: Ready): Promise<ReportStatus> {
+  const { sql } = services;
+  try {
+    return await retryOnConflict(() =>
+      sql.begin(async (tx) => {
+        const imported = { id: r.obj.id, ...await importInTransaction(services, tx, r.base, r.harvester, r.hash) };
+        await finishImports(tx, [imported]);
+        return imported.status;
+      })
+    );
+  } catch (error) {
+    // The database went away: leave the object to be delivered again.
+    if (isConnectionError(error)) throw error;
+    // The import failed: whatever it wrote is rolled back; its errors are recorded on their own.
+    const errors = error instanceof ImportFailed
+      ? error.errors
+      : [[`Import failed: ${messageOf(error)}`, "Import", undefined] as const];
+    await sql.begin(async (tx) => {
+      for (const [message, stage, line] of errors) await saveObjectError(tx, r.obj.id, message, stage, line);
+      await failObject(tx, r.obj.id, { importFinished: true });
+    });
+    return "errored";
+  }
+}
+
+/** A harvester's import threw: carries the errors to record once the transaction is rolled back. */
+class ImportFailed extends Error {
+  constructor(readonly errors: (readonly [string, string, number | undefined])[]) {
+    super(errors.map((e) => e[0]).join("; "));
+  }
+}
+
+type ImportBase = Omit<ImportContext, "catalog" | "settings" | "saveObjectError">;
+
+/** Runs a transaction again when PostgreSQL aborted it for a deadlock or a serialization conflict. */
+async function retryOnConflict<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if ((code !== "40P01" && code !== "40001") || attempt >= attempts) throw error;
+      await new Promise((r) => setTimeout(r, Math.random() * 50 * attempt));
+    }
+  }
+}
+
+/** Withdraws the dataset of a record that vanished from the remote; reported `deleted`. */
+async function withdraw(services: Services, obj: ClaimedObject): Promise<ReportStatus> {
+  return await services.sql.begin(async (tx) => {
+    const withdrawn = await withdrawDataset(tx, services.target, obj.harvest_source_id, obj.guid, obj.id);
+    const status: ReportStatus = withdrawn ? "deleted" : "not modified";
+    await completeWithdrawal(tx, obj.id, status);
+    return status;
+  });
+}
+
+/** Runs a harvester's import inside `tx`, saving its errors there; answers the report status. */
+async function importInTransaction(
+  services: Services,
+  tx: Tx,
+  base: ImportBase,
+  harvester: Harvester,
+  hash: string | null,
+  links?: LotLinks,
+): Promise<{ status: ReportStatus; link: string | undefined }> {
+  const errors: [string, string, number | undefined][] = [];
+  const importBase = {
+    ...base,
+    settings: {
+      notOverwriteFields: services.config.values["ckan.harvest.not_overwrite_fields"],
+      nameAppend: services.config.values["ckanext.harvest.default_dataset_name_append"],
+    },
+    saveObjectError: (message: string, stage = "Import", line?: number) => {
+      errors.push([message, stage, line]);
+      return Promise.resolve();
+    },
+  };
+  // Groups are created on their own connection, except on embedded PGlite, whose one session a
+  // second connection could only reach after this transaction ends.
+  const groupSql = services.db.mode === "postgres" ? services.sql : tx;
+  const catalog = new TxImportCatalog(tx, groupSql, services.target, importBase, hash, links);
+  const ctx: ImportContext = { ...importBase, catalog };
+  let result: StageResult;
+  try {
+    result = await harvester.import(ctx);
+  } catch (error) {
+    if (isConnectionError(error)) throw error;
+    throw new ImportFailed([...errors, [describeImportError(error, base.object.guid), "Import", undefined]]);
+  }
+  for (const [message, stage, line] of errors) await saveObjectError(tx, base.object.id, message, stage, line);
+  if (result === "unchanged") return { status: "not modified", link: undefined };
+  if (result !== true) return { status: "errored", link: undefined };
+  return { status: catalog.outcome ?? await fallbackStatus(tx, base.object.id), link: catalog.link };
+}
+
+/**
+ * Re-runs only the import stage of a stored object (`harvester import`), forced even if unchanged;
+ * nothing is fetched, and the object's state and report status are kept, as the original does.
+ */
+export async function reimportObject(services: Services, objectId: string): Promise<ReportStatus | "skipped"> {
+  const { sql } = services;
+  const obj = await readForImport(sql, objectId);
+  if (!obj) return "skipped";
+  const harvester = services.harvesters.get(obj.source.type);
+  if (!harvester) return "skipped";
+  const base = stageBase(services, obj, { forceImport: true });
+  try {
+    return await retryOnConflict(() =>
+      sql.begin(async (tx) => {
+        const { status, link } = await importInTransaction(services, tx, base, harvester, obj.content_hash);
+        if (link) await makeCurrent(tx, obj.id, link);
+        return status;
+      })
+    );
+  } catch (error) {
+    if (!(error instanceof ImportFailed)) throw error;
+    for (const [message, stage, line] of error.errors) await saveObjectError(sql, obj.id, message, stage, line);
+    return "errored";
+  }
+}
+
+function describeImportError(error: unknown, guid: string): string {
+  if (error instanceof ValidationError) {
+    const text = error.message;
+    return text.startsWith("Invalid package") || text.includes("Invalid package with GUID")
+      ? text.replace(/^[^:]+: /, "")
+      : `Invalid package with GUID ${guid}: ${text}`;
+  }
+  return messageOf(error);
+}
