@@ -15,6 +15,7 @@ import { deletionActions } from "./deletions.ts";
 import { lifecycleActions } from "./lifecycle.ts";
 import { maintenanceActions } from "./maintenance.ts";
 import { objectActions } from "./objects.ts";
+import { harvestSourceSearch } from "./source_search.ts";
 
 export { type ActionContext, type Actor, ANONYMOUS, runAction, SITE_ACTOR } from "./registry.ts";
 export type { Action };
@@ -39,6 +40,7 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map(
   ([
     helpShow,
     ...sourceActions,
+    harvestSourceSearch,
     ...jobActions,
     ...lifecycleActions,
     ...maintenanceActions,
