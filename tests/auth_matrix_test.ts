@@ -1,5 +1,6 @@
 /**
- * The authorization matrix: reads the README's "Who may call what" table and calls every action as
+ * The authorization matrix: reads every action's declared access rule (src/actions/access.ts, the
+ * same declarations the README's "Who may call what" table is printed from) and calls every action as
  * every role, on a public and on a private source of organization A, each call on fresh records so
  * that one allowed deletion does not decide the next call.
  */
@@ -10,9 +11,13 @@ import { ACTIONS, runAction, SITE_ACTOR } from "../src/actions/mod.ts";
 import type { Services } from "../src/services.ts";
 import { RESULTS } from "../src/api/openapi.ts";
 
-const ROLES = ["anonymous", "member", "editor", "admin", "other-org admin", "sysadmin"] as const;
-type Role = (typeof ROLES)[number];
-type Rule = "yes" | "no" | "public" | "own";
+import { type Cell as Rule, type Role, ROLES } from "../src/actions/access.ts";
+import { accessTable } from "../scripts/docs.ts";
+
+/** Each action's declared access row. */
+function declaredMatrix(): Map<string, Record<Role, Rule>> {
+  return new Map([...ACTIONS].map(([name, action]) => [name, action.access.row]));
+}
 
 /** The table under "### Who may call what" in the README. */
 function readMatrix(): Map<string, Record<Role, Rule>> {
@@ -97,6 +102,7 @@ function inputFor(name: string, f: Fixture, call: Call, orgA: string): Record<st
     harvest_source_show_status: { id: f.sourceId },
     harvest_status_show: {},
     harvest_source_list: {},
+    harvest_source_search: { q: "src" },
     harvest_source_update: {
       id: f.sourceId,
       name: f.sourceName,
@@ -191,8 +197,13 @@ Deno.test("every action allows and refuses each role exactly as the README's tab
   await act("user_create", { name: "leaver" });
   await act("user_create", { name: "someone-else", email: "else@example.org" });
 
-  const matrix = readMatrix();
-  assertEquals([...matrix.keys()].sort(), [...ACTIONS.keys()].sort(), "the README table lists every action once");
+  const matrix = declaredMatrix();
+  assertEquals([...readMatrix().keys()].sort(), [...ACTIONS.keys()].sort(), "the README table lists every action once");
+  assertEquals(readMatrix(), matrix, "the README table is the declarations' (run `deno task docs`)");
+  assert(
+    Deno.readTextFileSync(new URL("../README.md", import.meta.url)).includes(accessTable()),
+    "the README table is printed from the declarations: run `deno task docs`",
+  );
 
   /** A token of `user` for api_token_revoke; its id stands in for the placeholder. */
   const tokenIdOf = async (user: string) =>

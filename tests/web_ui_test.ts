@@ -151,6 +151,8 @@ Deno.test("an operator logs in, fixes a bad config, harvests, watches progress, 
       );
       await shot(page, "08-source-page-pending-deletions");
       await page.getByRole("link", { name: "review them" }).click();
+      // The click resolves once the navigation commits; the 500 rows may still be arriving.
+      await page.waitForLoadState("load");
       assertEquals(await page.locator('input[name="guids"]').count(), 500);
       await shot(page, "09-pending-deletions");
       await page.getByRole("button", { name: /Approve/ }).click();

@@ -1,8 +1,2 @@
-import { AuthorizationError } from "../errors/mod.ts";
-import type { Actor } from "../auth/actor.ts";
-
+/** The role checks the actions' authorization rules build on (see access.ts and auth/users.ts). */
 export { canEditSource, canReadSource, type Capacity, capacityIn, memberOrgIds } from "../auth/users.ts";
-
-export function requireSysadmin(actor: Actor, what: string): void {
-  if (!actor.sysadmin) throw new AuthorizationError(`User ${actor.name || "(anonymous)"} not authorized to ${what}`);
-}

@@ -1,3 +1,4 @@
+import { ANYONE, EDITORS, READERS } from "./access.ts";
 import { z } from "zod";
 import {
   findPackage,
@@ -26,6 +27,7 @@ async function viewer(ctx: ActionContext) {
 
 export const packageShow = defineAction({
   name: "package_show",
+  access: READERS,
   doc: "Shows a dataset by id or name, with the harvest fields when it was harvested.",
   auth: "anyone for public datasets; organization members for private ones",
   sideEffectFree: true,
@@ -37,6 +39,7 @@ export const packageShow = defineAction({
 
 export const packageList = defineAction({
   name: "package_list",
+  access: ANYONE,
   doc: "Names of the active public datasets.",
   auth: "anyone",
   sideEffectFree: true,
@@ -58,6 +61,7 @@ const facetFields = z.union([z.array(z.string()), z.string()]).optional().transf
 
 export const packageSearch = defineAction({
   name: "package_search",
+  access: ANYONE,
   doc: "Searches datasets: q (text or field:value), fq (field:value, -negation, OR, ranges), rows (max 1000), " +
     "start, sort, facet.field, include_private.",
   auth: "anyone; private datasets only with include_private for their organization's members",
@@ -93,6 +97,7 @@ export const packageSearch = defineAction({
 
 export const statusShow = defineAction({
   name: "status_show",
+  access: ANYONE,
   doc: "The site's name, URL and API version, as CKAN's status_show.",
   auth: "anyone",
   sideEffectFree: true,
@@ -111,6 +116,7 @@ export const statusShow = defineAction({
 
 export const harvestersInfoShow = defineAction({
   name: "harvesters_info_show",
+  access: ANYONE,
   doc: "Each registered harvester's info: name, title, description, form_config_interface, show_config.",
   auth: "anyone",
   sideEffectFree: true,
@@ -211,6 +217,7 @@ async function packageForEdit(ctx: ActionContext, idOrName: string) {
 
 export const packageCreate = defineAction({
   name: "package_create",
+  access: EDITORS,
   doc: "Creates a dataset in CKAN's package shape (name required; tags, groups, extras, resources).",
   auth: "editor or admin of owner_org; sysadmin for datasets without an organization",
   sideEffectFree: false,
@@ -220,6 +227,7 @@ export const packageCreate = defineAction({
 
 export const packageUpdate = defineAction({
   name: "package_update",
+  access: EDITORS,
   doc: "Replaces a dataset (by id or name) with the given dict.",
   auth: "editor or admin of the dataset's organization (and of a new owner_org)",
   sideEffectFree: false,
@@ -233,6 +241,7 @@ export const packageUpdate = defineAction({
 
 export const packagePatch = defineAction({
   name: "package_patch",
+  access: EDITORS,
   doc: "Changes only the given fields of a dataset.",
   auth: "editor or admin of the dataset's organization (and of a new owner_org)",
   sideEffectFree: false,
@@ -249,6 +258,7 @@ export const packagePatch = defineAction({
 
 export const packageDelete = defineAction({
   name: "package_delete",
+  access: EDITORS,
   doc: "Deletes a dataset (state deleted; it stays in the database and keeps its name).",
   auth: "editor or admin of the dataset's organization",
   sideEffectFree: false,
@@ -264,6 +274,7 @@ export const packageDelete = defineAction({
 function groupListAction(kind: "organization" | "group") {
   return defineAction({
     name: `${kind}_list`,
+    access: ANYONE,
     doc: `Names of ${kind}s (or dicts with all_fields=true), sorted by name.`,
     auth: "anyone",
     sideEffectFree: true,
@@ -279,6 +290,7 @@ function groupListAction(kind: "organization" | "group") {
 function groupShowAction(kind: "organization" | "group") {
   return defineAction({
     name: `${kind}_show`,
+    access: ANYONE,
     doc: `Shows ${kind === "organization" ? "an organization" : "a group"} by id or name, with include_datasets ` +
       "for its first 1000 public datasets.",
     auth: "anyone",
@@ -298,6 +310,7 @@ function groupShowAction(kind: "organization" | "group") {
 
 export const tagList = defineAction({
   name: "tag_list",
+  access: ANYONE,
   doc: "Names of the tags on active public datasets, optionally those starting with query.",
   auth: "anyone",
   sideEffectFree: true,

@@ -1,3 +1,4 @@
+import { EDITORS } from "./access.ts";
 import { z } from "zod";
 import { harvestTime } from "../harvest/dicts.ts";
 import { withdrawDataset } from "../harvest/import_catalog.ts";
@@ -10,6 +11,7 @@ const guidsField = z.union([z.array(z.string()), z.string().transform((s) => s.s
 
 export const harvestSourcePendingDeletions = defineAction({
   name: "harvest_source_pending_deletions",
+  access: EDITORS,
   doc: "Lists the deletions of a source held for approval: guid, dataset, why, and which job held them.",
   auth: "editor or admin of the source's organization",
   sideEffectFree: true,
@@ -24,6 +26,7 @@ export const harvestSourcePendingDeletions = defineAction({
 function decide(decision: "approved" | "rejected") {
   return defineAction({
     name: decision === "approved" ? "harvest_source_deletions_approve" : "harvest_source_deletions_reject",
+    access: EDITORS,
     doc: decision === "approved"
       ? "Approves held deletions: the datasets are withdrawn (state deleted), except those whose record the " +
         "source's newest gathered job lists again, whose held deletion is dropped. Returns how many of each."

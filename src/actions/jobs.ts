@@ -1,8 +1,8 @@
+import { EDITORS, SYSADMIN } from "./access.ts";
 import { z } from "zod";
 import { getJob, jobDicts, type JobRow, listJobs, newestJobOfSource } from "../harvest/jobs.ts";
 import { editorOrgIds } from "../auth/users.ts";
 import { AuthorizationError } from "../errors/mod.ts";
-import { requireSysadmin } from "./auth.ts";
 import {
   abortJob,
   createJob as createCoreJob,
@@ -28,6 +28,7 @@ export function sendToGatherQueue(ctx: ActionContext, job: JobRow): Promise<JobR
 
 export const harvestJobCreate = defineAction({
   name: "harvest_job_create",
+  access: EDITORS,
   doc: "Creates a job for a source; with run=true (the default) it is set Running and queued for gather.",
   auth: "editor or admin of the source's organization",
   sideEffectFree: false,
@@ -47,6 +48,7 @@ async function jobForEditor(ctx: ActionContext, id: string): Promise<JobRow> {
 
 export const harvestJobShow = defineAction({
   name: "harvest_job_show",
+  access: EDITORS,
   doc: "Shows a job with its stats and error summaries.",
   auth: "editor or admin of the source's organization",
   sideEffectFree: true,
@@ -59,6 +61,7 @@ export const harvestJobShow = defineAction({
 
 export const harvestJobList = defineAction({
   name: "harvest_job_list",
+  access: EDITORS,
   doc: "Lists jobs, newest first, a page at a time (default 100), optionally of one source and status.",
   auth: "editor or admin of the source's organization; without source_id, the jobs of the sources the caller edits",
   sideEffectFree: true,
@@ -88,17 +91,16 @@ export const harvestJobList = defineAction({
 
 export const harvestJobAbort = defineAction({
   name: "harvest_job_abort",
+  access: SYSADMIN,
   doc: "Stops a job: given a job id, or a source id or name (its newest job), sets the job Finished " +
     "(recording the finish time) and its unfinished objects ERROR.",
   auth: "sysadmin",
   sideEffectFree: false,
-  sysadminOnly: true,
   input: z.object({ id: z.string().optional(), source_id: z.string().optional() }).refine((v) => v.id || v.source_id, {
     message: "Missing value",
     path: ["id"],
   }),
   async run(ctx, input) {
-    requireSysadmin(ctx.actor, "abort harvest jobs");
     const { sql } = ctx.services;
     const key = (input.source_id ?? input.id)!;
     const bySource = await newestJobOfSource(sql, key);

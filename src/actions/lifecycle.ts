@@ -1,3 +1,4 @@
+import { EDITORS, SYSADMIN } from "./access.ts";
 import { z } from "zod";
 import { ValidationError } from "../errors/mod.ts";
 import { getJob, jobDicts, type JobRow, runningJobsWithSource } from "../harvest/jobs.ts";
@@ -6,21 +7,19 @@ import { selectForReimport } from "../harvest/objects.ts";
 import { tick } from "../harvest/tick.ts";
 import { abortJob } from "../harvest/lifecycle.ts";
 import { reimportObject } from "../harvest/process.ts";
-import { requireSysadmin } from "./auth.ts";
 import { defineAction, zBool, zId } from "./registry.ts";
 import { createJob, JobExistsError, sendToGatherQueue } from "./jobs.ts";
 import { editableSource } from "./sources.ts";
 
 export const harvestJobsRun = defineAction({
   name: "harvest_jobs_run",
+  access: SYSADMIN,
   doc: "The periodic tick: starts due sources (by frequency and next_run), finishes complete jobs, times out " +
     "stale ones (ckan.harvest.timeout), and re-queues lost work. Returns what it did.",
   auth: "sysadmin",
   sideEffectFree: false,
-  sysadminOnly: true,
   input: z.object({ source_id: z.string().optional() }),
   async run(ctx, input) {
-    requireSysadmin(ctx.actor, "run the harvest tick");
     const sourceId = input.source_id ? (await getSource(ctx.services.sql, input.source_id)).id : undefined;
     const report = await tick(ctx.services, { sourceId });
     return {
@@ -35,14 +34,13 @@ export const harvestJobsRun = defineAction({
 
 export const harvestJobCreateAll = defineAction({
   name: "harvest_job_create_all",
+  access: SYSADMIN,
   doc: "Creates (and with run=true queues) a job for every active source without a pending job, whatever its " +
     "frequency. Returns the created jobs.",
   auth: "sysadmin",
   sideEffectFree: false,
-  sysadminOnly: true,
   input: z.object({ run: zBool.optional() }),
   async run(ctx, input) {
-    requireSysadmin(ctx.actor, "create jobs for all sources");
     const { sql } = ctx.services;
     const jobs: JobRow[] = [];
     for (const id of await sourcesWithoutPendingJob(sql)) {
@@ -60,6 +58,7 @@ export const harvestJobCreateAll = defineAction({
 
 export const harvestSendJobToGatherQueue = defineAction({
   name: "harvest_send_job_to_gather_queue",
+  access: EDITORS,
   doc: "Sets a New (or Running) job Running and puts it on the gather queue. A Finished job is refused.",
   auth: "editor or admin of the source's organization",
   sideEffectFree: false,
@@ -77,19 +76,18 @@ const LIFESPAN_DAYS: Record<string, number | undefined> = { DAILY: 1, WEEKLY: 7,
 
 export const harvestAbortFailedJobs = defineAction({
   name: "harvest_abort_failed_jobs",
+  access: SYSADMIN,
   doc: "Aborts Running jobs older than their source's lifespan (DAILY 1 day, WEEKLY 7, BIWEEKLY 14, MONTHLY 30; " +
     "MANUAL and ALWAYS sources use life_span, default 7). include/exclude are comma-separated source ids or " +
     "names; include wins. Returns 'There is no jobs to abort' or 'Done. Aborted jobs: N'.",
   auth: "sysadmin",
   sideEffectFree: false,
-  sysadminOnly: true,
   input: z.object({
     life_span: z.union([z.number(), z.string()]).optional(),
     include: z.string().optional(),
     exclude: z.string().optional(),
   }),
   async run(ctx, input) {
-    requireSysadmin(ctx.actor, "abort harvest jobs");
     const lifeSpan = Number(input.life_span);
     const defaultDays = Number.isInteger(lifeSpan) && lifeSpan > 0 ? lifeSpan : 7;
     const list = (v?: string) => (v ?? "").split(",").map((x) => x.trim()).filter((x) => x.length > 0);
@@ -114,13 +112,13 @@ export const harvestAbortFailedJobs = defineAction({
 
 export const harvestObjectsImport = defineAction({
   name: "harvest_objects_import",
+  access: SYSADMIN,
   doc: "Re-runs only the import stage on stored objects (nothing is fetched), forced even if unchanged. " +
     "Selects by guid (any source), source_id (an active source), harvest_object_id, package_id, or every " +
     "current object; join_datasets (default true) keeps only objects whose dataset is active; segments " +
     "(hex digits) keeps objects whose md5(id) starts with one of them. Returns the number processed.",
   auth: "sysadmin",
   sideEffectFree: false,
-  sysadminOnly: true,
   input: z.object({
     source_id: z.string().optional(),
     guid: z.string().optional(),
@@ -130,7 +128,6 @@ export const harvestObjectsImport = defineAction({
     segments: z.string().regex(/^[0-9a-f]+$/i, "must be hex digits, e.g. 15af").optional(),
   }),
   async run(ctx, input) {
-    requireSysadmin(ctx.actor, "re-import harvest objects");
     const { sql } = ctx.services;
     let sourceId: string | null = null;
     if (input.source_id && !input.guid) {

@@ -3,13 +3,13 @@
  *
  * @module
  */
+import { EDITORS, READERS, SYSADMIN } from "./access.ts";
 import { z } from "zod";
 import { stalledWork } from "../harvest/stalled.ts";
 import { seenWithin } from "../db/consumers.ts";
 import { analyzeAll, analyzePackages } from "../db/maintenance.ts";
 import { allSourceIds } from "../harvest/sources.ts";
 import { cleanHarvestLog } from "../harvest/tick.ts";
-import { requireSysadmin } from "./auth.ts";
 import { defineAction, zBool, zId } from "./registry.ts";
 import { editableSource, readableSource, sourceStatus } from "./sources.ts";
 import { jobDicts, recentFailures, runningJobs } from "../harvest/jobs.ts";
@@ -17,6 +17,7 @@ import { clearSource, clearSourceHistory, refuseWhileRunning } from "../harvest/
 
 export const harvestSourceClear = defineAction({
   name: "harvest_source_clear",
+  access: EDITORS,
   doc: "Purges the datasets this source harvested (only those no other source holds), and every job, object " +
     "and error of the source; the source itself is kept. Refused while a job runs. Returns {id, datasets}.",
   auth: "editor or admin of the source's organization",
@@ -37,6 +38,7 @@ const keepCurrent = zBool.optional().describe(
 
 export const harvestSourceJobHistoryClear = defineAction({
   name: "harvest_source_job_history_clear",
+  access: EDITORS,
   doc: "Deletes a source's finished jobs, their objects and errors; keeps its datasets, the objects that link " +
     "them to remote records (and their jobs), and running jobs. Returns {id, jobs}.",
   auth: "editor or admin of the source's organization",
@@ -51,13 +53,12 @@ export const harvestSourceJobHistoryClear = defineAction({
 
 export const harvestSourcesJobHistoryClear = defineAction({
   name: "harvest_sources_job_history_clear",
+  access: SYSADMIN,
   doc: "harvest_source_job_history_clear for every source (private and inactive ones too). Returns [{id, jobs}].",
   auth: "sysadmin",
   sideEffectFree: false,
-  sysadminOnly: true,
   input: z.object({ keep_current: keepCurrent }),
   async run(ctx) {
-    requireSysadmin(ctx.actor, "clear the history of every source");
     const { sql } = ctx.services;
     const out = [];
     for (const id of await allSourceIds(sql)) {
@@ -72,6 +73,7 @@ export const harvestSourcesJobHistoryClear = defineAction({
 
 export const harvestSourceReindex = defineAction({
   name: "harvest_source_reindex",
+  access: EDITORS,
   doc: "Kept for scripts written for the original. There is no separate search index to go stale: searches " +
     "and source status read the database, so this only refreshes the planner statistics. Returns true.",
   auth: "editor or admin of the source's organization",
@@ -86,13 +88,12 @@ export const harvestSourceReindex = defineAction({
 
 export const harvestSourcesReindex = defineAction({
   name: "harvest_sources_reindex",
+  access: SYSADMIN,
   doc: "As harvest_source_reindex, for every source. Returns true.",
   auth: "sysadmin",
   sideEffectFree: false,
-  sysadminOnly: true,
   input: z.object({}),
   async run(ctx) {
-    requireSysadmin(ctx.actor, "reindex every source");
     await analyzeAll(ctx.services.sql);
     return true;
   },
@@ -100,6 +101,7 @@ export const harvestSourcesReindex = defineAction({
 
 export const harvestSourceShowStatus = defineAction({
   name: "harvest_source_show_status",
+  access: READERS,
   doc: "A source's status: {job_count, last_job (with stats and error summaries) or null, total_datasets}. " +
     "Accepts the id or the name.",
   auth: "anyone for public sources; organization members for private ones",
@@ -113,14 +115,13 @@ export const harvestSourceShowStatus = defineAction({
 
 export const harvestStatusShow = defineAction({
   name: "harvest_status_show",
+  access: SYSADMIN,
   doc: "The operator's dashboard: running jobs (with progress), queue depth, live consumers, and the 20 newest " +
     "finished jobs with errors.",
   auth: "sysadmin",
   sideEffectFree: true,
-  sysadminOnly: true,
   input: z.object({}),
   async run(ctx) {
-    requireSysadmin(ctx.actor, "see the harvest status");
     const { sql, queue } = ctx.services;
     const running = await runningJobs(sql);
     const finished = await recentFailures(sql);
@@ -137,14 +138,13 @@ export const harvestStatusShow = defineAction({
 
 export const harvestQueuesPurge = defineAction({
   name: "harvest_queues_purge",
+  access: SYSADMIN,
   doc: "Removes every waiting message of the gather and fetch queues (`harvester purge-queues`). Jobs and objects " +
     "stay as they are; the tick queues lost work again. Returns {gather, fetch}: how many were removed.",
   auth: "sysadmin",
   sideEffectFree: false,
-  sysadminOnly: true,
   input: z.object({}),
   async run(ctx) {
-    requireSysadmin(ctx.actor, "purge the queues");
     const { queue } = ctx.services;
     return { gather: await queue.purge("gather"), fetch: await queue.purge("fetch") };
   },
@@ -152,14 +152,13 @@ export const harvestQueuesPurge = defineAction({
 
 export const harvestLogClean = defineAction({
   name: "harvest_log_clean",
+  access: SYSADMIN,
   doc: "Deletes database log rows older than ckan.harvest.log_timeframe days (`harvester clean-harvest-log`; the " +
     "scheduler does it daily). Returns {deleted, days}.",
   auth: "sysadmin",
   sideEffectFree: false,
-  sysadminOnly: true,
   input: z.object({}),
   async run(ctx) {
-    requireSysadmin(ctx.actor, "clean the harvest log");
     return {
       deleted: await cleanHarvestLog(ctx.services),
       days: ctx.services.config.values["ckan.harvest.log_timeframe"],

@@ -4,9 +4,11 @@
  *
  * @module
  */
+import { ANYONE } from "./access.ts";
 import { z } from "zod";
 import { NotFoundError } from "../errors/mod.ts";
-import { type Action, defineAction } from "./registry.ts";
+import { type Action, type ActionContext, defineAction, runAction } from "./registry.ts";
+import type { ActionOutputs } from "./shapes.ts";
 import { sourceActions } from "./sources.ts";
 import { jobActions } from "./jobs.ts";
 import { catalogActions, catalogWriteActions } from "./catalog.ts";
@@ -24,6 +26,7 @@ export { readableSource, showSourceAs } from "./sources.ts";
 
 const helpShow = defineAction({
   name: "help_show",
+  access: ANYONE,
   doc: "An action's documentation and who may call it, as CKAN's help_show.",
   auth: "anyone",
   sideEffectFree: true,
@@ -51,6 +54,25 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map(
     ...deletionActions,
   ] as Action[]).map((a) => [a.name, a]),
 );
+
+/** The name of every action. */
+export type ActionName = keyof ActionOutputs;
+/** What an action returns, from its declared output schema (shapes.ts). */
+export type ActionOutput<N extends ActionName> = z.output<ActionOutputs[N]>;
+
+/**
+ * Runs an action by name, typed by its declared output: the adapters' one way in. Every result
+ * matches its schema (the matrix test checks each one against it), so the type is what arrives.
+ */
+export async function call<N extends ActionName>(
+  ctx: ActionContext,
+  name: N,
+  input: Record<string, unknown>,
+): Promise<ActionOutput<N>> {
+  const action = ACTIONS.get(name);
+  if (!action) throw new NotFoundError(`Action not found: ${name}`);
+  return await runAction(action, ctx, input) as ActionOutput<N>;
+}
 
 /** Runs an action by name. */
 export function getAction(name: string): Action | undefined {

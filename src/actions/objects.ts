@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { EDITORS, READERS, SYSADMIN } from "./access.ts";
 import { z } from "zod";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import type { Queryable } from "../db/mod.ts";
@@ -24,7 +25,7 @@ import {
 import { findPackage } from "../catalog/mod.ts";
 import { listLog } from "../log/mod.ts";
 import { notificationRecipients } from "../harvest/notify.ts";
-import { canReadSource, memberOrgIds, requireSysadmin } from "./auth.ts";
+import { canReadSource, memberOrgIds } from "./auth.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 import { editableSource, readableSource } from "./sources.ts";
 
@@ -74,6 +75,7 @@ async function requireObjectReadable(ctx: ActionContext, o: ObjectRecord): Promi
 
 export const harvestObjectShow = defineAction({
   name: "harvest_object_show",
+  access: READERS,
   doc: "Shows an object with its raw content, errors and extras: by id (or by another column with attr=guid: " +
     "the newest match), or by dataset_id (the dataset's current object).",
   auth: "whoever may read the source; for a private dataset, members of its organization",
@@ -103,6 +105,7 @@ export const harvestObjectShow = defineAction({
 
 export const harvestObjectList = defineAction({
   name: "harvest_object_list",
+  access: READERS,
   doc: "Lists object ids of a source (only current ones unless only_current=false), a page at a time " +
     "(limit default 100, at most 1000).",
   auth: "whoever may read the source",
@@ -125,11 +128,11 @@ export const harvestObjectList = defineAction({
 
 export const harvestObjectCreate = defineAction({
   name: "harvest_object_create",
+  access: SYSADMIN,
   doc: "Stores an object for a job (for harvesters and scripts that gather by themselves). The source is the " +
     "job's; state is accepted and ignored (new objects wait). Returns the object dict.",
   auth: "sysadmin",
   sideEffectFree: false,
-  sysadminOnly: true,
   input: z.object({
     job_id: zId,
     guid: z.string().max(1000).optional(),
@@ -142,7 +145,6 @@ export const harvestObjectCreate = defineAction({
     state: z.string().optional(),
   }),
   async run(ctx, input) {
-    requireSysadmin(ctx.actor, "create harvest objects");
     const { sql } = ctx.services;
     const errors: Record<string, string[]> = {};
     const job = await getJob(sql, input.job_id).catch(() => undefined);
@@ -172,6 +174,7 @@ export const harvestObjectCreate = defineAction({
 
 export const harvestJobReport = defineAction({
   name: "harvest_job_report",
+  access: EDITORS,
   doc: "A job's errors: {gather_errors: [{message, created}] newest first, object_errors: {object id: {guid, " +
     "original_url (when the harvester gives one), errors: [{message, line, type}]}}} ordered by object id, " +
     "at most `limit` objects (default 1000) from `offset`.",
@@ -216,11 +219,11 @@ const LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
 
 export const harvestLogList = defineAction({
   name: "harvest_log_list",
+  access: SYSADMIN,
   doc: "The database log, newest first: [{content, level, created}]; level filters case-insensitively; " +
     "limit (or per_page) default 100, at most 1000.",
   auth: "sysadmin",
   sideEffectFree: true,
-  sysadminOnly: true,
   input: z.object({
     level: z.string().transform((v) => v.toUpperCase()).pipe(z.enum(LEVELS)).optional(),
     limit: zInt(1, 1000).optional(),
@@ -228,7 +231,6 @@ export const harvestLogList = defineAction({
     offset: zInt(0).optional(),
   }),
   async run(ctx, input) {
-    requireSysadmin(ctx.actor, "read the harvest log");
     const rows = await listLog(ctx.services.sql, {
       level: input.level ?? null,
       limit: input.per_page ?? input.limit ?? 100,
@@ -240,14 +242,13 @@ export const harvestLogList = defineAction({
 
 export const harvestGetNotificationsRecipients = defineAction({
   name: "harvest_get_notifications_recipients",
+  access: SYSADMIN,
   doc: "Who gets a source's status mails: sysadmins and the admins of its organization with an e-mail, " +
     "de-duplicated by address, plus whatever a plugin's recipients hook adds. [{name, email}].",
   auth: "sysadmin",
   sideEffectFree: true,
-  sysadminOnly: true,
   input: z.object({ source_id: zId }),
   async run(ctx, input) {
-    requireSysadmin(ctx.actor, "list notification recipients");
     const source = await getSource(ctx.services.sql, input.source_id);
     return await notificationRecipients(ctx.services, source);
   },

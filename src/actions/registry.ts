@@ -3,6 +3,7 @@ import type { Services } from "../services_type.ts";
 import { AuthorizationError, ValidationError } from "../errors/mod.ts";
 
 import type { Actor } from "../auth/actor.ts";
+import type { AccessRule } from "./access.ts";
 
 export { type Actor, ANONYMOUS, SITE_ACTOR } from "../auth/actor.ts";
 
@@ -15,12 +16,12 @@ export interface ActionContext {
 export interface Action<I extends z.ZodType = z.ZodType> {
   name: string;
   doc: string;
-  /** The authorization rule in words; the logic enforces it. */
+  /** The authorization rule in words, with its fine print (help_show says it). */
   auth: string;
+  /** Who may call it, as data (access.ts): the README table, the OpenAPI document and the matrix test read it. */
+  access: AccessRule;
   /** True for read-only actions, which HTTP also serves on GET. */
   sideEffectFree: boolean;
-  /** Checked before the input is even read, so others learn nothing from validation messages. */
-  sysadminOnly?: boolean;
   input: I;
   run(ctx: ActionContext, input: z.output<I>): Promise<unknown>;
 }
@@ -55,7 +56,9 @@ function nulPath(value: unknown, path: string): string | undefined {
 
 /** Validates the input and runs an action. */
 export async function runAction(action: Action, ctx: ActionContext, raw: unknown): Promise<unknown> {
-  if (action.sysadminOnly && !ctx.actor.sysadmin) {
+  // A sysadmin-only action is refused before its input is even read: others learn nothing from
+  // validation messages. Rules that depend on a record are applied by the action once it has found it.
+  if (action.access.name === "sysadmin" && !ctx.actor.sysadmin) {
     throw new AuthorizationError(`User ${ctx.actor.name || "(anonymous)"} not authorized to call ${action.name}`);
   }
   const nul = nulPath(raw, "");

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ANYONE } from "./access.ts";
 import { z } from "zod";
 import { sourceDatasetCounts } from "../harvest/sources.ts";
 import { defineAction, zInt } from "./registry.ts";
@@ -33,6 +34,7 @@ export const SORTS = ["title", "newest", "last_run", "datasets"] as const;
 
 export const harvestSourceSearch = defineAction({
   name: "harvest_source_search",
+  access: ANYONE,
   doc: "Searches the active sources the caller may see: q (in name, title, url and notes, case-insensitively), " +
     "filters organization, type, frequency and status (of the last job: ok, errors, running, aborted, never " +
     "harvested), sort (title, newest, last_run, datasets), page and rows (default 20). Returns {count, results " +

@@ -1,3 +1,4 @@
+import { ANYONE, EDITORS, READERS } from "./access.ts";
 import { z } from "zod";
 import { jsonDepth, MAX_JSON_DEPTH } from "../errors/json_depth.ts";
 import { stalledWork } from "../harvest/stalled.ts";
@@ -252,6 +253,7 @@ async function requireCreateIn(ctx: ActionContext, ownerOrg: string | null): Pro
 
 export const harvestSourceCreate = defineAction({
   name: "harvest_source_create",
+  access: EDITORS,
   doc: "Creates a harvest source. Returns the source dict.",
   auth: "editor or admin of owner_org; sysadmin for sources without an organization",
   sideEffectFree: false,
@@ -281,6 +283,7 @@ export const harvestSourceCreate = defineAction({
 
 export const harvestSourceShow = defineAction({
   name: "harvest_source_show",
+  access: READERS,
   doc: "Shows a source by id or name, or by exact url. The config is shown only to those who may edit it.",
   auth: "anyone for public sources; organization members for private ones; config only for editors",
   sideEffectFree: true,
@@ -300,6 +303,7 @@ export const harvestSourceShow = defineAction({
 
 export const harvestSourceList = defineAction({
   name: "harvest_source_list",
+  access: ANYONE,
   doc: "Lists the sources the caller may see, newest first, a page at a time.",
   auth: "anyone; private and deleted sources only for their organization's members",
   sideEffectFree: true,
@@ -397,6 +401,7 @@ async function writeSource(
 
 export const harvestSourceUpdate = defineAction({
   name: "harvest_source_update",
+  access: EDITORS,
   doc: "Replaces a source's fields (url, name and source_type are required, as on create). A source made " +
     "inactive (state deleted) has its New jobs Aborted; Running jobs go on.",
   auth: "editor or admin of the source's organization (and of a new owner_org)",
@@ -410,6 +415,7 @@ export const harvestSourceUpdate = defineAction({
 
 export const harvestSourcePatch = defineAction({
   name: "harvest_source_patch",
+  access: EDITORS,
   doc: "Changes only the given fields of a source; otherwise as harvest_source_update.",
   auth: "editor or admin of the source's organization (and of a new owner_org)",
   sideEffectFree: false,
@@ -438,6 +444,7 @@ export const harvestSourcePatch = defineAction({
 
 export const harvestSourceDelete = defineAction({
   name: "harvest_source_delete",
+  access: EDITORS,
   doc: "Deactivates a source (state deleted): its New jobs are Aborted; datasets, jobs and objects are kept " +
     "unless clear=true. " +
     "It can be re-activated with harvest_source_patch state=active.",

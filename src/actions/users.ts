@@ -1,3 +1,4 @@
+import { ORG_ADMINS, OWN, SYSADMIN } from "./access.ts";
 import { z } from "zod";
 import { AuthorizationError, NotFoundError } from "../errors/mod.ts";
 import { NAME_PATTERN } from "../catalog/mod.ts";
@@ -13,7 +14,6 @@ import {
   userRecord,
 } from "../auth/users.ts";
 import { createGroup, findGroup, groupDict } from "../catalog/groups.ts";
-import { requireSysadmin } from "./auth.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 
 const NAME_RULE = "Must be 2-100 characters of lowercase letters (a-z), digits and these symbols: -_";
@@ -50,10 +50,10 @@ async function orgByIdOrName(ctx: ActionContext, idOrName: string, organization 
 
 export const userCreate = defineAction({
   name: "user_create",
+  access: SYSADMIN,
   doc: "Creates a user. Returns the user without password or email hashes.",
   auth: "sysadmin",
   sideEffectFree: false,
-  sysadminOnly: true,
   input: z.object({
     name: z.string({ error: "Missing value" }).regex(NAME_PATTERN, NAME_RULE),
     email: z.email().optional(),
@@ -61,7 +61,6 @@ export const userCreate = defineAction({
     sysadmin: zBool.optional(),
   }),
   async run(ctx, input) {
-    requireSysadmin(ctx.actor, "create users");
     const id = await createUser(ctx.services.sql, {
       name: input.name,
       email: input.email ?? null,
@@ -74,6 +73,7 @@ export const userCreate = defineAction({
 
 export const apiTokenCreate = defineAction({
   name: "api_token_create",
+  access: OWN,
   doc: "Creates an API token for a user; the token is returned once and stored only as its hash. " +
     "expires_in is in days.",
   auth: "the user themself, or a sysadmin",
@@ -91,6 +91,7 @@ export const apiTokenCreate = defineAction({
 
 export const apiTokenRevoke = defineAction({
   name: "api_token_revoke",
+  access: OWN,
   doc: "Revokes an API token by its id (or by the token itself).",
   auth: "the token's user, or a sysadmin",
   sideEffectFree: false,
@@ -120,15 +121,14 @@ const groupInput = z.object({
 function groupCreateAction(kind: "organization" | "group") {
   return defineAction({
     name: `${kind}_create`,
+    access: SYSADMIN,
     doc: `Creates ${
       kind === "organization" ? "an organization" : "a group"
     }. The creator, if a user, becomes its admin.`,
     auth: "sysadmin",
     sideEffectFree: false,
-    sysadminOnly: true,
     input: groupInput,
     async run(ctx, input) {
-      requireSysadmin(ctx.actor, `create ${kind}s`);
       const { sql } = ctx.services;
       const id = await createGroup(sql, kind, input);
       if (ctx.actor.id) await setMembership(sql, id, ctx.actor.id, "admin");
@@ -139,6 +139,7 @@ function groupCreateAction(kind: "organization" | "group") {
 
 export const organizationMemberCreate = defineAction({
   name: "organization_member_create",
+  access: ORG_ADMINS,
   doc: "Adds a user to an organization as admin, editor or member (or changes their role).",
   auth: "admin of the organization, or a sysadmin",
   sideEffectFree: false,
@@ -154,6 +155,7 @@ export const organizationMemberCreate = defineAction({
 
 export const organizationMemberDelete = defineAction({
   name: "organization_member_delete",
+  access: ORG_ADMINS,
   doc: "Removes a user from an organization.",
   auth: "admin of the organization, or a sysadmin",
   sideEffectFree: false,
@@ -185,6 +187,7 @@ async function userDict(ctx: ActionContext, id: string) {
 
 export const userShow = defineAction({
   name: "user_show",
+  access: OWN,
   doc: "Shows a user with their organizations and roles (the e-mail only to themself and sysadmins).",
   auth: "the user themself, or a sysadmin",
   sideEffectFree: true,
@@ -197,13 +200,12 @@ export const userShow = defineAction({
 
 export const userList = defineAction({
   name: "user_list",
+  access: SYSADMIN,
   doc: "Lists active users by name, a page at a time (limit default 100, at most 1000).",
   auth: "sysadmin",
   sideEffectFree: true,
-  sysadminOnly: true,
   input: z.object({ limit: zInt(1, 1000).optional(), offset: zInt(0).optional() }),
   async run(ctx, input) {
-    requireSysadmin(ctx.actor, "list users");
     const ids = await listUserIds(ctx.services.sql, input.limit ?? 100, input.offset ?? 0);
     const out = [];
     for (const id of ids) out.push(await userDict(ctx, id));
@@ -213,6 +215,7 @@ export const userList = defineAction({
 
 export const apiTokenList = defineAction({
   name: "api_token_list",
+  access: OWN,
   doc: "Lists a user's tokens: id, name, created, expires_at, last_access, revoked (never the token).",
   auth: "the user themself, or a sysadmin",
   sideEffectFree: true,

@@ -6,7 +6,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { Services } from "../services_type.ts";
-import { ACTIONS, runAction } from "../actions/mod.ts";
+import { type ActionName, type ActionOutput, call } from "../actions/mod.ts";
 import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
 import type { WebSession } from "./session.ts";
 import { Layout, type Stats } from "./layout.tsx";
@@ -14,37 +14,12 @@ import { Layout, type Stats } from "./layout.tsx";
 export type Dict = Record<string, unknown>;
 export type Env = { Variables: { session: WebSession; form: Record<string, string | string[]> } };
 
-export interface SourceDict extends Dict {
-  id: string;
-  name: string;
-  title: string;
-  url: string;
-  source_type: string;
-  frequency: string;
-  private: boolean;
-  state: string;
-  config?: string;
-  notes: string;
-  owner_org: string | null;
-  organization: { name: string; title: string } | null;
-  status: { job_count: number; last_job: JobDict | null; total_datasets: number; workers_warning?: string };
-}
-export interface JobDict extends Dict {
-  id: string;
-  status: string;
-  created: string;
-  finished: string | null;
-  stats: Stats;
-  gather_error_summary?: { message: string; error_count: number }[];
-  object_error_summary?: { message: string; error_count: number }[];
-  objects_total?: number;
-  objects_done?: number;
-}
+export type { JobDict, SourceDict } from "../actions/shapes.ts";
 
 export const PAGE = 20;
 
 /** What each source button does, in the words its confirmation uses. */
-export const OPERATIONS: Record<string, { label: string; action: string; explain: string; danger?: boolean }> = {
+export const OPERATIONS: Record<string, { label: string; action: ActionName; explain: string; danger?: boolean }> = {
   reharvest: {
     label: "Reharvest",
     action: "harvest_job_create",
@@ -88,8 +63,9 @@ export type WebApp = Hono<Env>;
 export type Kit = ReturnType<typeof makeKit>;
 
 export function makeKit(services: Services) {
-  const act = <T = unknown>(c: Context<Env>, name: string, input: Dict): Promise<T> =>
-    runAction(ACTIONS.get(name)!, { services, actor: c.get("session").actor }, input) as Promise<T>;
+  /** Calls an action as the signed-in user; typed by the action's declared output. */
+  const act = <N extends ActionName>(c: Context<Env>, name: N, input: Dict): Promise<ActionOutput<N>> =>
+    call({ services, actor: c.get("session").actor }, name, input);
 
   const page = async (c: Context<Env>, title: string, body: unknown, status = 200) =>
     c.html(

@@ -110,7 +110,7 @@ const SERIES = [
 ] as const;
 
 /** The recent jobs of a source as stacked bars, drawn on the server. */
-export function JobsChart(props: { jobs: { id: string; created: string; stats: Stats }[] }) {
+export function JobsChart(props: { jobs: { id: string; created: string | null; stats: Stats }[] }) {
   const jobs = [...props.jobs].reverse();
   if (jobs.length === 0) return <p class="muted">No jobs yet.</p>;
   const width = 640, height = 200, pad = 30;

@@ -10,17 +10,11 @@ export function adminPage(app: WebApp, k: Kit): void {
   const { act, page } = k;
   // The operator's dashboard.
   app.get("/harvest/admin", async (c) => {
-    const status = await act<{
-      running_jobs: JobDict[];
-      queue_depth: { gather: number; fetch: number };
-      consumers: { id: string; kind: string; last_seen_seconds: number }[];
-      recent_failures: JobDict[];
-      workers_warning?: string;
-    }>(c, "harvest_status_show", {});
+    const status = await act(c, "harvest_status_show", {});
     const names = new Map<string, string>();
     for (const j of [...status.running_jobs, ...status.recent_failures]) {
       if (!names.has(String(j.source_id))) {
-        const s = await act<SourceDict>(c, "harvest_source_show", { id: j.source_id }).catch(() => undefined);
+        const s = await act(c, "harvest_source_show", { id: j.source_id }).catch(() => undefined);
         names.set(String(j.source_id), s?.name ?? String(j.source_id));
       }
     }

@@ -10,12 +10,8 @@ import { type Dict, type Kit, one, type SourceDict, type WebApp } from "../kit.t
 export function deletionPages(app: WebApp, k: Kit): void {
   const { act, page } = k;
   app.get("/harvest/:name/deletions", async (c) => {
-    const s = await act<SourceDict>(c, "harvest_source_show", { id: c.req.param("name") });
-    const rows = await act<{ guid: string; name: string; title: string; reason: string }[]>(
-      c,
-      "harvest_source_pending_deletions",
-      { id: s.id },
-    );
+    const s = await act(c, "harvest_source_show", { id: c.req.param("name") });
+    const rows = await act(c, "harvest_source_pending_deletions", { id: s.id });
     return page(
       c,
       `Pending deletions of ${s.title}`,
@@ -71,9 +67,9 @@ export function deletionPages(app: WebApp, k: Kit): void {
     const form = c.get("form");
     const guids = ([] as string[]).concat(form.guids ?? []);
     const decision = one(form.decision) === "approve" ? "approve" : "reject";
-    const s = await act<SourceDict>(c, "harvest_source_show", { id: c.req.param("name") });
+    const s = await act(c, "harvest_source_show", { id: c.req.param("name") });
     if (guids.length === 0) throw ValidationError.of("guids", "Check at least one dataset");
-    const r = await act<Dict>(c, `harvest_source_deletions_${decision}`, { id: s.id, guids });
+    const r = await act(c, `harvest_source_deletions_${decision}`, { id: s.id, guids });
     const done = decision === "approve"
       ? `Approved: ${r.withdrawn} dataset(s) withdrawn.` +
         (r.still_listed ? ` ${r.still_listed} kept: the remote lists them again.` : "")

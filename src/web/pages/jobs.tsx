@@ -10,9 +10,9 @@ import { type JobDict, type Kit, PAGE, type SourceDict, type WebApp } from "../k
 export function jobPages(app: WebApp, k: Kit): void {
   const { act, page } = k;
   app.get("/harvest/:name/jobs", async (c) => {
-    const s = await act<SourceDict>(c, "harvest_source_show", { id: c.req.param("name") });
+    const s = await act(c, "harvest_source_show", { id: c.req.param("name") });
     const pageNo = Math.max(1, Number(c.req.query("page") ?? 1) || 1);
-    const jobs = await act<JobDict[]>(c, "harvest_job_list", {
+    const jobs = await act(c, "harvest_job_list", {
       source_id: s.id,
       limit: PAGE + 1,
       offset: (pageNo - 1) * PAGE,
@@ -64,7 +64,7 @@ export function jobPages(app: WebApp, k: Kit): void {
 
   app.get("/harvest/:name/job/:id/progress.json", async (c) => {
     try {
-      const j = await act<JobDict>(c, "harvest_job_show", { id: c.req.param("id") });
+      const j = await act(c, "harvest_job_show", { id: c.req.param("id") });
       return c.json({
         status: j.status,
         stats: j.stats,
@@ -78,15 +78,9 @@ export function jobPages(app: WebApp, k: Kit): void {
   });
 
   app.get("/harvest/:name/job/:id", async (c) => {
-    const s = await act<SourceDict>(c, "harvest_source_show", { id: c.req.param("name") });
-    const j = await act<JobDict>(c, "harvest_job_show", { id: c.req.param("id") });
-    const report = await act<{
-      gather_errors: { message: string; created: string }[];
-      object_errors: Record<
-        string,
-        { guid: string; original_url?: string; errors: { message: string; type: string }[] }
-      >;
-    }>(c, "harvest_job_report", { id: j.id });
+    const s = await act(c, "harvest_source_show", { id: c.req.param("name") });
+    const j = await act(c, "harvest_job_show", { id: c.req.param("id") });
+    const report = await act(c, "harvest_job_report", { id: j.id });
     const byMessage = new Map<string, { type: string; records: { id: string; guid: string; url?: string }[] }>();
     for (const [id, o] of Object.entries(report.object_errors)) {
       for (const e of o.errors) {

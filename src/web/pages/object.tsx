@@ -9,7 +9,7 @@ import type { Dict, Kit, WebApp } from "../kit.tsx";
 export function objectPage(app: WebApp, k: Kit): void {
   const { act, page } = k;
   app.get("/harvest/object/:id", async (c) => {
-    const o = await act<Dict & { errors: { message: string; stage: string }[] }>(c, "harvest_object_show", {
+    const o = await act(c, "harvest_object_show", {
       id: c.req.param("id"),
     });
     return page(

@@ -11,12 +11,12 @@ export function sourcePages(app: WebApp, k: Kit): void {
   const { act, page } = k;
   // The source page and its operations.
   app.get("/harvest/:name", async (c) => {
-    const s = await act<SourceDict>(c, "harvest_source_show", { id: c.req.param("name") });
+    const s = await act(c, "harvest_source_show", { id: c.req.param("name") });
     const canEdit = s.config !== undefined;
-    const jobs = canEdit ? await act<JobDict[]>(c, "harvest_job_list", { source_id: s.id, limit: 20 }) : [];
+    const jobs = canEdit ? await act(c, "harvest_job_list", { source_id: s.id, limit: 20 }) : [];
     const last = s.status.last_job;
     const running = last && (last.status === "Running" || last.status === "New");
-    const pending = canEdit ? await act<unknown[]>(c, "harvest_source_pending_deletions", { id: s.id }) : [];
+    const pending = canEdit ? await act(c, "harvest_source_pending_deletions", { id: s.id }) : [];
     return page(
       c,
       s.title || s.name,
@@ -112,7 +112,7 @@ export function sourcePages(app: WebApp, k: Kit): void {
   app.get("/harvest/:name/confirm/:op", async (c) => {
     const op = OPERATIONS[c.req.param("op")];
     if (!op) throw new NotFoundError(`No such operation: ${c.req.param("op")}`);
-    const s = await act<SourceDict>(c, "harvest_source_show", { id: c.req.param("name") });
+    const s = await act(c, "harvest_source_show", { id: c.req.param("name") });
     return page(
       c,
       `${op.label} ${s.title}`,
@@ -130,7 +130,7 @@ export function sourcePages(app: WebApp, k: Kit): void {
 
   app.post("/harvest/:name/:op{reharvest|stop|clear|clear-history|delete}", async (c) => {
     const op = OPERATIONS[c.req.param("op")]!;
-    const s = await act<SourceDict>(c, "harvest_source_show", { id: c.req.param("name") });
+    const s = await act(c, "harvest_source_show", { id: c.req.param("name") });
     const input = op.action === "harvest_job_create" || op.action === "harvest_job_abort"
       ? { source_id: s.id }
       : { id: s.id };

@@ -18,13 +18,14 @@ export function sourceFormPages(app: WebApp, k: Kit): void {
     errors: Record<string, string[]>,
     existing?: SourceDict,
   ) {
-    const infos = await act<{ name: string; title: string; description: string }[]>(c, "harvesters_info_show", {});
+    const infos = await act(c, "harvesters_info_show", {});
     const session = c.get("session");
-    const orgs = session.actor.sysadmin
-      ? await act<{ name: string; title: string }[]>(c, "organization_list", { all_fields: true, limit: 1000 })
-      : ((await act<{ organizations: { name: string; capacity: string }[] }>(c, "user_show", {
-        id: session.actor.name,
-      })).organizations.filter((o) => o.capacity !== "member").map((o) => ({ name: o.name, title: o.name })));
+    const orgs: { name: string; title?: string }[] = session.actor.sysadmin
+      ? (await act(c, "organization_list", { all_fields: true, limit: 1000 })).map((o) =>
+        typeof o === "string" ? { name: o } : o
+      )
+      : ((await act(c, "user_show", { id: session.actor.name })).organizations ?? [])
+        .filter((o) => o.capacity !== "member").map((o) => ({ name: o.name, title: o.name }));
     const field = (name: string) => ({
       id: name,
       name,
@@ -126,7 +127,7 @@ export function sourceFormPages(app: WebApp, k: Kit): void {
   app.post("/harvest/new", async (c) => {
     const values = formValues(c.get("form"));
     try {
-      const created = await act<SourceDict>(c, "harvest_source_create", values);
+      const created = await act(c, "harvest_source_create", values);
       return c.redirect(`/harvest/${created.name}?done=${encodeURIComponent("The source was created.")}`, 303);
     } catch (error) {
       if (error instanceof ValidationError) return await sourceForm(c, values, error.fields);
@@ -134,7 +135,7 @@ export function sourceFormPages(app: WebApp, k: Kit): void {
     }
   });
   app.get("/harvest/:name/edit", async (c) => {
-    const s = await act<SourceDict>(c, "harvest_source_show", { id: c.req.param("name") });
+    const s = await act(c, "harvest_source_show", { id: c.req.param("name") });
     if (s.config === undefined) throw new AuthorizationError("Only editors of its organization may edit this source");
     return await sourceForm(c, { ...s, owner_org: s.organization?.name ?? null }, {}, s);
   });
@@ -142,8 +143,8 @@ export function sourceFormPages(app: WebApp, k: Kit): void {
     const values = formValues(c.get("form"));
     let existing: SourceDict | undefined;
     try {
-      existing = await act<SourceDict>(c, "harvest_source_show", { id: c.req.param("name") });
-      const saved = await act<SourceDict>(c, "harvest_source_update", { id: existing.id, ...values });
+      existing = await act(c, "harvest_source_show", { id: c.req.param("name") });
+      const saved = await act(c, "harvest_source_update", { id: existing.id, ...values });
       return c.redirect(`/harvest/${saved.name}?done=${encodeURIComponent("Saved.")}`, 303);
     } catch (error) {
       if (error instanceof ValidationError && existing) return await sourceForm(c, values, error.fields, existing);

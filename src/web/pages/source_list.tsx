@@ -20,11 +20,7 @@ export function sourceListPage(app: WebApp, k: Kit): void {
     };
     const sort = SORTS.find((s) => s === c.req.query("sort")) ?? "title";
     const pageNo = Math.max(1, Number(c.req.query("page") ?? 1) || 1);
-    const found = await act<{ count: number; results: SourceDict[]; facets: Record<string, [string, number][]> }>(
-      c,
-      "harvest_source_search",
-      { q, ...filters, sort, page: pageNo, rows: PAGE },
-    );
+    const found = await act(c, "harvest_source_search", { q, ...filters, sort, page: pageNo, rows: PAGE });
     const shown = found.results;
     const selected = { length: found.count };
     const link = (changes: Record<string, string>) => {
