@@ -9,7 +9,7 @@ import type { Services } from "../services_type.ts";
 import { type ActionName, type ActionOutput, call } from "../actions/mod.ts";
 import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
 import type { WebSession } from "./session.ts";
-import { Layout, type Stats } from "./layout.tsx";
+import { Layout } from "./layout.tsx";
 
 export type Dict = Record<string, unknown>;
 export type Env = { Variables: { session: WebSession; form: Record<string, string | string[]> } };

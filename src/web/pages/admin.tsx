@@ -4,7 +4,7 @@
  * @module
  */
 import { JobBadge } from "../layout.tsx";
-import type { JobDict, Kit, SourceDict, WebApp } from "../kit.tsx";
+import type { JobDict, Kit, WebApp } from "../kit.tsx";
 
 export function adminPage(app: WebApp, k: Kit): void {
   const { act, page } = k;

@@ -5,7 +5,7 @@
  */
 import { ValidationError } from "../../errors/mod.ts";
 import { Csrf } from "../layout.tsx";
-import { type Dict, type Kit, one, type SourceDict, type WebApp } from "../kit.tsx";
+import { type Kit, one, type WebApp } from "../kit.tsx";
 
 export function deletionPages(app: WebApp, k: Kit): void {
   const { act, page } = k;

@@ -5,7 +5,7 @@
  */
 import { AuthorizationError, messageOf, NotFoundError } from "../../errors/mod.ts";
 import { JobBadge, StatsList } from "../layout.tsx";
-import { type JobDict, type Kit, PAGE, type SourceDict, type WebApp } from "../kit.tsx";
+import { type Kit, PAGE, type WebApp } from "../kit.tsx";
 
 export function jobPages(app: WebApp, k: Kit): void {
   const { act, page } = k;

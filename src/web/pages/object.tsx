@@ -4,7 +4,7 @@
  * @module
  */
 import { prettyContent } from "../layout.tsx";
-import type { Dict, Kit, WebApp } from "../kit.tsx";
+import type { Kit, WebApp } from "../kit.tsx";
 
 export function objectPage(app: WebApp, k: Kit): void {
   const { act, page } = k;

@@ -5,7 +5,7 @@
  */
 import { NotFoundError } from "../../errors/mod.ts";
 import { Csrf, JobBadge, JobsChart, StatsList } from "../layout.tsx";
-import { type JobDict, type Kit, OPERATIONS, type SourceDict, type WebApp } from "../kit.tsx";
+import { type Kit, OPERATIONS, type WebApp } from "../kit.tsx";
 
 export function sourcePages(app: WebApp, k: Kit): void {
   const { act, page } = k;

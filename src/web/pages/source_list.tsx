@@ -4,7 +4,7 @@
  * @module
  */
 import { JobBadge } from "../layout.tsx";
-import { type Kit, PAGE, type SourceDict, type WebApp } from "../kit.tsx";
+import { type Kit, PAGE, type WebApp } from "../kit.tsx";
 import { FACETS, SORTS } from "../../actions/source_search.ts";
 
 export function sourceListPage(app: WebApp, k: Kit): void {
