@@ -1,6 +1,5 @@
 import { ConfigError, loadConfig } from "../config/mod.ts";
-import { type ActionContext, runAction, SITE_ACTOR } from "../actions/mod.ts";
-import { ACTIONS } from "../actions/mod.ts";
+import { type ActionContext, type ActionName, type ActionOutput, call, SITE_ACTOR } from "../actions/mod.ts";
 import { openServices, type Services } from "../services.ts";
 import { pendingMigrations } from "../db/mod.ts";
 import {
@@ -57,11 +56,13 @@ export async function withServices<T>(
   }
 }
 
-/** Runs an action as the site. */
-export function act(ctx: ActionContext, name: string, input: Record<string, unknown>): Promise<unknown> {
-  const action = ACTIONS.get(name);
-  if (!action) throw new CliError(`Unknown action ${name}`);
-  return runAction(action, ctx, input);
+/** Runs an action as the site, typed by its declared output. */
+export function act<N extends ActionName>(
+  ctx: ActionContext,
+  name: N,
+  input: Record<string, unknown>,
+): Promise<ActionOutput<N>> {
+  return call(ctx, name, input);
 }
 
 /** One line for any error a command can end with. */

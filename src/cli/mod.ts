@@ -19,52 +19,9 @@ import {
   withServices,
 } from "./context.ts";
 import { runConsumers, runScheduler } from "../harvest/consumers.ts";
-import { healthReport, heartbeat, serveMetrics } from "../metrics/mod.ts";
-import type { Services } from "../services_type.ts";
+import { heartbeat } from "../db/consumers.ts";
 import { progressDisplay, summaryLine } from "./progress.ts";
-
-type Dict = Record<string, unknown>;
-
-function printJson(value: unknown) {
-  out(JSON.stringify(value, null, 2));
-}
-
-function printSource(s: Dict) {
-  const status = s.status as Dict;
-  out(`Source id: ${s.id}`);
-  out(`     name: ${s.name}`);
-  if (s.title) out(`    title: ${s.title}`);
-  out(`      url: ${s.url}`);
-  out(`     type: ${s.source_type}`);
-  out(`   active: ${s.active}`);
-  out(`frequency: ${s.frequency}`);
-  out(`     jobs: ${status.job_count}`);
-  out(` datasets: ${status.total_datasets}`);
-}
-
-function printJob(j: Dict) {
-  const st = j.stats as Dict;
-  out(
-    `Job ${j.id}  ${String(j.status).padEnd(8)}  created ${j.created}  finished ${j.finished ?? "-"}  ` +
-      `added ${st.added}, updated ${st.updated}, not modified ${st["not modified"]}, deleted ${st.deleted}, ` +
-      `errored ${st.errored}`,
-  );
-}
-
-function parsePort(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) > 65535) {
-    throw new CliError(`--metrics-port: must be a port number 0-65535, not ${value}`);
-  }
-  return Number(value);
-}
-
-function metricsServer(services: Services, port: number | undefined) {
-  if (port === undefined) return undefined;
-  const server = serveMetrics(services, port, () => healthReport(services, false));
-  note(`metrics on http://${services.config.host}:${server.addr.port}/metrics`);
-  return server;
-}
+import { metricsServer, parsePort, printJob, printJson, printSource } from "./print.ts";
 
 /** Builds the command tree. `onError` receives the one-line message of a failed command. */
 export function buildProgram() {
@@ -109,21 +66,21 @@ export function buildProgram() {
           frequency,
           config,
           check_url: opts.checkUrl,
-        }) as Dict;
+        });
         if (globals(cmd).json) return printJson(created);
         out("Created new harvest source:");
         printSource(created);
         const all = await act(ctx, "harvest_source_list", {}) as unknown[];
         out(`There are ${all.length} harvest sources`);
         if (frequency === "") {
-          const job = await act(ctx, "harvest_job_create", { source_id: created.id }) as Dict;
+          const job = await act(ctx, "harvest_job_create", { source_id: created.id });
           out(`A new harvest job ${job.id} has been created`);
         }
       });
     });
   source.command("show").description("Show a harvest source").argument("<id_or_name>").action(async (id, _o, cmd) => {
     await withServices(globals(cmd), async (ctx) => {
-      const s = await act(ctx, "harvest_source_show", { id }) as Dict;
+      const s = await act(ctx, "harvest_source_show", { id });
       if (globals(cmd).json) return printJson(s);
       printSource(s);
     });
@@ -131,7 +88,7 @@ export function buildProgram() {
 
   const remove = async (id: string, cmd: { optsWithGlobals(): unknown }) => {
     await withServices(globals(cmd), async (ctx) => {
-      const r = await act(ctx, "harvest_source_delete", { id }) as Dict;
+      const r = await act(ctx, "harvest_source_delete", { id });
       if (globals(cmd).json) return printJson(r);
       out(`Removed harvest source: ${id}`);
     });
@@ -143,7 +100,7 @@ export function buildProgram() {
 
   const clear = async (id: string, cmd: { optsWithGlobals(): unknown }) => {
     await withServices(globals(cmd), async (ctx) => {
-      const r = await act(ctx, "harvest_source_clear", { id }) as Dict;
+      const r = await act(ctx, "harvest_source_clear", { id });
       if (globals(cmd).json) return printJson(r);
       out(`Cleared harvest source: ${id} (${r.datasets} dataset(s) purged)`);
     });
@@ -156,11 +113,11 @@ export function buildProgram() {
   const clearHistory = async (id: string | undefined, cmd: { optsWithGlobals(): unknown }) => {
     await withServices(globals(cmd), async (ctx) => {
       if (id) {
-        const r = await act(ctx, "harvest_source_job_history_clear", { id }) as Dict;
+        const r = await act(ctx, "harvest_source_job_history_clear", { id });
         if (globals(cmd).json) return printJson(r);
         out(`Cleared job history of harvest source: ${id} (${r.jobs} job(s) deleted)`);
       } else {
-        const r = await act(ctx, "harvest_sources_job_history_clear", {}) as Dict[];
+        const r = await act(ctx, "harvest_sources_job_history_clear", {});
         if (globals(cmd).json) return printJson(r);
         out(`Cleared job history for all harvest sources: ${r.length} source(s)`);
       }
@@ -190,7 +147,7 @@ export function buildProgram() {
     .description("Delete database log rows older than ckan.harvest.log_timeframe days")
     .action(async (_o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const r = await act(ctx, "harvest_log_clean", {}) as Dict;
+        const r = await act(ctx, "harvest_log_clean", {});
         if (globals(cmd).json) return printJson({ deleted: r.deleted });
         out(`Deleted ${r.deleted} log row(s) older than ${r.days} days`);
       });
@@ -199,7 +156,7 @@ export function buildProgram() {
   program.command("harvesters-info").alias("harvesters_info").description("List the registered harvesters")
     .action(async (_o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const infos = await act(ctx, "harvesters_info_show", {}) as Dict[];
+        const infos = await act(ctx, "harvesters_info_show", {});
         if (globals(cmd).json) return printJson(infos);
         for (const h of infos) out(`${String(h.name).padEnd(12)} ${h.title}: ${h.description}`);
       });
@@ -208,7 +165,7 @@ export function buildProgram() {
   program.command("sources").description("List harvest sources (add `all` to include inactive ones)")
     .argument("[all]").action(async (all, _o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const list = await act(ctx, "harvest_source_list", { only_active: all !== "all" }) as Dict[];
+        const list = await act(ctx, "harvest_source_list", { only_active: all !== "all" });
         if (globals(cmd).json) return printJson(list);
         for (const s of list) {
           out(
@@ -231,7 +188,7 @@ export function buildProgram() {
           email: opts.email,
           password: opts.password,
           sysadmin: opts.sysadmin ?? false,
-        }) as Dict;
+        });
         if (globals(cmd).json) return printJson(u);
         out(`Created user ${u.name}${u.sysadmin ? " (sysadmin)" : ""}`);
       });
@@ -245,7 +202,7 @@ export function buildProgram() {
           user: userName,
           name: tokenName,
           expires_in: opts.expiresIn,
-        }) as Dict;
+        });
         if (globals(cmd).json) return printJson(t);
         note(`API token ${t.id} created for ${t.user}; it is shown only now:`);
         out(String(t.token));
@@ -262,7 +219,7 @@ export function buildProgram() {
   org.command("add").description("Create an organization").argument("<name>").argument("[title]")
     .action(async (name, title, _o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const o = await act(ctx, "organization_create", { name, title }) as Dict;
+        const o = await act(ctx, "organization_create", { name, title });
         if (globals(cmd).json) return printJson(o);
         out(`Created organization ${o.name}`);
       });
@@ -280,7 +237,7 @@ export function buildProgram() {
   group.command("add").description("Create a group").argument("<name>").argument("[title]")
     .action(async (name, title, _o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const g = await act(ctx, "group_create", { name, title }) as Dict;
+        const g = await act(ctx, "group_create", { name, title });
         if (globals(cmd).json) return printJson(g);
         out(`Created group ${g.name}`);
       });
@@ -291,30 +248,30 @@ export function buildProgram() {
     .action(async (sourceName, _o, cmd) => {
       if (!sourceName) throw new CliError("source: Missing value (harvester deletions SOURCE)");
       await withServices(globals(cmd), async (ctx) => {
-        const rows = await act(ctx, "harvest_source_pending_deletions", { id: sourceName }) as Dict[];
+        const rows = await act(ctx, "harvest_source_pending_deletions", { id: sourceName });
         if (globals(cmd).json) return printJson(rows);
         for (const r of rows) out(`${r.guid}  ${r.name}  (${r.reason})`);
         out(`${rows.length} deletion(s) wait for approval`);
       });
     });
-  for (
-    const [verb, action] of [["approve", "harvest_source_deletions_approve"], [
-      "reject",
-      "harvest_source_deletions_reject",
-    ]]
-  ) {
-    deletions.command(verb!).description(`${verb === "approve" ? "Approve" : "Reject"} held deletions of a source`)
+  for (const verb of ["approve", "reject"] as const) {
+    deletions.command(verb).description(`${verb === "approve" ? "Approve" : "Reject"} held deletions of a source`)
       .argument("<source>").argument("[guids...]", "only these records (default: all)")
       .action(async (sourceName, guids, _o, cmd) => {
         await withServices(globals(cmd), async (ctx) => {
-          const r = await act(ctx, action!, { id: sourceName, guids: guids.length ? guids : undefined }) as Dict;
-          if (globals(cmd).json) return printJson(r);
-          out(
-            verb === "approve"
-              ? `Approved ${r.approved} deletion(s); ${r.withdrawn} dataset(s) withdrawn` +
-                (r.still_listed ? `; ${r.still_listed} kept: the remote lists them again` : "")
-              : `Rejected ${r.rejected} deletion(s); the datasets stay`,
-          );
+          const input = { id: sourceName, guids: guids.length ? guids : undefined };
+          if (verb === "approve") {
+            const r = await act(ctx, "harvest_source_deletions_approve", input);
+            if (globals(cmd).json) return printJson(r);
+            out(
+              `Approved ${r.approved} deletion(s); ${r.withdrawn} dataset(s) withdrawn` +
+                (r.still_listed ? `; ${r.still_listed} kept: the remote lists them again` : ""),
+            );
+          } else {
+            const r = await act(ctx, "harvest_source_deletions_reject", input);
+            if (globals(cmd).json) return printJson(r);
+            out(`Rejected ${r.rejected} deletion(s); the datasets stay`);
+          }
         });
       });
   }
@@ -322,7 +279,7 @@ export function buildProgram() {
   program.command("job").description("Create a harvest job for a source and queue it for gather")
     .argument("<source_id_or_name>").action(async (id, _o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const job = await act(ctx, "harvest_job_create", { source_id: id }) as Dict;
+        const job = await act(ctx, "harvest_job_create", { source_id: id });
         if (globals(cmd).json) return printJson(job);
         out(`Created harvest job ${job.id} (status ${job.status}); a gather consumer will pick it up`);
       });
@@ -332,7 +289,7 @@ export function buildProgram() {
     .option("--limit <n>", "jobs to show", "100")
     .action(async (id, opts, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const jobs = await act(ctx, "harvest_job_list", { source_id: id, limit: opts.limit }) as Dict[];
+        const jobs = await act(ctx, "harvest_job_list", { source_id: id, limit: opts.limit });
         if (globals(cmd).json) return printJson(jobs);
         for (const j of jobs) printJob(j);
         out(`${jobs.length} job(s)`);
@@ -343,7 +300,7 @@ export function buildProgram() {
     .description("Stop a job: a job id, or a source id or name for its newest job")
     .argument("<source_or_job_id>").action(async (id, _o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const job = await act(ctx, "harvest_job_abort", { id }) as Dict;
+        const job = await act(ctx, "harvest_job_abort", { id });
         if (globals(cmd).json) return printJson(job);
         out(`Job status: ${job.status}`);
       });
@@ -402,7 +359,7 @@ export function buildProgram() {
   program.command("run").description("Run the tick once: start due sources, finish jobs, time out, re-queue lost work")
     .action(async (_o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const r = await act(ctx, "harvest_jobs_run", {}) as Dict;
+        const r = await act(ctx, "harvest_jobs_run", {});
         if (globals(cmd).json) return printJson(r);
         out(
           `Started ${(r.started as unknown[]).length} job(s), finished ${(r.finished as unknown[]).length}, ` +
@@ -415,7 +372,7 @@ export function buildProgram() {
   program.command("job-all").alias("job_all").description("Create a job for every active source")
     .action(async (_o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const jobs = await act(ctx, "harvest_job_create_all", {}) as Dict[];
+        const jobs = await act(ctx, "harvest_job_create_all", {});
         if (globals(cmd).json) return printJson(jobs);
         out(`Created ${jobs.length} new harvest jobs`);
       });
@@ -444,7 +401,7 @@ export function buildProgram() {
   program.command("purge-queues").alias("purge_queues").description("Remove every waiting message of both queues")
     .action(async (_o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const r = await act(ctx, "harvest_queues_purge", {}) as Dict;
+        const r = await act(ctx, "harvest_queues_purge", {});
         if (globals(cmd).json) return printJson(r);
         out(`Purged ${r.gather} gather and ${r.fetch} fetch message(s)`);
       });
