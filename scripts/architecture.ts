@@ -12,7 +12,8 @@ export const LAYERS: { name: string; folders: string[]; owns: string }[] = [
   {
     name: "foundation",
     folders: ["errors", "config", "services_type.ts"],
-    owns: "error types, configuration keys and parsing, the Services type (types only)",
+    owns: "error types, configuration keys and parsing; the Services type (types only: it names what " +
+      "services.ts opens, so it may name types of any layer, and any layer may name it)",
   },
   {
     name: "infrastructure",
@@ -121,11 +122,12 @@ function tablesIn(text: string): { read: Set<string>; written: Set<string> } {
   return { read, written };
 }
 
-export async function measure(): Promise<Report> {
+/** Measures the tree under `root` (default: this repository's `src/`). */
+export async function measure(root: URL = SRC): Promise<Report> {
   const files: Report["files"] = new Map();
   const sqlProblems: string[] = [];
-  for await (const file of walk(SRC)) {
-    const text = await Deno.readTextFile(new URL(file, SRC));
+  for await (const file of walk(root)) {
+    const text = await Deno.readTextFile(new URL(file, root));
     const imports: { to: string; typeOnly: boolean }[] = [];
     for (const m of text.matchAll(/^(import|export)\s+(type\s+)?[^;]*?from\s+"(\.[^"]+)"/gms)) {
       imports.push({ to: resolve(file, m[3]!), typeOnly: Boolean(m[2]) });
@@ -177,13 +179,17 @@ export async function measure(): Promise<Report> {
   for (const [file, { imports }] of files) {
     const from = layerOf(file);
     for (const { to, typeOnly } of imports) {
-      // The Services type names what services.ts opens; a type-only import of it is no dependency.
-      if (typeOnly && to === "services_type.ts") continue;
+      // The Services type names what services.ts opens: type-only imports to and from it are no dependency.
+      if (typeOnly && (to === "services_type.ts" || file === "services_type.ts")) continue;
       const target = layerOf(to);
       if (target > from) upward.push(`${file} (${LAYERS[from]?.name}) imports ${to} (${LAYERS[target]?.name})`);
     }
   }
   const oversized = [...files].filter(([, f]) => f.lines > MAX_LINES).map(([name, f]) => `${name}: ${f.lines} lines`);
+  // The types-only module must stay types only, or the exemption above would hide real dependencies.
+  for (const { to, typeOnly } of files.get("services_type.ts")?.imports ?? []) {
+    if (!typeOnly) upward.push(`services_type.ts imports ${to} for more than its types`);
+  }
   return { files, circles, upward, oversized, sql: sqlProblems };
 }
 

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import type { Queryable } from "../db/mod.ts";
 import { harvestTime } from "../harvest/dicts.ts";
-import { gatherErrors, getJob } from "../harvest/jobs.ts";
+import { gatherErrors, getJob, objectsWithErrors } from "../harvest/jobs.ts";
 import { getSource, sourceExists } from "../harvest/sources.ts";
 import { sourceInfo } from "../harvest/stage.ts";
 import {
@@ -20,7 +20,6 @@ import {
   objectErrors,
   objectExtras,
   type ObjectRecord,
-  objectsWithErrors,
 } from "../harvest/objects.ts";
 import { findPackage } from "../catalog/mod.ts";
 import { listLog } from "../log/mod.ts";

@@ -418,3 +418,45 @@ export async function waitingJobCount(sql: Queryable, sourceId?: string): Promis
       AND (${sourceId ?? null}::text IS NULL OR source_id = ${sourceId ?? null})`;
   return row!.n;
 }
+
+/** The objects of a job with errors, by id, a page at a time, with their error rows. */
+export async function objectsWithErrors(
+  sql: Queryable,
+  jobId: string,
+  limit: number,
+  offset: number,
+): Promise<{
+  objects: { id: string; guid: string; package_id: string | null; content: string | null }[];
+  errors: { object: string; message: string; line: number | null; stage: string }[];
+}> {
+  const objects = await sql<{ id: string; guid: string; package_id: string | null; content: string | null }[]>`
+    SELECT o.id, o.guid, o.package_id, o.content FROM harvest_object o WHERE o.harvest_job_id = ${jobId}
+      AND EXISTS (SELECT 1 FROM harvest_object_error e WHERE e.harvest_object_id = o.id)
+    ORDER BY o.id LIMIT ${limit} OFFSET ${offset}`;
+  const errors = await sql<{ object: string; message: string; line: number | null; stage: string }[]>`
+    SELECT harvest_object_id AS object, message, line, stage FROM harvest_object_error
+    WHERE harvest_object_id = ANY(${objects.map((o) => o.id)}) ORDER BY created, id`;
+  return { objects: [...objects], errors: [...errors] };
+}
+
+/**
+ * The errors (warnings aside) of the first 20 objects with errors of a job, by guid, and the number
+ * of such objects: what a status mail lists.
+ */
+export async function errorDigest(
+  sql: Queryable,
+  jobId: string,
+): Promise<{ errors: { guid: string; message: string }[]; objects: number }> {
+  const errors = await sql<{ guid: string; message: string }[]>`
+    SELECT o.guid, e.message FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
+    WHERE o.id IN (SELECT DISTINCT harvest_object_id FROM harvest_object_error e2 JOIN harvest_object o2
+      ON o2.id = e2.harvest_object_id WHERE o2.harvest_job_id = ${jobId} AND e2.stage NOT ILIKE '%warning'
+      ORDER BY harvest_object_id LIMIT 20)
+      AND e.stage NOT ILIKE '%warning'
+    ORDER BY o.guid, e.created`;
+  const [count] = await sql<{ n: number }[]>`
+    SELECT count(DISTINCT e.harvest_object_id)::int AS n FROM harvest_object_error e
+    JOIN harvest_object o ON o.id = e.harvest_object_id WHERE o.harvest_job_id = ${jobId}
+      AND e.stage NOT ILIKE '%warning'`;
+  return { errors: [...errors], objects: count!.n };
+}

@@ -7,8 +7,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services_type.ts";
-import { gatherErrorDigest, getJob, jobStats, newestJobId } from "../harvest/jobs.ts";
-import { errorDigest } from "../harvest/objects.ts";
+import { errorDigest, gatherErrorDigest, getJob, jobStats, newestJobId } from "../harvest/jobs.ts";
 import { groupTitle } from "../catalog/groups.ts";
 import { getSource, type SourceRow } from "../harvest/sources.ts";
 import { harvestTime } from "../harvest/dicts.ts";

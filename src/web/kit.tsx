@@ -7,7 +7,10 @@
 import type { Context, Hono } from "hono";
 import type { Services } from "../services_type.ts";
 import { type ActionName, type ActionOutput, call } from "../actions/mod.ts";
-import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
+import { AuthorizationError, messageOf, NotFoundError, ValidationError } from "../errors/mod.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["harvest", "web"]);
 import type { WebSession } from "./session.ts";
 import { Layout } from "./layout.tsx";
 
@@ -79,8 +82,24 @@ export function makeKit(services: Services) {
       status as 200,
     );
 
-  const problem = (c: Context<Env>, error: unknown) => {
+  /**
+   * The one mapping of domain errors to answers: a page for each (404, 403 with a sign-in link, 409
+   * listing the fields), or with `json` a small JSON body for the pages' scripts. Anything else is
+   * a 500 page; what it was goes to the log, never to the browser.
+   */
+  const problem = (c: Context<Env>, error: unknown, options: { json?: boolean } = {}) => {
     const session = c.get("session");
+    if (options.json) {
+      const status = error instanceof NotFoundError
+        ? 404
+        : error instanceof AuthorizationError
+        ? 403
+        : error instanceof ValidationError
+        ? 409
+        : 500;
+      if (status === 500) log.error("Web request failed: {error}", { error });
+      return c.json({ error: status === 500 ? "Internal server error" : messageOf(error) }, status);
+    }
     if (error instanceof NotFoundError) {
       return page(
         c,
@@ -119,7 +138,16 @@ export function makeKit(services: Services) {
         409,
       );
     }
-    throw error;
+    log.error("Web request failed: {error}", { error });
+    return page(
+      c,
+      "Something went wrong",
+      <>
+        <h1>Something went wrong</h1>
+        <p>The request could not be completed. The error is in the service's log.</p>
+      </>,
+      500,
+    );
   };
 
   /**

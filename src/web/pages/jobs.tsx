@@ -3,12 +3,11 @@
  *
  * @module
  */
-import { AuthorizationError, messageOf, NotFoundError } from "../../errors/mod.ts";
 import { JobBadge, StatsList } from "../layout.tsx";
 import { type Kit, PAGE, type WebApp } from "../kit.tsx";
 
 export function jobPages(app: WebApp, k: Kit): void {
-  const { act, page } = k;
+  const { act, page, problem } = k;
   app.get("/harvest/:name/jobs", async (c) => {
     const s = await act(c, "harvest_source_show", { id: c.req.param("name") });
     const pageNo = Math.max(1, Number(c.req.query("page") ?? 1) || 1);
@@ -72,8 +71,7 @@ export function jobPages(app: WebApp, k: Kit): void {
         objects_done: j.objects_done,
       });
     } catch (error) {
-      const status = error instanceof NotFoundError ? 404 : error instanceof AuthorizationError ? 403 : 500;
-      return c.json({ error: messageOf(error) }, status);
+      return problem(c, error, { json: true });
     }
   });
 
