@@ -251,6 +251,26 @@ async function requireCreateIn(ctx: ActionContext, ownerOrg: string | null): Pro
   }
 }
 
+/** The row a validated create or update writes; `defaults` fill what the input leaves out. */
+function sourceWrite(
+  input: z.output<z.ZodObject<typeof sourceFields>>,
+  v: { url: string; config: string; frequency: string; ownerOrg: string | null },
+  defaults: { private: boolean; state: string },
+): SourceWrite {
+  return {
+    name: input.name,
+    title: input.title?.trim() || input.name,
+    notes: input.notes ?? "",
+    url: v.url,
+    type: input.source_type,
+    config: v.config,
+    frequency: v.frequency,
+    owner_org: v.ownerOrg,
+    private: input.private ?? defaults.private,
+    state: input.state ?? defaults.state,
+  };
+}
+
 export const harvestSourceCreate = defineAction({
   name: "harvest_source_create",
   access: EDITORS,
@@ -265,18 +285,7 @@ export const harvestSourceCreate = defineAction({
       await requireCreateIn(ctx, org?.id ?? null);
     } else await requireCreateIn(ctx, null);
     const v = await validateSource(ctx, input);
-    const id = await insertSource(sql, {
-      name: input.name,
-      title: input.title?.trim() || input.name,
-      notes: input.notes ?? "",
-      url: v.url,
-      type: input.source_type,
-      config: v.config,
-      frequency: v.frequency,
-      owner_org: v.ownerOrg,
-      private: input.private ?? false,
-      state: input.state ?? "active",
-    }, ctx.actor.id);
+    const id = await insertSource(sql, sourceWrite(input, v, { private: false, state: "active" }), ctx.actor.id);
     return await showSourceAs(ctx, await getSource(sql, id));
   },
 });
@@ -380,18 +389,7 @@ async function writeSource(
   }
   const v = await validateSource(ctx, input, existing);
   const state = input.state ?? existing.state;
-  const write: SourceWrite = {
-    name: input.name,
-    title: input.title?.trim() || input.name,
-    notes: input.notes ?? "",
-    url: v.url,
-    type: input.source_type,
-    config: v.config,
-    frequency: v.frequency,
-    owner_org: v.ownerOrg,
-    private: input.private ?? existing.private,
-    state,
-  };
+  const write = sourceWrite(input, v, existing);
   await sql.begin(async (tx) => {
     await updateSource(tx, existing.id, write);
     if (state !== "active") await cancelNewJobs(tx, existing.id);
