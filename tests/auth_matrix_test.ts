@@ -131,6 +131,7 @@ function inputFor(name: string, f: Fixture, call: Call, orgA: string): Record<st
     harvest_jobs_run: { source_id: f.sourceId },
     harvest_abort_failed_jobs: {},
     harvest_objects_import: { harvest_object_id: f.objectId },
+    harvest_source_run_test: { id: f.sourceId },
     harvest_object_create: { job_id: f.jobId, guid: `obj-${n}`, content: "{}" },
     harvest_object_show: { id: f.objectId },
     harvest_object_list: { source_id: f.sourceId },

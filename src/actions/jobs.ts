@@ -3,28 +3,9 @@ import { z } from "zod";
 import { getJob, jobDicts, type JobRow, listJobs, newestJobOfSource } from "../harvest/jobs.ts";
 import { editorOrgIds } from "../auth/users.ts";
 import { AuthorizationError } from "../errors/mod.ts";
-import {
-  abortJob,
-  createJob as createCoreJob,
-  JOB_EXISTS,
-  JobExistsError,
-  queueJob,
-  startJob,
-} from "../harvest/lifecycle.ts";
-
-export { JOB_EXISTS, JobExistsError };
+import { abortJob, createJob, startJob } from "../harvest/lifecycle.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 import { editableSource } from "./sources.ts";
-
-/** Creates a New job (see the core's lifecycle), as the actions' callers know it. */
-export function createJob(ctx: ActionContext, sourceId: string): Promise<JobRow> {
-  return createCoreJob(ctx.services, sourceId);
-}
-
-/** Sets a job Running and puts it on the gather queue. */
-export function sendToGatherQueue(ctx: ActionContext, job: JobRow): Promise<JobRow> {
-  return queueJob(ctx.services, job);
-}
 
 export const harvestJobCreate = defineAction({
   name: "harvest_job_create",
@@ -35,7 +16,7 @@ export const harvestJobCreate = defineAction({
   input: z.object({ source_id: zId, run: zBool.optional() }),
   async run(ctx, input) {
     const source = await editableSource(ctx, input.source_id, "create jobs");
-    const job = input.run ?? true ? await startJob(ctx.services, source.id) : await createJob(ctx, source.id);
+    const job = input.run ?? true ? await startJob(ctx.services, source.id) : await createJob(ctx.services, source.id);
     return (await jobDicts(ctx.services.sql, [job], { summaries: true }))[0];
   },
 });

@@ -5,10 +5,10 @@ import { getJob, jobDicts, type JobRow, runningJobsWithSource } from "../harvest
 import { getSource, sourcesWithoutPendingJob } from "../harvest/sources.ts";
 import { selectForReimport } from "../harvest/objects.ts";
 import { tick } from "../harvest/tick.ts";
-import { abortJob } from "../harvest/lifecycle.ts";
+import { abortJob, createJob, JobExistsError, queueJob } from "../harvest/lifecycle.ts";
 import { reimportObject } from "../harvest/process.ts";
-import { defineAction, zBool, zId } from "./registry.ts";
-import { createJob, JobExistsError, sendToGatherQueue } from "./jobs.ts";
+import { defineAction, zBool, zId, zInt } from "./registry.ts";
+import { runJobInProcess } from "../harvest/run.ts";
 import { editableSource } from "./sources.ts";
 
 export const harvestJobsRun = defineAction({
@@ -45,8 +45,8 @@ export const harvestJobCreateAll = defineAction({
     const jobs: JobRow[] = [];
     for (const id of await sourcesWithoutPendingJob(sql)) {
       try {
-        let job = await createJob(ctx, id);
-        if (input.run ?? true) job = await sendToGatherQueue(ctx, job);
+        let job = await createJob(ctx.services, id);
+        if (input.run ?? true) job = await queueJob(ctx.services, job);
         jobs.push(job);
       } catch (error) {
         if (!(error instanceof JobExistsError)) throw error;
@@ -67,7 +67,7 @@ export const harvestSendJobToGatherQueue = defineAction({
     const job = await getJob(ctx.services.sql, input.id);
     const source = await editableSource(ctx, job.source_id, "run jobs");
     if (source.state !== "active") throw ValidationError.of("id", "Source is not active");
-    const queued = await sendToGatherQueue(ctx, job);
+    const queued = await queueJob(ctx.services, job);
     return (await jobDicts(ctx.services.sql, [queued]))[0];
   },
 });
@@ -153,10 +153,37 @@ export const harvestObjectsImport = defineAction({
   },
 });
 
+export const harvestSourceRunTest = defineAction({
+  name: "harvest_source_run_test",
+  access: SYSADMIN,
+  doc: "Runs gather, fetch and import of a source in this process, without the queues (`harvester run-test`), and " +
+    "answers when the job is finished: {jobId, stats, gatherErrors, objectErrors, seconds, status}. With guid, only " +
+    "records whose guid occurs in it are processed, imported even if unchanged, and nothing is withdrawn. Refused " +
+    "while the source has a Running job. Over HTTP the request lasts as long as the harvest: scripts that start " +
+    "harvests use harvest_job_create.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  input: z.object({
+    id: zId,
+    guid: z.string().optional().describe("only these records (also written force-import=GUID)"),
+    concurrency: zInt(1, 64).optional().describe("lots of objects imported at once (default 4)"),
+  }),
+  async run(ctx, input) {
+    const source = await getSource(ctx.services.sql, input.id);
+    const guid = input.guid?.includes("=") ? input.guid.slice(input.guid.lastIndexOf("=") + 1) : input.guid;
+    return await runJobInProcess(ctx, source, {
+      guid,
+      concurrency: input.concurrency ?? 4,
+      onProgress: ctx.onProgress,
+    });
+  },
+});
+
 export const lifecycleActions = [
   harvestJobsRun,
   harvestJobCreateAll,
   harvestSendJobToGatherQueue,
   harvestAbortFailedJobs,
   harvestObjectsImport,
+  harvestSourceRunTest,
 ];

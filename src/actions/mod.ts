@@ -21,7 +21,6 @@ import { harvestSourceSearch } from "./source_search.ts";
 
 export { type ActionContext, type Actor, ANONYMOUS, runAction, SITE_ACTOR } from "./registry.ts";
 export type { Action };
-export { createJob, JOB_EXISTS, JobExistsError, sendToGatherQueue } from "./jobs.ts";
 export { readableSource, showSourceAs } from "./sources.ts";
 
 const helpShow = defineAction({

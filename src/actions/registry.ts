@@ -4,12 +4,15 @@ import { AuthorizationError, ValidationError } from "../errors/mod.ts";
 
 import type { Actor } from "../auth/actor.ts";
 import type { AccessRule } from "./access.ts";
+import type { Progress } from "../harvest/run.ts";
 
 export { type Actor, ANONYMOUS, SITE_ACTOR } from "../auth/actor.ts";
 
 export interface ActionContext {
   services: Services;
   actor: Actor;
+  /** Told how a long action (`harvest_source_run_test`) is getting on, when the caller watches (the CLI). */
+  onProgress?: (progress: Progress) => void;
 }
 
 /** One operation: its input schema, who may call it (in words, for docs), and its logic. */

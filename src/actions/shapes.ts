@@ -179,6 +179,14 @@ export const OUTPUTS = {
   }),
   harvest_abort_failed_jobs: z.string(),
   harvest_objects_import: z.number().int().describe("objects re-imported"),
+  harvest_source_run_test: z.object({
+    jobId: z.string(),
+    stats,
+    gatherErrors: z.array(z.string()),
+    objectErrors: z.number().int().describe("object error rows, warnings included"),
+    seconds: z.number(),
+    status: z.enum(JOB_STATUSES),
+  }),
   harvest_job_report: z.object({
     gather_errors: z.array(z.object({ message: z.string(), created: time })),
     object_errors: z.record(

@@ -6,8 +6,6 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { migrate } from "../db/mod.ts";
-import { getSource } from "../harvest/sources.ts";
-import { runJobInProcess } from "../harvest/run.ts";
 import {
   act,
   CliError,
@@ -70,7 +68,7 @@ export function buildProgram() {
         if (globals(cmd).json) return printJson(created);
         out("Created new harvest source:");
         printSource(created);
-        const all = await act(ctx, "harvest_source_list", {}) as unknown[];
+        const all = await act(ctx, "harvest_source_list", {});
         out(`There are ${all.length} harvest sources`);
         if (frequency === "") {
           const job = await act(ctx, "harvest_job_create", { source_id: created.id });
@@ -362,8 +360,8 @@ export function buildProgram() {
         const r = await act(ctx, "harvest_jobs_run", {});
         if (globals(cmd).json) return printJson(r);
         out(
-          `Started ${(r.started as unknown[]).length} job(s), finished ${(r.finished as unknown[]).length}, ` +
-            `timed out ${(r.timed_out as unknown[]).length}; re-queued ${r.requeued_jobs} gather(s) and ` +
+          `Started ${r.started.length} job(s), finished ${r.finished.length}, ` +
+            `timed out ${r.timed_out.length}; re-queued ${r.requeued_jobs} gather(s) and ` +
             `${r.requeued_objects} object(s)`,
         );
       });
@@ -436,14 +434,13 @@ export function buildProgram() {
     .option("--concurrency <n>", "lots of objects imported at once", "8")
     .action(async (id, guid, opts, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
-        const src = await getSource(ctx.services.sql, id);
+        const src = await act(ctx, "harvest_source_show", { id });
         const display = progressDisplay(src.name);
-        const summary = await runJobInProcess(ctx, src, {
-          guid: guid?.includes("=") ? guid.slice(guid.lastIndexOf("=") + 1) : guid,
+        const summary = await act({ ...ctx, onProgress: (p) => display.update(p) }, "harvest_source_run_test", {
+          id: src.id,
+          guid,
           concurrency: Number(opts.concurrency) || 4,
-          onProgress: (p) => display.update(p),
-        });
-        display.end();
+        }).finally(() => display.end());
         if (globals(cmd).json) return printJson(summary);
         for (const e of summary.gatherErrors) note(`Gather error: ${e}`);
         out(summaryLine(summary));
