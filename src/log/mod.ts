@@ -103,8 +103,6 @@ class DatabaseLog {
   }
 }
 
-let databaseLog: DatabaseLog | undefined;
-
 async function apply(db: { log: DatabaseLog; scope: number; level: LogLevel } | undefined): Promise<void> {
   const { level, format } = stderrOptions;
   const formatter = format === "json" ? jsonLinesFormatter : getTextFormatter({ timestamp: "date-time" });
@@ -147,9 +145,10 @@ async function apply(db: { log: DatabaseLog; scope: number; level: LogLevel } | 
  */
 export async function attachDatabaseLog(sql: Queryable, scope: number, level: string): Promise<() => Promise<void>> {
   if (scope < 0) return () => Promise.resolve();
-  databaseLog = new DatabaseLog(sql);
-  await apply({ log: databaseLog, scope, level: DB_LEVEL[level] ?? "debug" });
-  const log = databaseLog;
+  // The sink is LogTape's, and LogTape is configured once per process (one stderr): the last services
+  // opened with a database log are the ones it writes to.
+  const log = new DatabaseLog(sql);
+  await apply({ log, scope, level: DB_LEVEL[level] ?? "debug" });
   return () => log.flush();
 }
 
