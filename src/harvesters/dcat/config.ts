@@ -26,6 +26,9 @@ export const rdfConfigSchema = z.strictObject({
 
 export const jsonConfigSchema = z.strictObject({
   ...common,
+  validation: z.enum(["strict", "lenient"], { error: "validation must be strict or lenient" }).optional(),
+  validator_schema: z.enum(["federal", "non-federal", ""], { error: "validator_schema must be federal or non-federal" })
+    .optional(),
   max_pages: z.number({ error: "max_pages must be a number" }).int().min(1).optional(),
   max_catalog_mb: z.number({ error: "max_catalog_mb must be a number of megabytes" }).int().min(1).max(100_000)
     .optional(),

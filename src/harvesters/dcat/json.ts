@@ -11,6 +11,9 @@ import type { GatheredRecord, Harvester, ImportContext, ObjectInfo } from "../..
 import { messageOf } from "../../errors/mod.ts";
 import { jsonConfigSchema, parseDcatConfig } from "./config.ts";
 import { importRecord, recordContent, TOO_LARGE } from "./record.ts";
+import { dcatUsToPackage, schemaErrors } from "./dcat_us.ts";
+
+export { dcatUsToPackage };
 
 type Dict = Record<string, unknown>;
 const BATCH = 200;
@@ -114,70 +117,6 @@ export function validateDcatUs(record: Dict, mode: string): { errors: string[]; 
   return { errors, warnings };
 }
 
-const joined = (v: unknown) => Array.isArray(v) ? v.map(String).join(",") : str(v);
-
-/** A DCAT-US record as a local dataset, as ckanext-datajson and data.gov map it. */
-export function dcatUsToPackage(record: Dict): Dict {
-  const contact = (record.contactPoint ?? {}) as Dict;
-  const publisher = (record.publisher ?? {}) as Dict;
-  const extras: Record<string, string> = {};
-  const put = (key: string, value: unknown) => {
-    const v = typeof value === "string"
-      ? value
-      : value === undefined || value === null
-      ? undefined
-      : JSON.stringify(value);
-    if (v !== undefined && v !== "") extras[key] = v;
-  };
-  put("identifier", record.identifier);
-  put("modified", record.modified);
-  put("issued", record.issued);
-  put("accessLevel", record.accessLevel);
-  put("publisher", publisher.name);
-  put("contact_name", contact.fn);
-  put("contact_email", str(contact.hasEmail)?.replace(/^mailto:/i, ""));
-  put("bureauCode", joined(record.bureauCode));
-  put("programCode", joined(record.programCode));
-  for (
-    const key of [
-      "spatial",
-      "temporal",
-      "accrualPeriodicity",
-      "conformsTo",
-      "dataQuality",
-      "describedBy",
-      "describedByType",
-      "isPartOf",
-      "primaryITInvestmentUII",
-      "rights",
-      "systemOfRecords",
-    ]
-  ) put(key, record[key]);
-  for (const key of ["language", "theme", "references"]) put(key, joined(record[key]));
-  const tags = [...new Set((Array.isArray(record.keyword) ? record.keyword : []).map((k) => String(k).trim()))]
-    .filter((k) => k.length > 0).map((name) => ({ name }));
-  const resources = (Array.isArray(record.distribution) ? record.distribution as Dict[] : []).map((d) => ({
-    url: str(d.downloadURL) ?? str(d.accessURL) ?? "",
-    name: str(d.title) ?? "",
-    description: str(d.description) ?? "",
-    format: str(d.format) ?? "",
-    mimetype: str(d.mediaType) ?? "",
-    access_url: str(d.accessURL),
-    download_url: str(d.downloadURL),
-    conforms_to: str(d.conformsTo),
-    described_by: str(d.describedBy),
-  }));
-  return {
-    title: str(record.title) ?? str(record.identifier) ?? "",
-    notes: str(record.description) ?? "",
-    url: str(record.landingPage) ?? "",
-    license_id: str(record.license) ?? "",
-    tags,
-    extras,
-    resources,
-  };
-}
-
 function originalUrl(object: ObjectInfo): string | undefined {
   try {
     const record = JSON.parse(object.content ?? "{}") as Dict;
@@ -244,14 +183,24 @@ export function dcatJsonHarvester(): Harvester {
       const config = parseDcatConfig(jsonConfigSchema, ctx.source.config);
       const record = JSON.parse(ctx.object.content ?? "{}") as Dict;
       if (!record[TOO_LARGE]) {
-        const { errors, warnings } = validateDcatUs(record, ctx.object.extras[MODE_EXTRA] ?? "dcat-us-1.1");
+        // A numeric title is a title (ckanext-datajson makes it a string before validating).
+        if (typeof record.title === "number") record.title = String(record.title);
+        const mode = ctx.object.extras[MODE_EXTRA] ?? "dcat-us-1.1";
+        const checked = validateDcatUs(record, mode);
+        let { errors, warnings } = checked;
+        if ((config.validation ?? "strict") === "strict" && mode !== "plain") {
+          // Strict: what GSA's harvesters reject against the DCAT-US 1.1 schema is rejected here.
+          errors = schemaErrors(record, config.validator_schema === "non-federal" ? "non-federal" : "federal");
+          const failed = new Set(errors.map((e) => e.split(/[ :.[]/)[0]));
+          warnings = warnings.filter((w) => !failed.has(w.split(/[ :.[]/)[0]!));
+        }
         for (const w of warnings) await ctx.saveObjectError(w, "Validation warning");
         if (errors.length) {
           for (const e of errors) await ctx.saveObjectError(e, "Validation");
           return false;
         }
       }
-      return await importRecord(ctx, (r) => dcatUsToPackage(r as Dict), config.default_tags);
+      return await importRecord(ctx, () => dcatUsToPackage(record), config.default_tags);
     },
   };
 }

@@ -6,4 +6,5 @@
  */
 export { dcatRdfHarvester } from "./rdf.ts";
 export { dcatJsonHarvester, dcatUsToPackage, validateDcatUs } from "./json.ts";
-export { type DcatProfile, defaultProfile, describe, type Tree } from "./profile.ts";
+export { type DcatProfile, describe, type Tree } from "./profile.ts";
+export { dcatApProfile } from "./dcat_ap.ts";

@@ -1,7 +1,7 @@
 /**
- * DCAT records as stable JSON trees, and the profile that maps a tree onto a local dataset the way
- * ckanext-dcat's default (DCAT-AP) profile does. A profile is replaceable: a plugin passes its own to
- * `dcatRdfHarvester({ profiles })`, and a source picks one with its `profile` config.
+ * DCAT records as stable JSON trees, and the interface of the profiles that map a tree onto a local
+ * dataset (dcat_ap.ts has ckanext-dcat's DCAT-AP 1, 2 and 3). A profile is replaceable: a plugin
+ * passes its own to `dcatRdfHarvester({ profiles })`, and a source picks one with its `profile` config.
  *
  * @module
  */
@@ -24,6 +24,9 @@ export const NS: Record<string, string> = {
   hydra: "http://www.w3.org/ns/hydra/core#",
   xsd: "http://www.w3.org/2001/XMLSchema#",
   gsp: "http://www.opengis.net/ont/geosparql#",
+  dcatap: "http://data.europa.eu/r5r/",
+  time: "http://www.w3.org/2006/time#",
+  prov: "http://www.w3.org/ns/prov#",
 };
 
 /** A resource described as JSON: `@id` for named nodes, then each property (prefixed) with its values. */
@@ -95,124 +98,3 @@ export interface DcatProfile {
   /** The local dataset for a DCAT dataset; `warn` records problems that do not stop the import. */
   toPackage(tree: Tree, warn: (message: string) => void): PackageInput;
 }
-
-// Reading helpers over trees.
-function values(tree: Tree | undefined, p: string): TreeValue[] {
-  const v = tree?.[p];
-  return Array.isArray(v) ? v : [];
-}
-function text(v: TreeValue | undefined): string | undefined {
-  if (!v) return undefined;
-  if ("@value" in v) return v["@value"] as string;
-  return (v as Tree)["@id"];
-}
-/** The first value, preferring English or untagged literals for language-tagged ones. */
-function first(tree: Tree | undefined, p: string): string | undefined {
-  const vs = values(tree, p);
-  const preferred = vs.find((v) => "@value" in v && (!v["@language"] || String(v["@language"]).startsWith("en")));
-  return text(preferred ?? vs[0]);
-}
-function all(tree: Tree | undefined, p: string): string[] {
-  return values(tree, p).map(text).filter((s): s is string => typeof s === "string" && s.length > 0);
-}
-function node(tree: Tree | undefined, p: string): Tree | undefined {
-  const v = values(tree, p)[0];
-  return v && !("@value" in v) ? v as Tree : undefined;
-}
-function nodes(tree: Tree | undefined, p: string): Tree[] {
-  return values(tree, p).filter((v) => !("@value" in v)) as Tree[];
-}
-function mail(s: string | undefined): string | undefined {
-  return s?.replace(/^mailto:/i, "");
-}
-
-/** ckanext-dcat's default profile: core fields, extras with its key names, distributions as resources. */
-export const defaultProfile: DcatProfile = {
-  name: "default",
-  toPackage(tree, warn) {
-    const title = first(tree, "dct:title");
-    if (!title) warn("The dataset has no dct:title; its identifier is used as title");
-    const extras: Record<string, string> = {};
-    const put = (key: string, value: string | string[] | undefined) => {
-      if (value === undefined || (Array.isArray(value) && value.length === 0) || value === "") return;
-      extras[key] = Array.isArray(value) ? (value.length === 1 ? value[0]! : JSON.stringify(value)) : value;
-    };
-    const identifier = first(tree, "dct:identifier");
-    put("uri", tree["@id"] as string | undefined);
-    put("identifier", identifier);
-    put("issued", first(tree, "dct:issued"));
-    put("modified", first(tree, "dct:modified"));
-    put("frequency", first(tree, "dct:accrualPeriodicity"));
-    put("language", all(tree, "dct:language"));
-    put("theme", all(tree, "dcat:theme"));
-    put("conforms_to", all(tree, "dct:conformsTo"));
-    put("alternate_identifier", nodes(tree, "adms:identifier").map((n) => first(n, "skos:notation")!).filter(Boolean));
-    put("documentation", all(tree, "foaf:page"));
-    put("access_rights", first(tree, "dct:accessRights"));
-    put("provenance", first(node(tree, "dct:provenance"), "rdfs:label") ?? first(tree, "dct:provenance"));
-    put("has_version", all(tree, "dct:hasVersion"));
-    put("is_version_of", all(tree, "dct:isVersionOf"));
-    put("source", all(tree, "dct:source"));
-    put("dcat_type", first(tree, "dct:type"));
-
-    const publisher = node(tree, "dct:publisher");
-    put("publisher_uri", publisher?.["@id"] as string | undefined);
-    put("publisher_name", first(publisher, "foaf:name"));
-    put("publisher_email", mail(first(publisher, "foaf:mbox")));
-    put("publisher_url", first(publisher, "foaf:homepage"));
-    put("publisher_type", first(publisher, "dct:type"));
-
-    const contact = node(tree, "dcat:contactPoint");
-    put("contact_uri", contact?.["@id"] as string | undefined);
-    put("contact_name", first(contact, "vcard:fn"));
-    put("contact_email", mail(first(contact, "vcard:hasEmail")));
-
-    const temporal = node(tree, "dct:temporal");
-    put("temporal_start", first(temporal, "dcat:startDate") ?? first(temporal, "schema:startDate"));
-    put("temporal_end", first(temporal, "dcat:endDate") ?? first(temporal, "schema:endDate"));
-    const spatial = node(tree, "dct:spatial");
-    if (spatial) {
-      put("spatial_uri", spatial["@id"] as string | undefined);
-      put("spatial_text", first(spatial, "skos:prefLabel") ?? first(spatial, "rdfs:label"));
-      put("spatial", first(spatial, "locn:geometry") ?? first(spatial, "dcat:bbox"));
-    }
-
-    let licenseId = first(tree, "dct:license");
-    const resources = nodes(tree, "dcat:distribution").map((d, i) => {
-      const download = first(d, "dcat:downloadURL");
-      const access = first(d, "dcat:accessURL");
-      if (!download && !access) warn(`Distribution ${i + 1} has neither dcat:downloadURL nor dcat:accessURL`);
-      const license = first(d, "dct:license");
-      licenseId ??= license;
-      const format = node(d, "dct:format");
-      const size = first(d, "dcat:byteSize");
-      return {
-        url: download ?? access ?? "",
-        name: first(d, "dct:title") ?? "",
-        description: first(d, "dct:description") ?? "",
-        format: (format ? first(format, "rdfs:label") ?? format["@id"] : first(d, "dct:format"))?.split("/").pop() ??
-          "",
-        mimetype: first(d, "dcat:mediaType")?.replace(/^https?:\/\/www\.iana\.org\/assignments\/media-types\//, "") ??
-          "",
-        size: size && /^\d+$/.test(size) ? Number(size) : undefined,
-        uri: d["@id"],
-        download_url: download,
-        access_url: access,
-        issued: first(d, "dct:issued"),
-        modified: first(d, "dct:modified"),
-        license,
-        rights: first(d, "dct:rights"),
-      };
-    });
-    return {
-      title: title ?? identifier ?? (tree["@id"] as string | undefined) ?? "",
-      notes: first(tree, "dct:description") ?? "",
-      url: first(tree, "dcat:landingPage") ?? "",
-      version: first(tree, "owl:versionInfo") ?? "",
-      license_id: licenseId ?? "",
-      tags: all(tree, "dcat:keyword").map((name) => ({ name })),
-      extras,
-      resources,
-    };
-  },
-};

@@ -8,7 +8,12 @@
 import type { Store } from "n3";
 import type { GatheredRecord, Harvester, ObjectInfo } from "../../harvest/interface.ts";
 import { messageOf } from "../../errors/mod.ts";
-import { type DcatProfile, defaultProfile, describe, NS, type Tree, treeJson } from "./profile.ts";
+import { type DcatProfile, describe, NS, type Tree, treeJson } from "./profile.ts";
+import { dcatApProfile } from "./dcat_ap.ts";
+
+/** The built-in profiles; `default` is the newest DCAT-AP. */
+export const BUILTIN_PROFILES: DcatProfile[] = [dcatApProfile(3), dcatApProfile(2), dcatApProfile(1)];
+export const DEFAULT_PROFILE = "dcat_ap_3";
 import { detectFormat, parseRdf } from "./rdf_parse.ts";
 import { parseDcatConfig, rdfConfigSchema } from "./config.ts";
 import { importRecord, recordContent } from "./record.ts";
@@ -38,7 +43,13 @@ function originalUrl(object: ObjectInfo): string | undefined {
 
 /** The `dcat_rdf` harvester; `profiles` adds or replaces mapping profiles (by name). */
 export function dcatRdfHarvester(options: { profiles?: DcatProfile[] } = {}): Harvester {
-  const profiles = new Map([defaultProfile, ...(options.profiles ?? [])].map((p) => [p.name, p]));
+  const profiles = new Map(
+    [
+      ...BUILTIN_PROFILES,
+      { ...BUILTIN_PROFILES[0]!, name: "default" },
+      ...(options.profiles ?? []),
+    ].map((p) => [p.name, p]),
+  );
   return {
     info: () => ({
       name: "dcat_rdf",
@@ -114,7 +125,7 @@ export function dcatRdfHarvester(options: { profiles?: DcatProfile[] } = {}): Ha
     fetch: () => Promise.resolve(true),
     async import(ctx) {
       const config = parseDcatConfig(rdfConfigSchema, ctx.source.config);
-      const profile = profiles.get(config.profile ?? "default") ?? defaultProfile;
+      const profile = profiles.get(config.profile ?? "default") ?? profiles.get(DEFAULT_PROFILE)!;
       return await importRecord(
         ctx,
         (tree, warn) => profile.toPackage(tree, warn) as Record<string, unknown>,
