@@ -270,7 +270,10 @@ Deno.test("DCAT source configs are validated with messages that name the option"
     }
   };
   assertMatch(await problem("dcat_rdf", { rdf_format: "yaml" }), /rdf_format must be one of/);
-  assertMatch(await problem("dcat_rdf", { profile: "nope" }), /profile must be one of dcat_ap_3, dcat_ap_2, dcat_ap_1, default, not nope/);
+  assertMatch(
+    await problem("dcat_rdf", { profile: "nope" }),
+    /profile must be one of dcat_ap_3, dcat_ap_2, dcat_ap_1, default, not nope/,
+  );
   assertMatch(await problem("dcat_rdf", { max_pages: "ten" }), /max_pages must be a number/);
   assertMatch(await problem("dcat_json", { colour: "red" }), /unknown option\(s\): colour/);
   assertMatch(await problem("dcat_json", "{nope"), /Not valid JSON/);

@@ -43,7 +43,7 @@ function fieldOf(instancePath: string, missing?: string): string {
 }
 
 function shown(value: unknown): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value);
+  const text = JSON.stringify(value);
   return text === undefined ? "undefined" : text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -63,6 +63,12 @@ export function schemaErrors(record: Dict, schema: DcatUsSchema): string[] {
   }
   const value = (path: string) =>
     path.split("/").slice(1).reduce<unknown>((v, k) => (v as Dict | undefined)?.[k], record as unknown);
+  // A parent whose anyOf failed because of one of its children is reported as the child, the deepest
+  // error (as jsonschema's best match does): "distribution[0].accessURL", not "distribution".
+  const fields = [...byField.keys()];
+  for (const f of fields) {
+    if (fields.some((g) => g !== f && (g.startsWith(`${f}.`) || g.startsWith(`${f}[`)))) byField.delete(f);
+  }
   const out: string[] = [];
   for (const [field, errs] of byField) {
     if (errs.some((e) => e.keyword === "required")) {
