@@ -256,3 +256,63 @@ Deno.test("dcat_json accepts and refuses what ckanext-datajson and GSA's harvest
   });
   assertEquals(lenient.stats.added, 1, JSON.stringify(lenient));
 });
+
+Deno.test("a contact point in JSON-LD with @graph is read, as ckanext-dcat's test_dataset_json_ld_with_at_graph expects", async () => {
+  await using db = await freshDatabase();
+  const env = { DATABASE_URL: db.url, CKAN__HARVEST__ALLOW_PRIVATE_URLS: "true" };
+  assertEquals((await cli(["db", "upgrade"], env)).code, 0);
+  // The shape of ckanext-dcat's examples/dcat/catalog_with_at_graph.jsonld: every node at the top of @graph,
+  // the contact point a blank node referenced by its label.
+  const doc = {
+    "@context": {
+      dcat: "http://www.w3.org/ns/dcat#",
+      dcterms: "http://purl.org/dc/terms/",
+      foaf: "http://xmlns.com/foaf/0.1/",
+      vcard: "http://www.w3.org/2006/vcard/ns#",
+    },
+    "@graph": [
+      {
+        "@id": "https://example.org#catalog",
+        "@type": "dcat:Catalog",
+        "dcat:dataset": { "@id": "https://example.org/d#dataset" },
+      },
+      {
+        "@id": "https://example.org/d#dataset",
+        "@type": "dcat:Dataset",
+        "dcterms:title": "Title dataset",
+        "dcat:contactPoint": { "@id": "_:contact" },
+        "dcat:distribution": { "@id": "https://example.org/d/r#distribution" },
+      },
+      {
+        "@id": "_:contact",
+        "@type": "vcard:Individual",
+        "vcard:fn": "Jane Doe",
+        "vcard:hasEmail": "mailto:jane.doe@agency.gov",
+      },
+      {
+        "@id": "https://example.org/d/r#distribution",
+        "@type": "dcat:Distribution",
+        "dcterms:title": "download.zip",
+        "dcat:accessURL": { "@id": "https://example.org/d/r" },
+        "dcat:downloadURL": { "@id": "http://example2.org/files/download.zip" },
+        "dcterms:license": { "@id": "http://www.opendefinition.org/licenses/cc-zero" },
+      },
+    ],
+  };
+  await using site = remote({ "catalog.jsonld": [JSON.stringify(doc), "application/ld+json"] });
+  assertEquals((await harvest(env, "jsonld", `${site.url}/catalog.jsonld`, "dcat_rdf", {})).stats.added, 1);
+  await using services = await servicesOn(db.url);
+  const [d] =
+    (await runAction(getAction("package_search")!, { services, actor: SITE_ACTOR }, { q: "Title dataset" }) as {
+      results: Dict[];
+    }).results;
+  const x = extrasOf(d!);
+  assertEquals([d!.title, x.contact_name, x.contact_email], ["Title dataset", "Jane Doe", "jane.doe@agency.gov"]);
+  assertEquals(d!.license_id, "cc-zero");
+  const [r] = d!.resources as Dict[];
+  assertEquals([r!.name, r!.url, r!.access_url], [
+    "download.zip",
+    "http://example2.org/files/download.zip",
+    "https://example.org/d/r",
+  ]);
+});
