@@ -103,6 +103,7 @@ function inputFor(name: string, f: Fixture, call: Call, orgA: string): Record<st
     harvest_status_show: {},
     harvest_source_list: {},
     harvest_source_search: { q: "src" },
+    harvest_source_detect: { url: "http://127.0.0.1:9/catalog" },
     harvest_source_update: {
       id: f.sourceId,
       name: f.sourceName,

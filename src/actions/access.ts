@@ -17,7 +17,7 @@ export type Role = (typeof ROLES)[number];
 export type Cell = "yes" | "no" | "public" | "own";
 
 export interface AccessRule {
-  name: "anyone" | "sysadmin" | "readers" | "editors" | "own" | "org_admins";
+  name: "anyone" | "sysadmin" | "readers" | "editors" | "own" | "org_admins" | "any_editor";
   words: string;
   row: Record<Role, Cell>;
 }
@@ -55,4 +55,11 @@ export const ORG_ADMINS: AccessRule = {
   row: row("no", "no", "no", "yes", "no", "yes"),
 };
 
-export const RULES = [ANYONE, SYSADMIN, READERS, EDITORS, OWN, ORG_ADMINS];
+/** Those who may create sources somewhere: editors and admins of any organization, and sysadmins. */
+export const ANY_EDITOR: AccessRule = {
+  name: "any_editor",
+  words: "editors and admins of any organization, and sysadmins",
+  row: row("no", "no", "yes", "yes", "yes", "yes"),
+};
+
+export const RULES = [ANYONE, SYSADMIN, READERS, EDITORS, OWN, ORG_ADMINS, ANY_EDITOR];

@@ -18,6 +18,7 @@ import { lifecycleActions } from "./lifecycle.ts";
 import { maintenanceActions } from "./maintenance.ts";
 import { objectActions } from "./objects.ts";
 import { harvestSourceSearch } from "./source_search.ts";
+import { harvestSourceDetect } from "./detect.ts";
 
 export { type ActionContext, type Actor, ANONYMOUS, runAction, SITE_ACTOR } from "./registry.ts";
 export type { Action };
@@ -43,6 +44,7 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map(
     helpShow,
     ...sourceActions,
     harvestSourceSearch,
+    harvestSourceDetect,
     ...jobActions,
     ...lifecycleActions,
     ...maintenanceActions,

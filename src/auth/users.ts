@@ -176,3 +176,13 @@ export async function canReadSource(
   if (!source.private && source.state === "active") return true;
   return (await capacityIn(sql, actor, source.owner_org)) !== undefined;
 }
+
+/** True when the actor edits or administers at least one organization (so may create sources). */
+export async function editsAnyOrganization(sql: Queryable, actor: Actor): Promise<boolean> {
+  if (!actor.id) return false;
+  const rows = await sql`
+    SELECT 1 FROM membership m JOIN "group" g ON g.id = m.group_id
+    WHERE m.user_id = ${actor.id} AND m.capacity IN ('admin', 'editor') AND g.is_organization AND g.state = 'active'
+    LIMIT 1`;
+  return rows.length > 0;
+}

@@ -396,6 +396,18 @@ export function buildProgram() {
       });
     });
 
+  program.command("detect").description("Probe a URL and propose the harvester type and a starting config")
+    .argument("<url>")
+    .action(async (url, _o, cmd) => {
+      await withServices(globals(cmd), async (ctx) => {
+        const d = await act(ctx, "harvest_source_detect", { url });
+        if (globals(cmd).json) return printJson(d);
+        if (!d.source_type) throw new CliError(`${url}: ${d.reason}`);
+        out(`${url}: ${d.source_type} (${d.reason})${d.registered ? "" : "; this service has no such harvester yet"}`);
+        out(`config: ${JSON.stringify(d.config)}`);
+      });
+    });
+
   program.command("purge-queues").alias("purge_queues").description("Remove every waiting message of both queues")
     .action(async (_o, cmd) => {
       await withServices(globals(cmd), async (ctx) => {

@@ -37,6 +37,8 @@ export interface HttpOptions {
 
 export interface RequestOptions {
   headers?: Record<string, string>;
+  /** Overrides the client's attempts (1: no retry, for probes that must answer fast). */
+  attempts?: number;
   signal?: AbortSignal;
   /** Overrides the client's maximum response size. */
   maxBytes?: number;
@@ -302,7 +304,8 @@ export class HttpClient {
   }
 
   async #withRetries(url: string, options: RequestOptions): Promise<{ text: string; contentType: string }> {
-    const { attempts, maxBackoffMs } = this.#options;
+    const { maxBackoffMs } = this.#options;
+    const attempts = options.attempts ?? this.#options.attempts;
     for (let attempt = 1;; attempt++) {
       try {
         return await this.#once(url, options);
