@@ -139,6 +139,7 @@ function inputFor(name: string, f: Fixture, call: Call, orgA: string): Record<st
     harvest_log_list: {},
     harvest_queues_purge: {},
     harvest_log_clean: {},
+    harvest_history_trim: {},
     harvest_get_notifications_recipients: { source_id: f.sourceId },
     package_show: { id: f.packageName },
     package_list: {},

@@ -13,7 +13,7 @@ import { cleanHarvestLog } from "../harvest/tick.ts";
 import { defineAction, zBool, zId } from "./registry.ts";
 import { editableSource, readableSource, sourceStatus } from "./sources.ts";
 import { jobDicts, recentFailures, runningJobs } from "../harvest/jobs.ts";
-import { clearSource, clearSourceHistory, refuseWhileRunning } from "../harvest/source_history.ts";
+import { clearSource, clearSourceHistory, refuseWhileRunning, trimHistory } from "../harvest/source_history.ts";
 
 export const harvestSourceClear = defineAction({
   name: "harvest_source_clear",
@@ -166,7 +166,23 @@ export const harvestLogClean = defineAction({
   },
 });
 
+export const harvestHistoryTrim = defineAction({
+  name: "harvest_history_trim",
+  access: SYSADMIN,
+  doc: "Bounded history, as the scheduler runs it daily: per source, keeps the ckan.harvest.history.keep_jobs newest " +
+    "finished jobs and ckan.harvest.history.keep_days days of superseded objects, and never anything holding a " +
+    "dataset's current object; the database log keeps ckan.harvest.log_timeframe days. Returns {sources, jobs, " +
+    "objects, log_rows, keep_jobs, keep_days}: what was removed and the bounds used.",
+  auth: "sysadmin",
+  sideEffectFree: false,
+  input: z.object({}),
+  async run(ctx) {
+    return { ...await trimHistory(ctx.services) };
+  },
+});
+
 export const maintenanceActions = [
+  harvestHistoryTrim,
   harvestQueuesPurge,
   harvestLogClean,
   harvestStatusShow,

@@ -112,6 +112,17 @@ export const CONFIG_KEYS = {
     default: 30,
     doc: "Days of database log kept by `clean-harvest-log` (and the scheduler's daily clean-up)",
   },
+  "ckan.harvest.history.keep_jobs": {
+    schema: int(1, 100000),
+    default: 50,
+    doc: "Finished jobs kept per source by the scheduler's daily history trim (`harvester trim-history`); jobs that " +
+      "still hold a dataset's current object are always kept",
+  },
+  "ckan.harvest.history.keep_days": {
+    schema: int(1, 36500),
+    default: 90,
+    doc: "Days of superseded (non-current) harvest objects kept by the history trim; current objects are always kept",
+  },
   "ckan.harvest.log_scope": {
     schema: int(-1, 7),
     default: -1,

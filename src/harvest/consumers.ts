@@ -4,7 +4,8 @@ import { fetchMessage, gatherMessage } from "../queue/mod.ts";
 import { gatherJob } from "./gather.ts";
 import { processObjects } from "./process.ts";
 import { jobsOfObjects } from "./objects.ts";
-import { cleanHarvestLog, tick } from "./tick.ts";
+import { tick } from "./tick.ts";
+import { trimHistory } from "./source_history.ts";
 import { completeJob } from "./lifecycle.ts";
 import { sleep } from "../queue/retry.ts";
 import { tryLock, unlock } from "../db/locks.ts";
@@ -152,14 +153,18 @@ export async function runScheduler(services: Services, options: SchedulerOptions
   const cleanup = async () => {
     try {
       if (await tryLock(services.sql, "clean-harvest-log", holder, 3600)) {
-        const n = await cleanHarvestLog(services);
-        log.info("Removed {n} old log rows", { n });
+        const r = await trimHistory(services);
+        log.info("History trimmed: {jobs} job(s), {objects} object(s), {logRows} log row(s) removed", {
+          jobs: r.jobs,
+          objects: r.objects,
+          logRows: r.log_rows,
+        });
       }
     } catch (error) {
-      log.error("Log clean-up failed: {error}", { error: String(error) });
+      log.error("History trim failed: {error}", { error: String(error) });
     }
   };
-  const jobs: Promise<void>[] = [Deno.cron("harvest log clean-up", "17 3 * * *", { signal: options.signal }, cleanup)];
+  const jobs: Promise<void>[] = [Deno.cron("harvest history trim", "17 3 * * *", { signal: options.signal }, cleanup)];
   if (options.intervalSeconds) {
     await safeTick();
     while (!options.signal.aborted) {

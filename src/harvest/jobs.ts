@@ -460,3 +460,27 @@ export async function errorDigest(
       AND e.stage NOT ILIKE '%warning'`;
   return { errors: [...errors], objects: count!.n };
 }
+
+/**
+ * Deletes a source's finished jobs beyond the `keep` newest, except those holding a current object
+ * (their objects and errors go with them); answers how many.
+ */
+export async function deleteJobsBeyond(sql: Queryable, sourceId: string, keep: number): Promise<number> {
+  const deleted = await sql`
+    DELETE FROM harvest_job j WHERE j.source_id = ${sourceId} AND j.status IN ('Finished', 'Aborted')
+      AND j.id NOT IN (SELECT id FROM harvest_job WHERE source_id = ${sourceId} AND status IN ('Finished', 'Aborted')
+        ORDER BY created DESC LIMIT ${keep})
+      AND NOT EXISTS (SELECT 1 FROM harvest_object o WHERE o.harvest_job_id = j.id AND o.current)
+    RETURNING j.id`;
+  return deleted.length;
+}
+
+/** Freezes the stats of a source's finished jobs that have superseded objects older than `days`. */
+export async function freezeStatsOfAging(sql: Queryable, sourceId: string, days: number): Promise<void> {
+  const jobs = await sql<{ id: string }[]>`
+    SELECT DISTINCT j.id FROM harvest_job j JOIN harvest_object o ON o.harvest_job_id = j.id
+    WHERE j.source_id = ${sourceId} AND j.status <> 'Running' AND j.stats IS NULL AND NOT o.current
+      AND o.gathered < now() - make_interval(days => ${days})`;
+  const stats = await jobStats(sql, jobs.map((j) => j.id));
+  for (const [id, s] of stats) await sql`UPDATE harvest_job SET stats = ${sql.json(s as never)} WHERE id = ${id}`;
+}

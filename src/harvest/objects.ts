@@ -487,3 +487,12 @@ export async function importsLastMinute(sql: Queryable): Promise<number> {
       AND o.import_finished > now() - interval '60 seconds'`;
   return row?.n ?? 0;
 }
+
+/** Deletes a source's superseded objects gathered more than `days` ago in finished jobs; answers how many. */
+export async function deleteSupersededOlderThan(sql: Queryable, sourceId: string, days: number): Promise<number> {
+  const rows = await sql`
+    DELETE FROM harvest_object o USING harvest_job j WHERE j.id = o.harvest_job_id AND o.harvest_source_id = ${sourceId}
+      AND j.status <> 'Running' AND NOT o.current AND o.gathered < now() - make_interval(days => ${days})
+    RETURNING o.id`;
+  return rows.length;
+}

@@ -9,8 +9,17 @@ import type { Queryable } from "../db/mod.ts";
 import { ValidationError } from "../errors/mod.ts";
 import type { Services } from "../services_type.ts";
 import { purgePackages } from "../catalog/mod.ts";
-import { deleteFinishedJobs, deleteSourceJobs, freezeStats, hasRunningJob } from "./jobs.ts";
-import { deleteClearedObjects, packagesOnlyOf } from "./objects.ts";
+import {
+  deleteFinishedJobs,
+  deleteJobsBeyond,
+  deleteSourceJobs,
+  freezeStats,
+  freezeStatsOfAging,
+  hasRunningJob,
+} from "./jobs.ts";
+import { deleteClearedObjects, deleteSupersededOlderThan, packagesOnlyOf } from "./objects.ts";
+import { allSourceIds } from "./sources.ts";
+import { cleanLog } from "../log/mod.ts";
 import { dropSourceDeletions } from "./deletions.ts";
 
 export async function refuseWhileRunning(sql: Queryable, sourceId: string, what: string): Promise<void> {
@@ -46,4 +55,36 @@ export async function clearSourceHistory(sql: Queryable, sourceId: string): Prom
   await freezeStats(sql, sourceId);
   await deleteClearedObjects(sql, sourceId);
   return deleted;
+}
+
+export interface TrimReport {
+  sources: number;
+  jobs: number;
+  objects: number;
+  log_rows: number;
+  keep_jobs: number;
+  keep_days: number;
+}
+
+/**
+ * Bounded history: for every source, the `ckan.harvest.history.keep_jobs` newest finished jobs and
+ * `keep_days` days of superseded objects stay; older ones go, except anything that holds a dataset's
+ * current object (the link to its remote record). Reports of jobs that lose objects are frozen first,
+ * so their numbers do not change. The database log keeps `ckan.harvest.log_timeframe` days.
+ */
+export async function trimHistory(services: Services): Promise<TrimReport> {
+  const v = services.config.values;
+  const keepJobs = v["ckan.harvest.history.keep_jobs"];
+  const keepDays = v["ckan.harvest.history.keep_days"];
+  const report: TrimReport = { sources: 0, jobs: 0, objects: 0, log_rows: 0, keep_jobs: keepJobs, keep_days: keepDays };
+  for (const id of await allSourceIds(services.sql)) {
+    report.sources++;
+    await services.sql.begin(async (tx) => {
+      await freezeStatsOfAging(tx, id, keepDays);
+      report.objects += await deleteSupersededOlderThan(tx, id, keepDays);
+      report.jobs += await deleteJobsBeyond(tx, id, keepJobs);
+    });
+  }
+  report.log_rows = await cleanLog(services.sql, v["ckan.harvest.log_timeframe"]);
+  return report;
 }
