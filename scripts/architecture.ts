@@ -65,11 +65,13 @@ export const OWNERS: Record<string, string> = {
 };
 
 /**
- * The only files with SQL: the owners, and the catalog's read side (search compiles queries over the
- * package tables). A store may read another owner's table in a join (a query belongs to the table it
+ * The only files with SQL: the owners, the catalog's read side (search compiles queries over the
+ * package tables) and the harvest's report reads (harvest/reports.ts). A store may read another owner's table in a join (a query belongs to the table it
  * is about and may filter by others), but writes only its own.
  */
-export const STORES = new Set(Object.values(OWNERS).concat(["catalog/query.ts", "catalog/names.ts", "catalog/mod.ts"]));
+export const STORES = new Set(
+  Object.values(OWNERS).concat(["catalog/query.ts", "catalog/names.ts", "catalog/mod.ts", "harvest/reports.ts"]),
+);
 
 export const MAX_LINES = 500;
 

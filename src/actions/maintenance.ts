@@ -12,7 +12,8 @@ import { allSourceIds } from "../harvest/sources.ts";
 import { cleanHarvestLog } from "../harvest/tick.ts";
 import { defineAction, zBool, zId } from "./registry.ts";
 import { editableSource, readableSource, sourceStatus } from "./sources.ts";
-import { jobDicts, recentFailures, runningJobs } from "../harvest/jobs.ts";
+import { jobDicts, runningJobs } from "../harvest/jobs.ts";
+import { recentFailures } from "../harvest/reports.ts";
 import { clearSource, clearSourceHistory, refuseWhileRunning, trimHistory } from "../harvest/source_history.ts";
 
 export const harvestSourceClear = defineAction({

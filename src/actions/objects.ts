@@ -8,7 +8,8 @@ import { z } from "zod";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import type { Queryable } from "../db/mod.ts";
 import { harvestTime } from "../harvest/dicts.ts";
-import { gatherErrors, getJob, objectsWithErrors } from "../harvest/jobs.ts";
+import { getJob } from "../harvest/jobs.ts";
+import { gatherErrors, objectsWithErrors } from "../harvest/reports.ts";
 import { getSource, sourceExists } from "../harvest/sources.ts";
 import { sourceInfo } from "../harvest/stage.ts";
 import {
@@ -208,6 +209,7 @@ export const harvestJobReport = defineAction({
       };
     }
     return {
+      documents_not_modified: job.documents_not_modified ?? 0,
       gather_errors: gather.map((g) => ({ message: g.message, created: harvestTime(g.created) })),
       object_errors: objectErrors,
     };

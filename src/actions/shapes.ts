@@ -29,6 +29,9 @@ const job = z.object({
   gather_error_summary: summary.optional(),
   objects_total: z.number().int().optional().describe("objects gathered so far (with the summaries)"),
   objects_done: z.number().int().optional().describe("objects fetched and imported, or failed"),
+  documents_not_modified: z.number().int().optional().describe(
+    "documents the remote answered 304 for (conditional requests): not read, not parsed",
+  ),
 }).meta({ id: "Job" });
 
 const sourceStatus = z.object({
@@ -188,6 +191,7 @@ export const OUTPUTS = {
     status: z.enum(JOB_STATUSES),
   }),
   harvest_job_report: z.object({
+    documents_not_modified: z.number().int().describe("documents skipped by a 304 answer"),
     gather_errors: z.array(z.object({ message: z.string(), created: time })),
     object_errors: z.record(
       z.string(),

@@ -36,6 +36,14 @@ export class RemoteError extends Error {
   }
 }
 
+/** A conditional GET answered 304: the document has not changed since the validators were taken. */
+export class NotModifiedError extends RemoteError {
+  override name = "NotModifiedError";
+  constructor(readonly url: string) {
+    super(`Not modified (HTTP 304): ${url}`, 304);
+  }
+}
+
 /**
  * A service this process needs (the broker, the database) did not answer in time; the message names
  * the host, the port and the config key to check. HTTP answers 503, the CLI prints the one line.

@@ -10,15 +10,19 @@ import { isConnectionError } from "../db/mod.ts";
 import { messageOf } from "../errors/mod.ts";
 import type { GatherContext, GatheredRecord } from "./interface.ts";
 import { GatherCounter, GatherLimitError, gatherLimits } from "./limits.ts";
+import type { Validators } from "../http/mod.ts";
 import {
   claimGather,
+  jobDocuments,
   jobWithSource,
   lastErrorFreeJob,
   markFinished,
   markGathered,
+  previousCleanJob,
   releaseGather,
   renewGatherLease,
   saveGatherError as storeGatherError,
+  saveJobDocuments,
 } from "./jobs.ts";
 import type { SourceRow } from "./sources.ts";
 import {
@@ -136,6 +140,9 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
   }
   let listing: { complete: boolean } | undefined;
   let gathered = 0;
+  let baseline: Promise<Record<string, Validators>> | undefined;
+  const documents: Record<string, Validators> = {};
+  let notModified = 0;
   const ctx: GatherContext = {
     reportListing: (l) => {
       listing = l;
@@ -148,6 +155,24 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     signal: options.signal ?? new AbortController().signal,
     saveGatherError: (message) => saveGatherError(sql, jobId, message),
     lastErrorFreeJob: () => lastErrorFreeJob(sql, source.id, jobId, configHash),
+    documents: {
+      async previous(url) {
+        // Only the previous run, if it went without errors and with the same config, may be trusted:
+        // after a failed import, a 304 would leave the failed records unretried.
+        baseline ??= previousCleanJob(sql, source.id, jobId, configHash).then((id) => id ? jobDocuments(sql, id) : {});
+        const docs = await baseline;
+        return { validators: docs[url], count: Object.keys(docs).length };
+      },
+      remember(url, validators) {
+        if (validators.etag || validators.lastModified) documents[url] = validators;
+      },
+      notModified(url) {
+        notModified++;
+        void baseline?.then((docs) => {
+          if (docs[url]) documents[url] = docs[url]!;
+        });
+      },
+    },
   };
   const counter = new GatherCounter(gatherLimits(services.config, ctx.config));
   try {
@@ -192,6 +217,10 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     });
     if (ids.length > 0) await options.publish(ids);
   }
+  // What a 304 kept: its validators carry over from the baseline, for the next conditional request.
+  const base = baseline ? await baseline : {};
+  for (const [url, v] of Object.entries(base)) if (notModified && !documents[url]) documents[url] = v;
+  await saveJobDocuments(sql, jobId, documents, notModified);
   await markGathered(sql, jobId);
 }
 

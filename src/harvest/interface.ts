@@ -1,5 +1,5 @@
 import type { Logger } from "@logtape/logtape";
-import type { HttpClient } from "../http/mod.ts";
+import type { HttpClient, Validators } from "../http/mod.ts";
 import type { PackageInput } from "../catalog/mod.ts";
 
 /** What `harvesters_info_show` lists for each harvester. */
@@ -73,6 +73,22 @@ export interface GatherContext extends StageContext {
   reportListing(listing: { complete: boolean }): void;
   /** The newest Finished job of this source with no errors, the baseline of incremental harvests. */
   lastErrorFreeJob(): Promise<{ id: string; gather_started: Date } | undefined>;
+  /**
+   * Conditional requests for document sources: the validators (ETag, Last-Modified) of the documents
+   * the previous job read, when it went without errors and with the same config, to send with the next GET; what this gather
+   * read, to remember; and the documents the remote answered 304 for (counted in the job report).
+   */
+  documents: DocumentValidators;
+}
+
+/** The documents a gather reads, by URL, with the validators of their last error-free read. */
+export interface DocumentValidators {
+  /** The validators of the previous clean read of `url`, if any; `count` says how many documents that read had. */
+  previous(url: string): Promise<{ validators: Validators | undefined; count: number }>;
+  /** What the server said identifies the document just read. */
+  remember(url: string, validators: Validators): void;
+  /** The server answered 304: the document is unchanged since the validators were taken. */
+  notModified(url: string): void;
 }
 
 /** A local group or organization as the import sees it. */

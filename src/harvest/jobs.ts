@@ -3,6 +3,7 @@ import { NotFoundError } from "../errors/mod.ts";
 import { emptyStats, harvestTime, type JobStats, REPORT_STATUSES } from "./dicts.ts";
 import { JOB_TRANSITIONS, type JobStatus, type JobTransition } from "./states.ts";
 import type { SourceRow } from "./sources.ts";
+import type { Validators } from "../http/mod.ts";
 
 /** A `harvest_job` row. */
 export interface JobRow {
@@ -13,6 +14,7 @@ export interface JobRow {
   gather_started: Date | null;
   gather_finished: Date | null;
   finished: Date | null;
+  documents_not_modified?: number;
 }
 
 export async function getJob(sql: Queryable, id: string): Promise<JobRow> {
@@ -102,6 +104,7 @@ export async function jobDicts(
       gather_finished: harvestTime(j.gather_finished),
       finished: harvestTime(j.finished),
       stats: stats.get(j.id),
+      documents_not_modified: j.documents_not_modified ?? 0,
     };
     if (options.summaries) {
       Object.assign(dict, await errorSummaries(sql, j.id));
@@ -245,25 +248,6 @@ export async function saveGatherError(sql: Queryable, jobId: string, message: st
     VALUES (${crypto.randomUUID()}, ${jobId}, ${message})`;
 }
 
-export async function gatherErrorMessages(sql: Queryable, jobId: string): Promise<string[]> {
-  const rows = await sql<{ message: string }[]>`
-    SELECT message FROM harvest_gather_error WHERE harvest_job_id = ${jobId} ORDER BY created`;
-  return rows.map((r) => r.message);
-}
-
-export async function gatherErrors(sql: Queryable, jobId: string): Promise<{ message: string; created: Date }[]> {
-  return await sql<{ message: string; created: Date }[]>`
-    SELECT message, created FROM harvest_gather_error WHERE harvest_job_id = ${jobId} ORDER BY created DESC, id`;
-}
-
-/** The number of object error rows of a job, warnings included. */
-export async function objectErrorCount(sql: Queryable, jobId: string): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
-    WHERE o.harvest_job_id = ${jobId}`;
-  return row!.n;
-}
-
 /** A source's New or Running job, if any. */
 export async function pendingJob(sql: Queryable, sourceId: string): Promise<JobRow | undefined> {
   const [pending] = await sql<JobRow[]>`
@@ -290,16 +274,6 @@ export async function runningJobsWithSource(
   return await sql<{ id: string; created: Date; frequency: string; source_id: string; name: string }[]>`
     SELECT j.id, j.created, s.frequency, s.id AS source_id, s.name FROM harvest_job j
     JOIN harvest_source s ON s.id = j.source_id WHERE j.status = 'Running'`;
-}
-
-/** The 20 newest Finished jobs with errors (warnings aside). */
-export async function recentFailures(sql: Queryable): Promise<JobRow[]> {
-  return await sql<JobRow[]>`
-    SELECT * FROM harvest_job j WHERE status = 'Finished' AND (
-      EXISTS (SELECT 1 FROM harvest_gather_error g WHERE g.harvest_job_id = j.id)
-      OR EXISTS (SELECT 1 FROM harvest_object o JOIN harvest_object_error e ON e.harvest_object_id = o.id
-        WHERE o.harvest_job_id = j.id AND e.stage NOT ILIKE '%warning'))
-    ORDER BY finished DESC NULLS LAST LIMIT 20`;
 }
 
 /** The newest job of the source an id or a name denotes. */
@@ -379,28 +353,11 @@ export async function freezeStats(sql: Queryable, sourceId: string): Promise<voi
   for (const [id, s] of stats) await sql`UPDATE harvest_job SET stats = ${sql.json(s as never)} WHERE id = ${id}`;
 }
 
-/** The objects of a job, counted, and how many are done (COMPLETE or ERROR). */
-export async function jobProgress(sql: Queryable, jobId: string): Promise<{ total: number; done: number }> {
-  const [progress] = await sql<{ total: number; done: number }[]>`
-    SELECT count(*)::int AS total, count(*) FILTER (WHERE state IN ('COMPLETE', 'ERROR'))::int AS done
-    FROM harvest_object WHERE harvest_job_id = ${jobId}`;
-  return progress!;
-}
-
 /** The newest job of a source, by creation. */
 export async function newestJobId(sql: Queryable, sourceId: string): Promise<string | undefined> {
   const [newest] = await sql<{ id: string }[]>`
     SELECT id FROM harvest_job WHERE source_id = ${sourceId} ORDER BY created DESC, id LIMIT 1`;
   return newest?.id;
-}
-
-/** The first 20 gather errors of a job, and how many there are. */
-export async function gatherErrorDigest(sql: Queryable, jobId: string): Promise<{ messages: string[]; count: number }> {
-  const rows = await sql<{ message: string }[]>`
-    SELECT message FROM harvest_gather_error WHERE harvest_job_id = ${jobId} ORDER BY created, id LIMIT 20`;
-  const [count] = await sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM harvest_gather_error WHERE harvest_job_id = ${jobId}`;
-  return { messages: rows.map((r) => r.message), count: count!.n };
 }
 
 /** Jobs by status, for the metrics. */
@@ -417,48 +374,6 @@ export async function waitingJobCount(sql: Queryable, sourceId?: string): Promis
     SELECT count(*)::int AS n FROM harvest_job WHERE status IN ('New', 'Running')
       AND (${sourceId ?? null}::text IS NULL OR source_id = ${sourceId ?? null})`;
   return row!.n;
-}
-
-/** The objects of a job with errors, by id, a page at a time, with their error rows. */
-export async function objectsWithErrors(
-  sql: Queryable,
-  jobId: string,
-  limit: number,
-  offset: number,
-): Promise<{
-  objects: { id: string; guid: string; package_id: string | null; content: string | null }[];
-  errors: { object: string; message: string; line: number | null; stage: string }[];
-}> {
-  const objects = await sql<{ id: string; guid: string; package_id: string | null; content: string | null }[]>`
-    SELECT o.id, o.guid, o.package_id, o.content FROM harvest_object o WHERE o.harvest_job_id = ${jobId}
-      AND EXISTS (SELECT 1 FROM harvest_object_error e WHERE e.harvest_object_id = o.id)
-    ORDER BY o.id LIMIT ${limit} OFFSET ${offset}`;
-  const errors = await sql<{ object: string; message: string; line: number | null; stage: string }[]>`
-    SELECT harvest_object_id AS object, message, line, stage FROM harvest_object_error
-    WHERE harvest_object_id = ANY(${objects.map((o) => o.id)}) ORDER BY created, id`;
-  return { objects: [...objects], errors: [...errors] };
-}
-
-/**
- * The errors (warnings aside) of the first 20 objects with errors of a job, by guid, and the number
- * of such objects: what a status mail lists.
- */
-export async function errorDigest(
-  sql: Queryable,
-  jobId: string,
-): Promise<{ errors: { guid: string; message: string }[]; objects: number }> {
-  const errors = await sql<{ guid: string; message: string }[]>`
-    SELECT o.guid, e.message FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id
-    WHERE o.id IN (SELECT DISTINCT harvest_object_id FROM harvest_object_error e2 JOIN harvest_object o2
-      ON o2.id = e2.harvest_object_id WHERE o2.harvest_job_id = ${jobId} AND e2.stage NOT ILIKE '%warning'
-      ORDER BY harvest_object_id LIMIT 20)
-      AND e.stage NOT ILIKE '%warning'
-    ORDER BY o.guid, e.created`;
-  const [count] = await sql<{ n: number }[]>`
-    SELECT count(DISTINCT e.harvest_object_id)::int AS n FROM harvest_object_error e
-    JOIN harvest_object o ON o.id = e.harvest_object_id WHERE o.harvest_job_id = ${jobId}
-      AND e.stage NOT ILIKE '%warning'`;
-  return { errors: [...errors], objects: count!.n };
 }
 
 /**
@@ -483,4 +398,44 @@ export async function freezeStatsOfAging(sql: Queryable, sourceId: string, days:
       AND o.gathered < now() - make_interval(days => ${days})`;
   const stats = await jobStats(sql, jobs.map((j) => j.id));
   for (const [id, s] of stats) await sql`UPDATE harvest_job SET stats = ${sql.json(s as never)} WHERE id = ${id}`;
+}
+
+/** The documents (URL → validators) a job's gather read. */
+export async function jobDocuments(sql: Queryable, jobId: string): Promise<Record<string, Validators>> {
+  const [row] = await sql<{ documents: Record<string, Validators> | null }[]>`
+    SELECT documents FROM harvest_job WHERE id = ${jobId}`;
+  return row?.documents ?? {};
+}
+
+/** Records the documents a gather read and how many the remote answered 304 for. */
+export async function saveJobDocuments(
+  sql: Queryable,
+  jobId: string,
+  documents: Record<string, Validators>,
+  notModified: number,
+): Promise<void> {
+  await sql`UPDATE harvest_job SET documents = ${sql.json(documents as never)}, documents_not_modified = ${notModified}
+    WHERE id = ${jobId}`;
+}
+
+/**
+ * The source's previous finished job when it went without any error (no gather error, no errored
+ * object) and ran with the same config: the only one whose documents may be trusted for a
+ * conditional request. After errors, the next run reads everything again.
+ */
+export async function previousCleanJob(
+  sql: Queryable,
+  sourceId: string,
+  exceptJobId: string,
+  configHash: string,
+): Promise<string | undefined> {
+  const [job] = await sql<{ id: string; config_hash: string | null; clean: boolean }[]>`
+    SELECT j.id, j.config_hash,
+      NOT EXISTS (SELECT 1 FROM harvest_gather_error g WHERE g.harvest_job_id = j.id)
+        AND NOT EXISTS (SELECT 1 FROM harvest_object o WHERE o.harvest_job_id = j.id AND o.report_status = 'errored')
+        AS clean
+    FROM harvest_job j
+    WHERE j.source_id = ${sourceId} AND j.id <> ${exceptJobId} AND j.status = 'Finished' AND j.gather_finished IS NOT NULL
+    ORDER BY j.gather_started DESC NULLS LAST LIMIT 1`;
+  return job && job.clean && job.config_hash === configHash ? job.id : undefined;
 }

@@ -1,6 +1,7 @@
 import type { Services } from "../services_type.ts";
 import { ValidationError } from "../errors/mod.ts";
-import { gatherErrorMessages, getJob, jobStats, objectErrorCount, pendingJob } from "./jobs.ts";
+import { getJob, jobStats, pendingJob } from "./jobs.ts";
+import { gatherErrorMessages, objectErrorCount } from "./reports.ts";
 import { completeJob, createJob, runInProcess } from "./lifecycle.ts";
 import { gatherJob } from "./gather.ts";
 import { type ObjectOutcome, processObjects } from "./process.ts";

@@ -1,4 +1,4 @@
-import { RemoteError } from "../errors/mod.ts";
+import { NotModifiedError, RemoteError } from "../errors/mod.ts";
 import { BlockedUrlError, FETCHED_SCHEMES, type UrlGuard } from "./guard.ts";
 import { PinnedConnector } from "./pinned.ts";
 
@@ -35,10 +35,21 @@ export interface HttpOptions {
   caCerts?: string[];
 }
 
+/** What a server said identifies a version of a document: its ETag and Last-Modified. */
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
+}
+
 export interface RequestOptions {
   headers?: Record<string, string>;
   /** Overrides the client's attempts (1: no retry, for probes that must answer fast). */
   attempts?: number;
+  /**
+   * Makes the GET conditional (If-None-Match, If-Modified-Since): an unchanged document answers 304,
+   * which throws `NotModifiedError` instead of sending the body again.
+   */
+  validators?: Validators;
   signal?: AbortSignal;
   /** Overrides the client's maximum response size. */
   maxBytes?: number;
@@ -180,7 +191,10 @@ export class HttpClient {
   }
 
   /** GETs a URL and returns the body as text. */
-  async getText(url: string, options: RequestOptions = {}): Promise<{ text: string; contentType: string }> {
+  async getText(
+    url: string,
+    options: RequestOptions = {},
+  ): Promise<{ text: string; contentType: string; validators: Validators }> {
     const host = new URL(url).host;
     let sem = this.#hosts.get(host);
     if (!sem) this.#hosts.set(host, sem = new Semaphore(this.#options.perHostConcurrency));
@@ -239,7 +253,7 @@ export class HttpClient {
   async openStream(
     url: string,
     options: RequestOptions = {},
-  ): Promise<{ stream: ReadableStream<Uint8Array>; contentType: string }> {
+  ): Promise<{ stream: ReadableStream<Uint8Array>; contentType: string; validators: Validators }> {
     const { timeoutMs } = this.#options;
     const limit = options.maxBytes ?? this.#options.maxBytes;
     const idle = new AbortController();
@@ -255,6 +269,10 @@ export class HttpClient {
       throw new RemoteError(`Request error: ${describeNetworkError(error)}: ${url}`);
     }
     clearTimeout(timer);
+    if (response.status === 304 && options.validators) {
+      await response.body?.cancel();
+      throw new NotModifiedError(url);
+    }
     if (!response.ok || !response.body) {
       await response.body?.cancel();
       throw new RemoteError(`HTTP error: ${response.status} ${response.statusText} ${url}`, response.status);
@@ -290,7 +308,7 @@ export class HttpClient {
         await reader.cancel(reason);
       },
     });
-    return { stream, contentType: response.headers.get("content-type") ?? "" };
+    return { stream, contentType: response.headers.get("content-type") ?? "", validators: validatorsOf(response) };
   }
 
   /** GETs a URL and parses the body as JSON; `what` names the remote in the error ("remote CKAN"). */
@@ -303,7 +321,10 @@ export class HttpClient {
     }
   }
 
-  async #withRetries(url: string, options: RequestOptions): Promise<{ text: string; contentType: string }> {
+  async #withRetries(
+    url: string,
+    options: RequestOptions,
+  ): Promise<{ text: string; contentType: string; validators: Validators }> {
     const { maxBackoffMs } = this.#options;
     const attempts = options.attempts ?? this.#options.attempts;
     for (let attempt = 1;; attempt++) {
@@ -322,13 +343,24 @@ export class HttpClient {
 
   /** The GET both readers send: our User-Agent, JSON preferred, the caller's headers. */
   #get(url: string, options: RequestOptions, signal: AbortSignal): Promise<Response> {
+    const conditional: Record<string, string> = {};
+    if (options.validators?.etag) conditional["If-None-Match"] = options.validators.etag;
+    if (options.validators?.lastModified) conditional["If-Modified-Since"] = options.validators.lastModified;
     return this.#fetch(url, {
-      headers: { "User-Agent": this.#options.userAgent, Accept: "application/json, */*", ...options.headers },
+      headers: {
+        "User-Agent": this.#options.userAgent,
+        Accept: "application/json, */*",
+        ...options.headers,
+        ...conditional,
+      },
       signal,
     });
   }
 
-  async #once(url: string, options: RequestOptions): Promise<{ text: string; contentType: string }> {
+  async #once(
+    url: string,
+    options: RequestOptions,
+  ): Promise<{ text: string; contentType: string; validators: Validators }> {
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let response: Response;
@@ -343,6 +375,10 @@ export class HttpClient {
       }
       if (options.signal?.aborted) throw new RemoteError(`Request cancelled: ${url}`);
       throw new RetryableError(new RemoteError(`Request error: ${describeNetworkError(error)}: ${url}`));
+    }
+    if (response.status === 304 && options.validators) {
+      await response.body?.cancel();
+      throw new NotModifiedError(url);
     }
     if (!response.ok) {
       await response.body?.cancel();
@@ -381,8 +417,22 @@ export class HttpClient {
       bytes.set(c, offset);
       offset += c.length;
     }
-    return { text: new TextDecoder().decode(bytes), contentType: response.headers.get("content-type") ?? "" };
+    return {
+      text: new TextDecoder().decode(bytes),
+      contentType: response.headers.get("content-type") ?? "",
+      validators: validatorsOf(response),
+    };
   }
+}
+
+/** The validators a response carries, for the next conditional GET. */
+function validatorsOf(response: Response): Validators {
+  const out: Validators = {};
+  const etag = response.headers.get("etag");
+  const lastModified = response.headers.get("last-modified");
+  if (etag) out.etag = etag;
+  if (lastModified) out.lastModified = lastModified;
+  return out;
 }
 
 class RetryableError extends Error {

@@ -7,5 +7,5 @@
  *
  * @module
  */
-export { HttpClient, type HttpObserver, type HttpOptions, type RequestOptions } from "./client.ts";
+export { HttpClient, type HttpObserver, type HttpOptions, type RequestOptions, type Validators } from "./client.ts";
 export { blockedRange, BlockedUrlError, FETCHED_SCHEMES, type GuardOptions, UrlGuard } from "./guard.ts";

@@ -7,7 +7,8 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services_type.ts";
-import { errorDigest, gatherErrorDigest, getJob, jobStats, newestJobId } from "../harvest/jobs.ts";
+import { getJob, jobStats, newestJobId } from "../harvest/jobs.ts";
+import { errorDigest, gatherErrorDigest } from "../harvest/reports.ts";
 import { groupTitle } from "../catalog/groups.ts";
 import { getSource, type SourceRow } from "../harvest/sources.ts";
 import { harvestTime } from "../harvest/dicts.ts";

@@ -8,7 +8,7 @@
  */
 import { JSONParser } from "@streamparser/json";
 import type { GatheredRecord, Harvester, ImportContext, ObjectInfo } from "../../harvest/interface.ts";
-import { messageOf } from "../../errors/mod.ts";
+import { messageOf, NotModifiedError } from "../../errors/mod.ts";
 import { jsonConfigSchema, parseDcatConfig } from "./config.ts";
 import { importRecord, recordContent, TOO_LARGE } from "./record.ts";
 import { dcatUsToPackage, schemaErrors } from "./dcat_us.ts";
@@ -146,10 +146,13 @@ export function dcatJsonHarvester(): Harvester {
       const limitKb = config.max_record_kb ?? 1024;
       let complete = true;
       try {
-        const { stream } = await ctx.http.openStream(ctx.source.url, {
+        const { validators } = await ctx.documents.previous(ctx.source.url);
+        const { stream, validators: now } = await ctx.http.openStream(ctx.source.url, {
           signal: ctx.signal,
           maxBytes: (config.max_catalog_mb ?? 2048) * 1024 * 1024,
+          validators,
         });
+        ctx.documents.remember(ctx.source.url, now);
         let n = 0;
         for await (const { records, mode } of streamRecords(stream)) {
           const batch: GatheredRecord[] = [];
@@ -173,7 +176,11 @@ export function dcatJsonHarvester(): Harvester {
           if (batch.length) yield batch;
         }
       } catch (error) {
-        await ctx.saveGatherError(`Error reading the catalog ${ctx.source.url}: ${messageOf(error)}`);
+        if (error instanceof NotModifiedError) {
+          // Unchanged since the last error-free run (HTTP 304): nothing read or parsed, nothing withdrawn.
+          ctx.documents.notModified(ctx.source.url);
+          ctx.log.info("{url} is not modified since the last run (HTTP 304)", { url: ctx.source.url });
+        } else await ctx.saveGatherError(`Error reading the catalog ${ctx.source.url}: ${messageOf(error)}`);
         complete = false;
       }
       ctx.reportListing({ complete });

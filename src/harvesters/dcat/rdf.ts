@@ -7,7 +7,7 @@
  */
 import type { Store } from "n3";
 import type { GatheredRecord, Harvester, ObjectInfo } from "../../harvest/interface.ts";
-import { messageOf } from "../../errors/mod.ts";
+import { messageOf, NotModifiedError } from "../../errors/mod.ts";
 import { type DcatProfile, describe, NS, type Tree, treeJson } from "./profile.ts";
 import { dcatApProfile } from "./dcat_ap.ts";
 
@@ -92,12 +92,24 @@ export function dcatRdfHarvester(options: { profiles?: DcatProfile[] } = {}): Ha
         visited.add(url);
         let store: Store;
         try {
-          const page = await ctx.http.getText(url, { headers: { Accept: ACCEPT }, signal: ctx.signal });
+          // A one-document catalog is read conditionally: unchanged since the last error-free run, it
+          // answers 304 and nothing is parsed. (A page of a paged catalog cannot stand for the others.)
+          const previous = visited.size === 1 ? await ctx.documents.previous(url) : undefined;
+          const validators = previous?.count === 1 ? previous.validators : undefined;
+          const page = await ctx.http.getText(url, { headers: { Accept: ACCEPT }, signal: ctx.signal, validators });
+          ctx.documents.remember(url, page.validators);
           const format = detectFormat(config.rdf_format, page.contentType, page.text);
           store = new Store(
             await parseRdf(page.text, format, url, config.remote_contexts ? ctx.http : undefined),
           );
         } catch (error) {
+          if (error instanceof NotModifiedError) {
+            // Unchanged: nothing to gather, and (the listing being unknown this time) nothing withdrawn.
+            ctx.documents.notModified(url);
+            ctx.log.info("{url} is not modified since the last run (HTTP 304)", { url });
+            complete = false;
+            break;
+          }
           await ctx.saveGatherError(`Error reading catalog page ${url}: ${messageOf(error)}`);
           complete = false;
           break;
