@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { NotFoundError } from "../../errors/mod.ts";
 import { JobBadge, StatsList } from "../layout.tsx";
 import { type Kit, PAGE, type WebApp } from "../kit.tsx";
 
@@ -73,6 +74,14 @@ export function jobPages(app: WebApp, k: Kit): void {
     } catch (error) {
       return problem(c, error, { json: true });
     }
+  });
+
+  // The newest job of a source, as the original's /harvest/<source>/job/last.
+  app.get("/harvest/:name/job/last", async (c) => {
+    const s = await act(c, "harvest_source_show", { id: c.req.param("name") });
+    const last = s.status.last_job;
+    if (!last) throw new NotFoundError(`Source ${s.name} has no jobs yet`);
+    return c.redirect(`/harvest/${s.name}/job/${last.id}`, 302);
   });
 
   app.get("/harvest/:name/job/:id", async (c) => {
