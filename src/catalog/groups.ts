@@ -48,9 +48,11 @@ export async function createGroup(sql: Queryable, kind: GroupKind, g: NewGroup):
       VALUES (${id}, ${g.name}, ${g.title ?? g.name}, ${g.description ?? ""}, ${g.image_url ?? ""},
         ${kind === "organization"})`;
   } catch (error) {
-    if ((error as { constraint_name?: string }).constraint_name === "group_name_key") {
+    const constraint = (error as { constraint_name?: string }).constraint_name;
+    if (constraint === "group_name_key") {
       throw ValidationError.of("name", `Group name already exists in database: ${g.name}`);
     }
+    if (constraint === "group_pkey") throw ValidationError.of("id", `Group id already exists: ${id}`);
     throw error;
   }
   return id;
