@@ -135,6 +135,7 @@ function inputFor(name: string, f: Fixture, call: Call, orgA: string): Record<st
     harvest_source_run_test: { id: f.sourceId },
     harvest_object_create: { job_id: f.jobId, guid: `obj-${n}`, content: "{}" },
     harvest_object_show: { id: f.objectId },
+    harvest_dataset_history: { id: f.packageName },
     harvest_object_list: { source_id: f.sourceId },
     harvest_log_list: {},
     harvest_queues_purge: {},

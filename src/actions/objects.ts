@@ -9,7 +9,7 @@ import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import type { Queryable } from "../db/mod.ts";
 import { harvestTime } from "../harvest/dicts.ts";
 import { getJob } from "../harvest/jobs.ts";
-import { gatherErrors, objectsWithErrors } from "../harvest/reports.ts";
+import { changeSummary, datasetHistory, gatherErrors, objectChanges, objectsWithErrors } from "../harvest/reports.ts";
 import { getSource, sourceExists } from "../harvest/sources.ts";
 import { sourceInfo } from "../harvest/stage.ts";
 import {
@@ -22,7 +22,7 @@ import {
   objectExtras,
   type ObjectRecord,
 } from "../harvest/objects.ts";
-import { findPackage } from "../catalog/mod.ts";
+import { findPackage, showPackage } from "../catalog/mod.ts";
 import { listLog } from "../log/mod.ts";
 import { notificationRecipients } from "../harvest/notify.ts";
 import { canReadSource, memberOrgIds } from "./auth.ts";
@@ -53,6 +53,7 @@ async function objectDict(sql: Queryable, o: ObjectRecord): Promise<Record<strin
     job: o.harvest_job_id,
     ...(o.package_id ? { package: o.package_id } : {}),
     content: o.content,
+    changes: await objectChanges(sql, o.id),
     errors: errors.map((e) => ({ ...e, harvest_object_id: o.id, created: harvestTime(e.created) })),
     extras,
   };
@@ -210,6 +211,7 @@ export const harvestJobReport = defineAction({
     }
     return {
       documents_not_modified: job.documents_not_modified ?? 0,
+      changes: await changeSummary(sql, job.id),
       gather_errors: gather.map((g) => ({ message: g.message, created: harvestTime(g.created) })),
       object_errors: objectErrors,
     };
@@ -255,7 +257,29 @@ export const harvestGetNotificationsRecipients = defineAction({
   },
 });
 
+export const harvestDatasetHistory = defineAction({
+  name: "harvest_dataset_history",
+  access: READERS,
+  doc: "A harvested dataset's history, newest first: each harvest that added, updated or withdrew it, with the job, " +
+    "when, and for updates the fields it changed ([{field, before, after}]: title, tags and groups as removed and " +
+    "added names, extras.KEY, resources.ID.FIELD). Kept as long as the objects are (ckan.harvest.history.keep_days). " +
+    "limit default 50, at most 1000.",
+  auth: "whoever may see the dataset",
+  sideEffectFree: true,
+  input: z.object({ id: zId, limit: zInt(1, 1000).optional() }),
+  async run(ctx, input) {
+    const { sql } = ctx.services;
+    const pkg = await showPackage(sql, input.id, {
+      sysadmin: ctx.actor.sysadmin,
+      orgIds: await memberOrgIds(sql, ctx.actor),
+    });
+    const rows = await datasetHistory(sql, pkg.id as string, input.limit ?? 50);
+    return rows.map((r) => ({ ...r, harvested: harvestTime(r.harvested), changes: r.changes ?? [] }));
+  },
+});
+
 export const objectActions = [
+  harvestDatasetHistory,
   harvestObjectShow,
   harvestObjectList,
   harvestObjectCreate,

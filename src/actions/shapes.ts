@@ -77,6 +77,8 @@ const objectDict = z.object({
   fetch_finished: time,
   import_started: time,
   import_finished: time,
+  changes: z.array(z.object({ field: z.string(), before: z.unknown().optional(), after: z.unknown().optional() }))
+    .describe("what this object's update changed in its dataset"),
   errors: z.array(z.object({ message: z.string(), stage: z.string(), line: z.number().nullable() })),
   extras: z.record(z.string(), z.string()),
 }).meta({ id: "HarvestObject" });
@@ -190,7 +192,15 @@ export const OUTPUTS = {
     seconds: z.number(),
     status: z.enum(JOB_STATUSES),
   }),
+  harvest_dataset_history: z.array(z.object({
+    object_id: z.string(),
+    job_id: z.string(),
+    harvested: time,
+    status: z.string(),
+    changes: z.array(z.object({ field: z.string(), before: z.unknown().optional(), after: z.unknown().optional() })),
+  })),
   harvest_job_report: z.object({
+    changes: z.record(z.string(), z.number().int()).describe("updated datasets per changed field: {title: 3, ...}"),
     documents_not_modified: z.number().int().describe("documents skipped by a 304 answer"),
     gather_errors: z.array(z.object({ message: z.string(), created: time })),
     object_errors: z.record(

@@ -15,6 +15,7 @@ import type { GroupRef, ImportCatalog, ImportContext } from "./interface.ts";
 import type { ReportStatus } from "./dicts.ts";
 import type { CkanTarget } from "../catalog/target.ts";
 import { createOrReuseGroup, findGroup } from "../catalog/groups.ts";
+import { datasetDiff, type FieldChange } from "../catalog/diff.ts";
 import { currentPackageOf, type LinkedObject, linkedObjects, unlinkDataset } from "./objects.ts";
 
 /** Fields the harvest layer adds to datasets; a remote's values for them describe the remote's harvest. */
@@ -44,6 +45,8 @@ export class TxImportCatalog implements ImportCatalog {
   outcome: ReportStatus | undefined;
   /** The dataset this object becomes the current object of; written with the object's final state. */
   link: string | undefined;
+  /** What an update changed in the dataset, field by field. */
+  changes: FieldChange[] | undefined;
 
   constructor(
     private readonly tx: Tx,
@@ -153,11 +156,9 @@ export class TxImportCatalog implements ImportCatalog {
 
     if (existing) {
       const { notOverwriteFields } = this.ctx.settings;
-      if (notOverwriteFields.length > 0) {
-        const [local] = await readPackages(tx, [existing.package_id]);
-        for (const field of notOverwriteFields) {
-          if (local && field in local) (pkg as Record<string, unknown>)[field] = local[field];
-        }
+      const [local] = await readPackages(tx, [existing.package_id]);
+      for (const field of notOverwriteFields) {
+        if (local && field in local) (pkg as Record<string, unknown>)[field] = local[field];
       }
       await writePackage(tx, {
         id: existing.package_id,
@@ -169,6 +170,9 @@ export class TxImportCatalog implements ImportCatalog {
       });
       await unlinkDataset(tx, existing.package_id);
       this.link = existing.package_id;
+      // What this update changed, field by field: the dataset's history and the job report read it.
+      const [written] = await readPackages(tx, [existing.package_id]);
+      if (local && written) this.changes = datasetDiff(local, written);
       await this.#push(existing.package_id);
       this.outcome ??= "updated";
       return true;

@@ -331,6 +331,8 @@ export interface Imported {
   id: string;
   status: ReportStatus;
   link: string | undefined;
+  /** What an update changed in the dataset, field by field. */
+  changes?: unknown[];
 }
 
 /**
@@ -338,13 +340,19 @@ export interface Imported {
  * `complete` (or `fail` for those reported errored), current and linked to their dataset.
  */
 export async function finishImports(tx: Tx, imported: Imported[]): Promise<void> {
-  const rows = imported.map(({ id, status, link }) => ({ id, status, link: link ?? null }));
+  const rows = imported.map(({ id, status, link, changes }) => ({
+    id,
+    status,
+    link: link ?? null,
+    changes: changes?.length ? changes : null,
+  }));
   await tx`UPDATE harvest_object o SET lease_until = NULL,
       state = CASE WHEN x.status = 'errored' THEN ${to("fail")} ELSE ${to("complete")} END, report_status = x.status,
+      changes = x.changes,
       import_finished = now(), fetch_finished = coalesce(o.fetch_finished, now()),
       import_started = coalesce(o.import_started, now()), current = (x.link IS NOT NULL) OR o.current,
       package_id = coalesce(x.link, o.package_id)
-    FROM jsonb_to_recordset(${tx.json(rows)}) AS x(id text, status text, link text)
+    FROM jsonb_to_recordset(${tx.json(rows as never)}) AS x(id text, status text, link text, changes jsonb)
     WHERE o.id = x.id AND o.state = ANY(${from("complete")})`;
 }
 
@@ -469,23 +477,6 @@ export async function deleteClearedObjects(sql: Queryable, sourceId: string): Pr
     DELETE FROM harvest_object o USING harvest_job j WHERE j.id = o.harvest_job_id AND j.source_id = ${sourceId}
       AND j.status <> 'Running' AND NOT o.current
       AND NOT EXISTS (SELECT 1 FROM harvest_object_error e WHERE e.harvest_object_id = o.id)`;
-}
-
-/** Objects of unfinished (New or Running) jobs by state. */
-export async function unfinishedJobObjectStates(sql: Queryable): Promise<Map<string, number>> {
-  const rows = await sql<{ state: string; n: number }[]>`
-    SELECT o.state, count(*)::int AS n FROM harvest_object o
-    JOIN harvest_job j ON j.id = o.harvest_job_id WHERE j.status IN ('New', 'Running') GROUP BY o.state`;
-  return new Map(rows.map((r) => [r.state, r.n]));
-}
-
-/** Objects imported in the last minute by running or just finished jobs. */
-export async function importsLastMinute(sql: Queryable): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM harvest_object o JOIN harvest_job j ON j.id = o.harvest_job_id
-    WHERE (j.status = 'Running' OR j.finished > now() - interval '60 seconds')
-      AND o.import_finished > now() - interval '60 seconds'`;
-  return row?.n ?? 0;
 }
 
 /** Deletes a source's superseded objects gathered more than `days` ago in finished jobs; answers how many. */

@@ -283,7 +283,7 @@ async function importInTransaction(
   harvester: Harvester,
   hash: string | null,
   links?: LotLinks,
-): Promise<{ status: ReportStatus; link: string | undefined }> {
+): Promise<{ status: ReportStatus; link: string | undefined; changes?: unknown[] }> {
   const errors: [string, string, number | undefined][] = [];
   const importBase = {
     ...base,
@@ -311,7 +311,11 @@ async function importInTransaction(
   for (const [message, stage, line] of errors) await saveObjectError(tx, base.object.id, message, stage, line);
   if (result === "unchanged") return { status: "not modified", link: undefined };
   if (result !== true) return { status: "errored", link: undefined };
-  return { status: catalog.outcome ?? await fallbackStatus(tx, base.object.id), link: catalog.link };
+  return {
+    status: catalog.outcome ?? await fallbackStatus(tx, base.object.id),
+    link: catalog.link,
+    changes: catalog.changes,
+  };
 }
 
 /**

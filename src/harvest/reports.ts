@@ -95,3 +95,51 @@ export async function gatherErrorDigest(sql: Queryable, jobId: string): Promise<
     SELECT count(*)::int AS n FROM harvest_gather_error WHERE harvest_job_id = ${jobId}`;
   return { messages: rows.map((r) => r.message), count: count!.n };
 }
+
+/** How many of a job's updated datasets changed each kind of field: `{title: 3, resources: 9}`. */
+export async function changeSummary(sql: Queryable, jobId: string): Promise<Record<string, number>> {
+  const rows = await sql<{ field: string; n: number }[]>`
+    SELECT split_part(c->>'field', '.', 1) AS field, count(DISTINCT o.id)::int AS n
+    FROM harvest_object o, jsonb_array_elements(o.changes) c
+    WHERE o.harvest_job_id = ${jobId} AND o.changes IS NOT NULL
+    GROUP BY 1 ORDER BY 2 DESC, 1`;
+  return Object.fromEntries(rows.map((r) => [r.field, r.n]));
+}
+
+/** A dataset's history: what each harvest that wrote it did, newest first. */
+export async function datasetHistory(
+  sql: Queryable,
+  packageId: string,
+  limit: number,
+): Promise<
+  { object_id: string; job_id: string; harvested: Date | null; status: string; changes: unknown[] | null }[]
+> {
+  return await sql`
+    SELECT o.id AS object_id, o.harvest_job_id AS job_id, o.import_finished AS harvested, o.report_status AS status,
+      o.changes
+    FROM harvest_object o WHERE o.package_id = ${packageId} AND o.report_status IN ('added', 'updated', 'deleted')
+    ORDER BY o.import_finished DESC NULLS LAST, o.gathered DESC LIMIT ${limit}`;
+}
+
+/** What an update made by this object changed in its dataset, field by field ([] when nothing). */
+export async function objectChanges(sql: Queryable, objectId: string): Promise<unknown[]> {
+  const [row] = await sql<{ changes: unknown[] | null }[]>`SELECT changes FROM harvest_object WHERE id = ${objectId}`;
+  return row?.changes ?? [];
+}
+
+/** Objects imported in the last minute by running or just finished jobs. */
+export async function importsLastMinute(sql: Queryable): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM harvest_object o JOIN harvest_job j ON j.id = o.harvest_job_id
+    WHERE (j.status = 'Running' OR j.finished > now() - interval '60 seconds')
+      AND o.import_finished > now() - interval '60 seconds'`;
+  return row?.n ?? 0;
+}
+
+/** Objects of unfinished (New or Running) jobs by state. */
+export async function unfinishedJobObjectStates(sql: Queryable): Promise<Map<string, number>> {
+  const rows = await sql<{ state: string; n: number }[]>`
+    SELECT o.state, count(*)::int AS n FROM harvest_object o
+    JOIN harvest_job j ON j.id = o.harvest_job_id WHERE j.status IN ('New', 'Running') GROUP BY o.state`;
+  return new Map(rows.map((r) => [r.state, r.n]));
+}

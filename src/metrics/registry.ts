@@ -10,7 +10,7 @@ import client from "prom-client";
 import type { Queryable } from "../db/sql.ts";
 import { aliveByKind, seenWithin } from "../db/consumers.ts";
 import { jobCountsByStatus } from "../harvest/jobs.ts";
-import { importsLastMinute, unfinishedJobObjectStates } from "../harvest/objects.ts";
+import { importsLastMinute, unfinishedJobObjectStates } from "../harvest/reports.ts";
 import { JOB_STATUSES, OBJECT_STATES } from "../harvest/states.ts";
 
 /** What the gauges read at scrape time. */

@@ -118,6 +118,13 @@ export function jobPages(app: WebApp, k: Kit): void {
           </p>
           <StatsList stats={j.stats} id="job-stats" />
         </div>
+        {Object.keys(report.changes).length
+          ? (
+            <p id="change-summary">
+              {j.stats.updated} updated: {Object.entries(report.changes).map(([f, n]) => `${f} ×${n}`).join(", ")}
+            </p>
+          )
+          : null}
         <h2>Gather errors ({report.gather_errors.length})</h2>
         {report.gather_errors.length
           ? (

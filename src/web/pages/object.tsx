@@ -1,10 +1,17 @@
 /**
- * A harvest object: its record as harvested, errors and extras.
+ * A harvest object: its record as harvested, what its harvest changed in the dataset, errors and extras.
  *
  * @module
  */
 import { prettyContent } from "../layout.tsx";
 import type { Kit, WebApp } from "../kit.tsx";
+
+/** A changed value as text: lists as comma-separated names, the rest as JSON or as it is. */
+function shown(v: unknown): string {
+  if (v === undefined || v === null || v === "") return "—";
+  if (Array.isArray(v)) return v.length ? v.join(", ") : "—";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
 
 export function objectPage(app: WebApp, k: Kit): void {
   const { act, page } = k;
@@ -12,6 +19,7 @@ export function objectPage(app: WebApp, k: Kit): void {
     const o = await act(c, "harvest_object_show", {
       id: c.req.param("id"),
     });
+    const changes = o.changes;
     return page(
       c,
       `Record ${o.guid}`,
@@ -34,6 +42,33 @@ export function objectPage(app: WebApp, k: Kit): void {
                   </li>
                 ))}
               </ul>
+            </>
+          )
+          : null}
+        {changes.length
+          ? (
+            <>
+              <h2>What this harvest changed</h2>
+              <table id="changes">
+                <thead>
+                  <tr>
+                    <th scope="col">Field</th>
+                    <th scope="col">Before</th>
+                    <th scope="col">After</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {changes.map((ch) => (
+                    <tr>
+                      <td>
+                        <code>{ch.field}</code>
+                      </td>
+                      <td>{shown(ch.before)}</td>
+                      <td>{shown(ch.after)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             </>
           )
           : null}
