@@ -2,7 +2,7 @@ import { EDITORS, SYSADMIN } from "./access.ts";
 import { z } from "zod";
 import { ValidationError } from "../errors/mod.ts";
 import { getJob, jobDicts, type JobRow, runningJobsWithSource } from "../harvest/jobs.ts";
-import { getSource, sourcesWithoutPendingJob } from "../harvest/sources.ts";
+import { activeSources, getSource, sourcesWithoutPendingJob } from "../harvest/sources.ts";
 import { selectForReimport } from "../harvest/objects.ts";
 import { tick } from "../harvest/tick.ts";
 import { abortJob, createJob, JobExistsError, queueJob } from "../harvest/lifecycle.ts";
@@ -116,7 +116,8 @@ export const harvestObjectsImport = defineAction({
   doc: "Re-runs only the import stage on stored objects (nothing is fetched), forced even if unchanged. " +
     "Selects by guid (any source), source_id (an active source), harvest_object_id, package_id, or every " +
     "current object; join_datasets (default true) keeps only objects whose dataset is active; segments " +
-    "(hex digits) keeps objects whose md5(id) starts with one of them. Returns the number processed.",
+    "(hex digits) keeps objects whose md5(id) starts with one of them; stale_mapping keeps the objects imported with " +
+    "another mapping than the source's harvester applies now. Returns the number processed.",
   auth: "sysadmin",
   sideEffectFree: false,
   input: z.object({
@@ -126,6 +127,9 @@ export const harvestObjectsImport = defineAction({
     package_id: z.string().optional(),
     join_datasets: zBool.optional(),
     segments: z.string().regex(/^[0-9a-f]+$/i, "must be hex digits, e.g. 15af").optional(),
+    stale_mapping: zBool.optional().describe(
+      "only the current objects imported with another mapping than the source's harvester applies now",
+    ),
   }),
   async run(ctx, input) {
     const { sql } = ctx.services;
@@ -137,14 +141,24 @@ export const harvestObjectsImport = defineAction({
     }
     const join = input.package_id ? true : input.join_datasets ?? true;
     const segments = (input.segments ?? "").toLowerCase().split("");
-    const objects = await selectForReimport(sql, {
+    const filter = {
       objectId: input.harvest_object_id ?? null,
       guid: input.guid ?? null,
       sourceId,
       packageId: input.package_id ?? null,
       joinDatasets: join,
       segments: segments.filter((s) => s.length > 0),
-    });
+    };
+    let objects: string[] = [];
+    if (input.stale_mapping) {
+      // Per source: the mapping its harvester applies now, and the objects made by another.
+      const sources = sourceId ? [await getSource(sql, sourceId)] : await activeSources(sql);
+      for (const source of sources) {
+        const expected = ctx.services.harvesters.get(source.type)?.mappingVersion?.(source.config);
+        if (!expected) continue;
+        objects.push(...await selectForReimport(sql, { ...filter, sourceId: source.id, notMapping: expected }));
+      }
+    } else objects = await selectForReimport(sql, filter);
     let processed = 0;
     for (const id of objects) {
       if (await reimportObject(ctx.services, id) !== "skipped") processed++;

@@ -365,13 +365,16 @@ export function buildProgram() {
       });
     });
 
-  program.command("import").description("Re-run the import stage on stored objects (nothing is fetched)")
+  program.command("import").alias("reimport").description(
+    "Re-run the import stage on stored objects (nothing is fetched)",
+  )
     .argument("[source_id_or_name]")
     .option("-j, --no-join-datasets", "also objects whose dataset is missing or deleted")
     .option("-o, --harvest-object-id <id>", "only this object")
     .option("-p, --package-id <id_or_name>", "only the current object of this dataset")
     .option("-g, --guid <guid>", "only current objects with this guid (any source)")
     .option("--segments <hex>", "only objects whose md5(id) starts with one of these hex digits")
+    .option("--stale-mapping", "only objects imported with another mapping than the harvester applies now")
     .action(async (source, opts, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
         const n = await act(ctx, "harvest_objects_import", {
@@ -381,6 +384,7 @@ export function buildProgram() {
           guid: opts.guid,
           join_datasets: opts.joinDatasets,
           segments: opts.segments,
+          stale_mapping: opts.staleMapping,
         });
         if (globals(cmd).json) return printJson({ reimported: n });
         out(`${n} objects reimported`);

@@ -165,6 +165,12 @@ export interface Harvester {
   getOriginalUrl?(object: ObjectInfo, source: SourceInfo): string | undefined;
   /** Fields of the config that are secret: redacted for everyone who may not edit the source. */
   secretConfigKeys?(): string[];
+  /**
+   * The mapping this harvester applies for a source config, named with its revision (a profile and
+   * the version of its field table). Stored on each object it imports; `harvester reimport
+   * --stale-mapping` re-derives the datasets made by another one from their stored content.
+   */
+  mappingVersion?(config: string): string | undefined;
   /** Lists the remote records, page by page. Failures are saved with `ctx.saveGatherError`. */
   gather(ctx: GatherContext): AsyncIterable<GatheredRecord[]>;
   fetch(ctx: FetchContext): Promise<StageResult>;

@@ -333,6 +333,8 @@ export interface Imported {
   link: string | undefined;
   /** What an update changed in the dataset, field by field. */
   changes?: unknown[];
+  /** The mapping the import applied (`Harvester.mappingVersion`). */
+  mapping?: string;
 }
 
 /**
@@ -340,25 +342,29 @@ export interface Imported {
  * `complete` (or `fail` for those reported errored), current and linked to their dataset.
  */
 export async function finishImports(tx: Tx, imported: Imported[]): Promise<void> {
-  const rows = imported.map(({ id, status, link, changes }) => ({
+  const rows = imported.map(({ id, status, link, changes, mapping }) => ({
     id,
     status,
     link: link ?? null,
     changes: changes?.length ? changes : null,
+    mapping: mapping ?? null,
   }));
   await tx`UPDATE harvest_object o SET lease_until = NULL,
       state = CASE WHEN x.status = 'errored' THEN ${to("fail")} ELSE ${to("complete")} END, report_status = x.status,
-      changes = x.changes,
+      changes = x.changes, mapping = coalesce(x.mapping, o.mapping),
       import_finished = now(), fetch_finished = coalesce(o.fetch_finished, now()),
       import_started = coalesce(o.import_started, now()), current = (x.link IS NOT NULL) OR o.current,
       package_id = coalesce(x.link, o.package_id)
-    FROM jsonb_to_recordset(${tx.json(rows as never)}) AS x(id text, status text, link text, changes jsonb)
+    FROM jsonb_to_recordset(${
+    tx.json(rows as never)
+  }) AS x(id text, status text, link text, changes jsonb, mapping text)
     WHERE o.id = x.id AND o.state = ANY(${from("complete")})`;
 }
 
 /** Makes an object the current one of a dataset (a forced re-import keeps state and report status). */
-export async function makeCurrent(tx: Queryable, id: string, packageId: string): Promise<void> {
-  await tx`UPDATE harvest_object SET current = true, package_id = ${packageId} WHERE id = ${id}`;
+export async function makeCurrent(tx: Queryable, id: string, packageId: string, mapping?: string): Promise<void> {
+  await tx`UPDATE harvest_object SET current = true, package_id = ${packageId},
+    mapping = coalesce(${mapping ?? null}, mapping) WHERE id = ${id}`;
 }
 
 /** The original's rule for harvesters that write without the import catalog. */
@@ -446,6 +452,8 @@ export async function selectForReimport(
     packageId: string | null;
     joinDatasets: boolean;
     segments: string[];
+    /** Only objects imported with another mapping than this one (`--stale-mapping`). */
+    notMapping?: string;
   },
 ): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`
@@ -457,6 +465,7 @@ export async function selectForReimport(
       AND (${f.packageId}::text IS NULL OR p.id = ${f.packageId} OR p.name = ${f.packageId})
       AND (NOT ${f.joinDatasets} OR p.state = 'active')
       AND (${f.segments.length === 0} OR substr(md5(o.id), 1, 1) = ANY(${f.segments}))
+      AND (${f.notMapping ?? null}::text IS NULL OR o.mapping IS DISTINCT FROM ${f.notMapping ?? null})
     ORDER BY o.id`;
   return rows.map((r) => r.id);
 }

@@ -283,7 +283,7 @@ async function importInTransaction(
   harvester: Harvester,
   hash: string | null,
   links?: LotLinks,
-): Promise<{ status: ReportStatus; link: string | undefined; changes?: unknown[] }> {
+): Promise<{ status: ReportStatus; link: string | undefined; changes?: unknown[]; mapping?: string }> {
   const errors: [string, string, number | undefined][] = [];
   const importBase = {
     ...base,
@@ -315,6 +315,7 @@ async function importInTransaction(
     status: catalog.outcome ?? await fallbackStatus(tx, base.object.id),
     link: catalog.link,
     changes: catalog.changes,
+    mapping: harvester.mappingVersion?.(base.source.config),
   };
 }
 
@@ -332,8 +333,8 @@ export async function reimportObject(services: Services, objectId: string): Prom
   try {
     return await retryOnConflict(() =>
       sql.begin(async (tx) => {
-        const { status, link } = await importInTransaction(services, tx, base, harvester, obj.content_hash);
-        if (link) await makeCurrent(tx, obj.id, link);
+        const { status, link, mapping } = await importInTransaction(services, tx, base, harvester, obj.content_hash);
+        if (link) await makeCurrent(tx, obj.id, link, mapping);
         return status;
       })
     );

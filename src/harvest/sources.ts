@@ -269,3 +269,8 @@ export async function duplicateSource(
 export async function sourceNameTaken(sql: Queryable, name: string, exceptId = ""): Promise<boolean> {
   return (await sql`SELECT 1 FROM harvest_source WHERE name = ${name} AND id <> ${exceptId}`).length > 0;
 }
+
+/** Every active source, oldest first. */
+export async function activeSources(sql: Queryable): Promise<SourceRow[]> {
+  return await sql<SourceRow[]>`SELECT * FROM harvest_source WHERE state = 'active' ORDER BY created`;
+}

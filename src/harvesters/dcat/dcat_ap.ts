@@ -15,6 +15,8 @@ import { stableResourceId } from "./dcat_us.ts";
 import { wktToGeoJson } from "./wkt.ts";
 
 const DEFAULT_LANG = "en";
+/** The revision of these profiles' field tables (the README's DCAT-AP table); bump it when it changes. */
+export const MAPPING_REVISION = "2026-12-02";
 
 function values(tree: Tree | undefined, p: string): TreeValue[] {
   const v = tree?.[p];
@@ -332,6 +334,7 @@ function resource(d: Tree, version: number, datasetKey: string, warn: (m: string
 export function dcatApProfile(version: 1 | 2 | 3): DcatProfile {
   return {
     name: `dcat_ap_${version}`,
+    version: MAPPING_REVISION,
     toPackage(tree, warn): PackageInput {
       const extras: Record<string, string> = {};
       const put = (key: string, v: string | undefined) => {

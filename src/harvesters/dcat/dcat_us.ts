@@ -14,6 +14,9 @@ import { licenseIdFor, licenseKey } from "./licenses.ts";
 
 type Dict = Record<string, unknown>;
 
+/** The revision of the DCAT-US field table (the README's); bump it when the mapping changes. */
+export const DCAT_US_MAPPING_REVISION = "2026-12-02";
+
 const SCHEMA_FILES = {
   federal: "./schemas/dcat_us_1.1_federal.json",
   "non-federal": "./schemas/dcat_us_1.1_non_federal.json",

@@ -11,7 +11,7 @@ import type { GatheredRecord, Harvester, ImportContext, ObjectInfo } from "../..
 import { messageOf, NotModifiedError } from "../../errors/mod.ts";
 import { jsonConfigSchema, parseDcatConfig } from "./config.ts";
 import { importRecord, recordContent, TOO_LARGE } from "./record.ts";
-import { dcatUsToPackage, schemaErrors } from "./dcat_us.ts";
+import { DCAT_US_MAPPING_REVISION, dcatUsToPackage, schemaErrors } from "./dcat_us.ts";
 
 export { dcatUsToPackage };
 
@@ -141,6 +141,7 @@ export function dcatJsonHarvester(): Harvester {
       return config;
     },
     getOriginalUrl: (object) => originalUrl(object),
+    mappingVersion: () => `dcat_json/datajson@${DCAT_US_MAPPING_REVISION}`,
     async *gather(ctx) {
       const config = parseDcatConfig(jsonConfigSchema, ctx.source.config);
       const limitKb = config.max_record_kb ?? 1024;

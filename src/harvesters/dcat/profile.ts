@@ -95,6 +95,8 @@ export function treeJson(tree: Tree): string {
 /** Maps a described dataset onto a local dataset. */
 export interface DcatProfile {
   name: string;
+  /** The revision of the profile's field table; change it when the mapping changes. */
+  version?: string;
   /** The local dataset for a DCAT dataset; `warn` records problems that do not stop the import. */
   toPackage(tree: Tree, warn: (message: string) => void): PackageInput;
 }

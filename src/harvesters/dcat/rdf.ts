@@ -66,6 +66,15 @@ export function dcatRdfHarvester(options: { profiles?: DcatProfile[] } = {}): Ha
       return config;
     },
     getOriginalUrl: (object) => originalUrl(object),
+    mappingVersion(config) {
+      try {
+        const name = parseDcatConfig(rdfConfigSchema, config).profile ?? "default";
+        const p = profiles.get(name) ?? profiles.get(DEFAULT_PROFILE)!;
+        return `dcat_rdf/${p.name}@${p.version ?? "1"}`;
+      } catch {
+        return undefined;
+      }
+    },
     async *gather(ctx) {
       const config = parseDcatConfig(rdfConfigSchema, ctx.source.config);
       const { DataFactory, Store } = await import("n3"); // loaded on first use
