@@ -17,7 +17,7 @@ import {
 } from "../catalog/mod.ts";
 import { findGroup, groupDict, listGroups } from "../catalog/groups.ts";
 import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
-import { capacityIn, memberOrgIds } from "./auth.ts";
+import { capacityIn, memberOrgIds } from "../auth/users.ts";
 import { type ActionContext, defineAction, toValidationError, zBool, zId, zInt } from "./registry.ts";
 import { orgByIdOrName } from "./users.ts";
 

@@ -25,7 +25,7 @@ import {
 import { findPackage, showPackage } from "../catalog/mod.ts";
 import { listLog } from "../log/mod.ts";
 import { notificationRecipients } from "../harvest/notify.ts";
-import { canReadSource, memberOrgIds } from "./auth.ts";
+import { canReadSource, memberOrgIds } from "../auth/users.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 import { editableSource, readableSource } from "./sources.ts";
 

@@ -28,7 +28,7 @@ import { cancelNewJobs, errorCounts, getJob, jobDicts } from "../harvest/jobs.ts
 import { findGroup } from "../catalog/groups.ts";
 import { userExists, writableGroups } from "../auth/users.ts";
 import { clearSource, refuseWhileRunning } from "../harvest/source_history.ts";
-import { canEditSource, canReadSource, capacityIn, memberOrgIds } from "./auth.ts";
+import { canEditSource, canReadSource, capacityIn, memberOrgIds } from "../auth/users.ts";
 import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 
 const configField = z.union([z.string(), z.record(z.string(), z.unknown()).transform((o) => JSON.stringify(o))])

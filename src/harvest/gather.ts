@@ -142,7 +142,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
   let gathered = 0;
   let baseline: Promise<Record<string, Validators>> | undefined;
   const documents: Record<string, Validators> = {};
-  let notModified = 0;
+  const notModified = new Set<string>();
   const ctx: GatherContext = {
     reportListing: (l) => {
       listing = l;
@@ -167,10 +167,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
         if (validators.etag || validators.lastModified) documents[url] = validators;
       },
       notModified(url) {
-        notModified++;
-        void baseline?.then((docs) => {
-          if (docs[url]) documents[url] = docs[url]!;
-        });
+        notModified.add(url);
       },
     },
   };
@@ -217,10 +214,10 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     });
     if (ids.length > 0) await options.publish(ids);
   }
-  // What a 304 kept: its validators carry over from the baseline, for the next conditional request.
+  // A document that answered 304 keeps its validators from the baseline, for the next conditional request.
   const base = baseline ? await baseline : {};
-  for (const [url, v] of Object.entries(base)) if (notModified && !documents[url]) documents[url] = v;
-  await saveJobDocuments(sql, jobId, documents, notModified);
+  for (const url of notModified) if (base[url]) documents[url] = base[url]!;
+  await saveJobDocuments(sql, jobId, documents, notModified.size);
   await markGathered(sql, jobId);
 }
 

@@ -78,9 +78,9 @@ export class TxImportCatalog implements ImportCatalog {
   }
 
   /** Writes the dataset just written locally to the target CKAN too, if there is one. */
-  async #push(id: string): Promise<void> {
+  async #push(id: string, written?: Record<string, unknown>): Promise<void> {
     if (!this.target) return;
-    const [dict] = await readPackages(this.tx, [id]);
+    const dict = written ?? (await readPackages(this.tx, [id]))[0];
     if (dict) await this.target.push(dict);
   }
 
@@ -173,7 +173,7 @@ export class TxImportCatalog implements ImportCatalog {
       // What this update changed, field by field: the dataset's history and the job report read it.
       const [written] = await readPackages(tx, [existing.package_id]);
       if (local && written) this.changes = datasetDiff(local, written);
-      await this.#push(existing.package_id);
+      await this.#push(existing.package_id, written);
       this.outcome ??= "updated";
       return true;
     }

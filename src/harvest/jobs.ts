@@ -349,7 +349,12 @@ export async function deleteFinishedJobs(sql: Queryable, sourceId: string): Prom
 export async function freezeStats(sql: Queryable, sourceId: string): Promise<void> {
   const kept = await sql<{ id: string }[]>`
     SELECT id FROM harvest_job WHERE source_id = ${sourceId} AND status <> 'Running' AND stats IS NULL`;
-  const stats = await jobStats(sql, kept.map((k) => k.id));
+  await freeze(sql, kept.map((k) => k.id));
+}
+
+/** Stores the current stats of these jobs as their frozen report. */
+async function freeze(sql: Queryable, jobIds: string[]): Promise<void> {
+  const stats = await jobStats(sql, jobIds);
   for (const [id, s] of stats) await sql`UPDATE harvest_job SET stats = ${sql.json(s as never)} WHERE id = ${id}`;
 }
 
@@ -396,8 +401,7 @@ export async function freezeStatsOfAging(sql: Queryable, sourceId: string, days:
     SELECT DISTINCT j.id FROM harvest_job j JOIN harvest_object o ON o.harvest_job_id = j.id
     WHERE j.source_id = ${sourceId} AND j.status <> 'Running' AND j.stats IS NULL AND NOT o.current
       AND o.gathered < now() - make_interval(days => ${days})`;
-  const stats = await jobStats(sql, jobs.map((j) => j.id));
-  for (const [id, s] of stats) await sql`UPDATE harvest_job SET stats = ${sql.json(s as never)} WHERE id = ${id}`;
+  await freeze(sql, jobs.map((j) => j.id));
 }
 
 /** The documents (URL → validators) a job's gather read. */

@@ -37,14 +37,6 @@ export async function recentFailures(sql: Queryable): Promise<JobRow[]> {
     ORDER BY finished DESC NULLS LAST LIMIT 20`;
 }
 
-/** The objects of a job, counted, and how many are done (COMPLETE or ERROR). */
-export async function jobProgress(sql: Queryable, jobId: string): Promise<{ total: number; done: number }> {
-  const [progress] = await sql<{ total: number; done: number }[]>`
-    SELECT count(*)::int AS total, count(*) FILTER (WHERE state IN ('COMPLETE', 'ERROR'))::int AS done
-    FROM harvest_object WHERE harvest_job_id = ${jobId}`;
-  return progress!;
-}
-
 /** The objects of a job with errors, by id, a page at a time, with their error rows. */
 export async function objectsWithErrors(
   sql: Queryable,

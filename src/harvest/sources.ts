@@ -69,8 +69,6 @@ export async function sourceDatasetCounts(sql: Queryable, sourceIds: string[]): 
   return new Map(rows.map((r) => [r.id, r.n]));
 }
 
-export { organizationBrief } from "../catalog/groups.ts";
-
 /**
  * The source dict of `harvest_source_show`. `withConfig` decides whether the config (and its keys at
  * the top level, as the original adds them) is included: only for those who may edit the source.

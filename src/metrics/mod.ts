@@ -10,10 +10,6 @@ import type { Services } from "../services_type.ts";
 import { pendingMigrations } from "../db/mod.ts";
 import { stalledWork } from "../harvest/stalled.ts";
 
-export { heartbeat } from "../db/consumers.ts";
-export { CONSUMER_KINDS, stalledWork } from "../harvest/stalled.ts";
-export { MetricsRegistry } from "./registry.ts";
-
 /** The metrics text of these services, and its content type. */
 export function metricsText(services: Services): Promise<{ body: string; contentType: string }> {
   return services.metrics.text();

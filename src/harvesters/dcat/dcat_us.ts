@@ -10,7 +10,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import addFormats from "ajv-formats";
 import { createHash } from "node:crypto";
 import { mungeTitleToName } from "../../catalog/mod.ts";
-import { licenseIdFor, licenseKey } from "./licenses.ts";
+import { licenseIdFor } from "./licenses.ts";
 
 type Dict = Record<string, unknown>;
 
@@ -155,7 +155,7 @@ export function publisherHierarchy(publisher: Dict | undefined): string | undefi
 export function dcatUsLicenseId(license: unknown): string {
   const value = str(license);
   if (!value) return "notspecified";
-  return licenseIdFor(value) ?? (licenseKey(value) === "" ? "notspecified" : "other-license-specified");
+  return licenseIdFor(value) ?? "other-license-specified";
 }
 
 /** A resource id that stays the same across updates: from the record's identifier and the resource URL. */
