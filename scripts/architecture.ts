@@ -62,6 +62,7 @@ export const OWNERS: Record<string, string> = {
   harvest_object_extra: "harvest/objects.ts",
   harvest_object_error: "harvest/objects.ts",
   harvest_pending_deletion: "harvest/deletions.ts",
+  harvest_plan: "harvest/plans.ts",
 };
 
 /**

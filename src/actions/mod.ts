@@ -19,6 +19,7 @@ import { maintenanceActions } from "./maintenance.ts";
 import { objectActions } from "./objects.ts";
 import { harvestSourceSearch } from "./source_search.ts";
 import { harvestSourceDetect } from "./detect.ts";
+import { planActions } from "./plans.ts";
 
 export { type ActionContext, type Actor, ANONYMOUS, runAction, SITE_ACTOR } from "./registry.ts";
 export type { Action };
@@ -47,6 +48,7 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map(
     harvestSourceDetect,
     ...jobActions,
     ...lifecycleActions,
+    ...planActions,
     ...maintenanceActions,
     ...objectActions,
     ...catalogActions,

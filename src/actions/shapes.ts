@@ -34,6 +34,44 @@ const job = z.object({
   ),
 }).meta({ id: "Job" });
 
+const runSummary = z.object({
+  jobId: z.string(),
+  stats,
+  gatherErrors: z.array(z.string()),
+  objectErrors: z.number().int().describe("object error rows, warnings included"),
+  seconds: z.number(),
+  status: z.enum(JOB_STATUSES),
+});
+
+const change = z.object({ field: z.string(), before: z.unknown().optional(), after: z.unknown().optional() });
+const planAction = z.enum(["add", "update", "leave", "withdraw", "error"]);
+const plan = z.object({
+  id: z.string(),
+  source_id: z.string(),
+  source_name: z.string(),
+  created: z.string().describe("ISO 8601"),
+  expires: z.string().describe("ISO 8601: applies are refused after this"),
+  creator_user_id: z.string().nullable(),
+  applied_job_id: z.string().nullable(),
+  applied: z.string().nullable(),
+  counts: z.record(planAction, count),
+  held_deletions: z.object({ count, reason: z.string() }).optional().describe(
+    "withdrawals the deletion guard would hold for an operator",
+  ),
+  gather_errors: z.array(z.string()),
+  complete_listing: z.boolean().describe("false: the listing was not complete, so nothing would be withdrawn"),
+  seconds: z.number(),
+  items: z.array(z.object({
+    guid: z.string(),
+    action: planAction,
+    dataset: z.object({ id: z.string(), name: z.string(), title: z.string() }).optional(),
+    title: z.string().optional(),
+    changes: z.array(change).optional(),
+    errors: z.array(z.string()).optional(),
+    hash: z.string().optional(),
+  })).describe("every record to add, update, withdraw or fail; those left alone are only counted"),
+}).meta({ id: "Plan" });
+
 const sourceStatus = z.object({
   job_count: z.number().int(),
   last_job: job.nullable(),
@@ -184,14 +222,11 @@ export const OUTPUTS = {
   }),
   harvest_abort_failed_jobs: z.string(),
   harvest_objects_import: z.number().int().describe("objects re-imported"),
-  harvest_source_run_test: z.object({
-    jobId: z.string(),
-    stats,
-    gatherErrors: z.array(z.string()),
-    objectErrors: z.number().int().describe("object error rows, warnings included"),
-    seconds: z.number(),
-    status: z.enum(JOB_STATUSES),
-  }),
+  harvest_source_run_test: runSummary,
+  harvest_source_plan: plan,
+  harvest_plan_show: plan,
+  harvest_plan_list: z.array(plan.omit({ items: true })),
+  harvest_plan_apply: z.object({ plan_id: z.string(), job: runSummary }),
   harvest_dataset_history: z.array(z.object({
     object_id: z.string(),
     job_id: z.string(),

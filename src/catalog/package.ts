@@ -305,3 +305,11 @@ export async function tagNames(sql: Queryable, prefix: string, limit: number, of
     ORDER BY t.name LIMIT ${limit} OFFSET ${offset}`;
   return rows.map((r) => r.name);
 }
+
+/** When each of these datasets last changed, as stored: what a preview's fingerprint takes from the local side. */
+export async function modifiedTimes(sql: Queryable, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await sql<{ id: string; modified: string }[]>`
+    SELECT id, metadata_modified::text AS modified FROM package WHERE id = ANY(${ids})`;
+  return new Map(rows.map((r) => [r.id, r.modified]));
+}

@@ -21,6 +21,7 @@ import { heartbeat } from "../db/consumers.ts";
 import { progressDisplay, summaryLine } from "./progress.ts";
 import { metricsServer, parsePort, printJob, printJson, printSource } from "./print.ts";
 import { accountCommands } from "./accounts.ts";
+import { planCommands } from "./plan.ts";
 
 /** Builds the command tree. `onError` receives the one-line message of a failed command. */
 export function buildProgram() {
@@ -177,6 +178,7 @@ export function buildProgram() {
     });
 
   accountCommands(program, globals);
+  planCommands(program, globals);
 
   const deletions = program.command("deletions").description("Deletions held for an operator's approval")
     .argument("[source]", "list the held deletions of this source")

@@ -123,6 +123,11 @@ export const CONFIG_KEYS = {
     default: 90,
     doc: "Days of superseded (non-current) harvest objects kept by the history trim; current objects are always kept",
   },
+  "ckan.harvest.plan.max_age_hours": {
+    schema: int(1, 720),
+    default: 24,
+    doc: "How long a preview (`harvester plan`) may be applied after it was made (`harvester apply`)",
+  },
   "ckan.harvest.log_scope": {
     schema: int(-1, 7),
     default: -1,

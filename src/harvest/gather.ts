@@ -8,7 +8,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services_type.ts";
 import { isConnectionError } from "../db/mod.ts";
 import { messageOf } from "../errors/mod.ts";
-import type { GatherContext, GatheredRecord } from "./interface.ts";
+import type { GatherContext, GatheredRecord, Harvester } from "./interface.ts";
 import { GatherCounter, GatherLimitError, gatherLimits } from "./limits.ts";
 import type { Validators } from "../http/mod.ts";
 import {
@@ -58,6 +58,29 @@ export interface GatherOptions {
   force?: boolean;
   /** Only some records are processed (`run-test GUID`): no deletion detection. */
   guidFilter?: boolean;
+  /** Gathers with this harvester instead of the source type's (`harvester apply` replays a preview). */
+  harvester?: Harvester;
+}
+
+/** The deletion guard: why withdrawing `missing` of a source's `total` datasets waits for an operator, if it does. */
+export function deletionHoldReason(
+  listing: { complete: boolean; gathered: number; thresholdPercent: number },
+  missing: number,
+  total: number,
+): string | undefined {
+  const share = (missing / Math.max(total, 1)) * 100;
+  if (listing.gathered === 0) return "the remote listed no records at all";
+  if (!listing.complete) return "the remote's listing was truncated";
+  if (share > listing.thresholdPercent) {
+    return `${missing} of ${total} datasets (${share.toFixed(1)} %) would be withdrawn, more than the ` +
+      `delete_threshold of ${listing.thresholdPercent} %`;
+  }
+  return undefined;
+}
+
+/** A source config's `delete_threshold` (percent), default 20. */
+export function deleteThreshold(config: Record<string, unknown>): number {
+  return typeof config.delete_threshold === "number" ? config.delete_threshold : 20;
 }
 
 /**
@@ -85,14 +108,7 @@ async function detectDeletions(
     const missing = await missingFromJob(tx, source.id, jobId);
     if (missing.length === 0) return [];
     const total = await currentDatasetCount(tx, source.id);
-    const share = (missing.length / Math.max(total, 1)) * 100;
-    let reason: string | undefined;
-    if (listing.gathered === 0) reason = "the remote listed no records at all";
-    else if (!listing.complete) reason = "the remote's listing was truncated";
-    else if (share > listing.thresholdPercent) {
-      reason = `${missing.length} of ${total} datasets (${share.toFixed(1)} %) would be withdrawn, more than the ` +
-        `delete_threshold of ${listing.thresholdPercent} %`;
-    }
+    const reason = deletionHoldReason(listing, missing.length, total);
     if (reason) {
       await holdDeletions(tx, source.id, jobId, missing, reason);
       log.warning("Holding {n} deletion(s) of source {source} for approval: {reason}", {
@@ -125,7 +141,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
   }
   const lease = services.config.values["ckan.harvest.mq.visibility_timeout"];
   const source = row.source;
-  const harvester = services.harvesters.get(source.type);
+  const harvester = options.harvester ?? services.harvesters.get(source.type);
   if (!harvester) {
     await saveGatherError(sql, jobId, `System error - No harvester could be found for source type ${source.type}`);
     await markFinished(sql, jobId, { gatherFinished: true });
@@ -210,7 +226,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     const ids = await detectDeletions(services, jobId, source, {
       complete: listing.complete,
       gathered,
-      thresholdPercent: typeof ctx.config.delete_threshold === "number" ? ctx.config.delete_threshold : 20,
+      thresholdPercent: deleteThreshold(ctx.config),
     });
     if (ids.length > 0) await options.publish(ids);
   }

@@ -69,6 +69,13 @@ export async function processObject(
   return (await processObjects(services, [objectId], options)).get(objectId) ?? "skipped";
 }
 
+export interface StageOptions {
+  forceImport?: boolean;
+  signal?: AbortSignal;
+  /** Fetches and imports with this harvester instead of the source type's (`harvester apply`). */
+  harvester?: Harvester;
+}
+
 /** An object fetched and ready for import. */
 interface Ready {
   obj: ClaimedObject;
@@ -86,7 +93,7 @@ interface Ready {
 export async function processObjects(
   services: Services,
   objectIds: string[],
-  options: { forceImport?: boolean; signal?: AbortSignal } = {},
+  options: StageOptions = {},
 ): Promise<Map<string, ObjectOutcome>> {
   const { sql } = services;
   const outcomes = new Map<string, ObjectOutcome>(objectIds.map((id) => [id, "skipped"]));
@@ -158,7 +165,7 @@ function stageBase(
 async function prepareObject(
   services: Services,
   obj: ClaimedObject,
-  options: { forceImport?: boolean; signal?: AbortSignal },
+  options: StageOptions,
 ): Promise<Ready | ObjectOutcome> {
   const { sql } = services;
   if (obj.retry_times > MAX_ATTEMPTS) {
@@ -172,7 +179,7 @@ async function prepareObject(
     return "errored";
   }
   const source = obj.source;
-  const harvester = services.harvesters.get(source.type);
+  const harvester = options.harvester ?? services.harvesters.get(source.type);
   if (!harvester) {
     await saveObjectError(sql, obj.id, `System error - No harvester could be found for source type ${source.type}`);
     await failObject(sql, obj.id);

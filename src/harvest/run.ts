@@ -10,6 +10,7 @@ import { dropObjects, guidsOf } from "./objects.ts";
 /** Objects imported per transaction by `run-test`. */
 const BATCH = 25;
 import type { SourceRow } from "./sources.ts";
+import type { Harvester } from "./interface.ts";
 import { emptyStats, type JobStats } from "./dicts.ts";
 
 /** Live counts of a job run in this process. */
@@ -34,6 +35,8 @@ export interface RunOptions {
   concurrency?: number;
   onProgress?(progress: Progress): void;
   signal?: AbortSignal;
+  /** Runs with this harvester instead of the source type's (`harvester apply` replays a preview). */
+  harvester?: Harvester;
 }
 
 /**
@@ -97,6 +100,7 @@ export async function runJobInProcess(
       const outcomes = await processObjects(services, ids, {
         forceImport: options.guid !== undefined,
         signal: options.signal,
+        harvester: options.harvester,
       });
       for (const id of ids) record(outcomes.get(id) ?? "skipped");
     }
@@ -107,6 +111,7 @@ export async function runJobInProcess(
     signal: options.signal,
     force: options.guid !== undefined,
     guidFilter: options.guid !== undefined,
+    harvester: options.harvester,
     onBatch: (gathered, unchanged) => {
       progress.gathered += gathered;
       progress.counts["not modified"] += unchanged;
