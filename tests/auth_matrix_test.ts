@@ -10,6 +10,8 @@ import { createApp } from "../src/api/mod.ts";
 import { ACTIONS, runAction, SITE_ACTOR } from "../src/actions/mod.ts";
 import type { Services } from "../src/services.ts";
 import { RESULTS } from "../src/api/openapi.ts";
+import { planSource } from "../src/harvest/plan.ts";
+import { getSource } from "../src/harvest/sources.ts";
 
 import { type Cell as Rule, type Role, ROLES } from "../src/actions/access.ts";
 import { accessTable } from "../scripts/docs.ts";
@@ -43,12 +45,20 @@ interface Fixture {
   packageId: string;
   packageName: string;
   guid: string;
+  /** A stored preview of the source, for the plan actions. */
+  planId: string | undefined;
 }
 
 let counter = 0;
 
 /** A fresh source of organization A with a finished job, a current object, its dataset and a pending deletion. */
-async function makeFixture(services: Services, orgA: string, isPrivate: boolean, newJob: boolean): Promise<Fixture> {
+async function makeFixture(
+  services: Services,
+  orgA: string,
+  isPrivate: boolean,
+  newJob: boolean,
+  plan = false,
+): Promise<Fixture> {
   const { sql } = services;
   const n = ++counter;
   const f: Fixture = {
@@ -60,6 +70,7 @@ async function makeFixture(services: Services, orgA: string, isPrivate: boolean,
     packageId: crypto.randomUUID(),
     packageName: `pkg-${n}`,
     guid: `guid-${n}`,
+    planId: undefined,
   };
   await sql`INSERT INTO harvest_source (id, name, title, url, url_normalized, type, config, owner_org, private)
     VALUES (${f.sourceId}, ${f.sourceName}, ${"Source " + n}, ${"http://127.0.0.1:9/" + n}, ${"127.0.0.1:9/" + n},
@@ -79,6 +90,8 @@ async function makeFixture(services: Services, orgA: string, isPrivate: boolean,
     VALUES (${crypto.randomUUID()}, ${f.objectId}, 'a warning', 'Import')`;
   await sql`INSERT INTO harvest_pending_deletion (id, source_id, job_id, guid, package_id, reason)
     VALUES (${crypto.randomUUID()}, ${f.sourceId}, ${f.jobId}, ${f.guid}, ${f.packageId}, 'test')`;
+  // A real preview (the remote does not answer), so applying it finds nothing changed.
+  if (plan) f.planId = (await planSource(services, await getSource(sql, f.sourceId), null)).id;
   return f;
 }
 
@@ -133,6 +146,11 @@ function inputFor(name: string, f: Fixture, call: Call, orgA: string): Record<st
     harvest_abort_failed_jobs: {},
     harvest_objects_import: { harvest_object_id: f.objectId },
     harvest_source_run_test: { id: f.sourceId },
+    harvest_source_plan: { id: f.sourceId },
+    harvest_plan_show: { id: f.planId },
+    harvest_plan_list: { id: f.sourceId },
+    harvest_plan_apply: { id: f.planId },
+    harvest_source_datasets: { id: f.sourceName, q: "Dataset" },
     harvest_object_create: { job_id: f.jobId, guid: `obj-${n}`, content: "{}" },
     harvest_object_show: { id: f.objectId },
     harvest_dataset_history: { id: f.packageName },
@@ -236,7 +254,13 @@ Deno.test("every action allows and refuses each role exactly as the README's tab
         for (const c of cases) {
           // A cross-source action on a fresh fixture must not meet the leftovers of earlier calls.
           await services.sql`UPDATE harvest_job SET status = 'Finished' WHERE status IN ('New', 'Running')`;
-          const f = await makeFixture(services, orgA, c.isPrivate, name === "harvest_send_job_to_gather_queue");
+          const f = await makeFixture(
+            services,
+            orgA,
+            c.isPrivate,
+            name === "harvest_send_job_to_gather_queue",
+            name === "harvest_plan_show" || name === "harvest_plan_apply",
+          );
           if (name === "organization_member_delete") {
             await act("organization_member_create", { id: "org-a", username: "leaver", role: "member" });
           }

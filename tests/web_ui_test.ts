@@ -11,7 +11,7 @@ import { getAction, runAction, SITE_ACTOR } from "../src/actions/mod.ts";
 import { startServer } from "../src/api/serve.ts";
 import { runConsumers } from "../src/harvest/consumers.ts";
 import { runJobInProcess } from "../src/harvest/run.ts";
-import { getSource } from "../src/harvest/sources.ts";
+import { getSource, setNextRun } from "../src/harvest/sources.ts";
 import type { Services } from "../src/services.ts";
 
 const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
@@ -339,6 +339,115 @@ Deno.test("a cross-site POST, or one without the form token, is refused and chan
       assertEquals(ok.status, 303);
     } finally {
       await browser.close();
+    }
+  });
+});
+
+Deno.test("the source page: Markdown notes, times in the viewer's zone, searchable datasets; Preview, then Apply; Detect on the new-source form", async () => {
+  const catalog = sampleCatalog({ count: 25, seed: 31 });
+  await using remote = serveCkanCatalog(catalog);
+  const plain = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      new Response("<!doctype html><title>Hello</title><p>Just a page</p>", {
+        headers: { "Content-Type": "text/html" },
+      }),
+  );
+  await withSite(async ({ services, url }) => {
+    const ctx = { services, actor: SITE_ACTOR };
+    await runAction(getAction("harvest_source_create")!, ctx, {
+      name: "portal",
+      title: "Portal",
+      notes: "Harvested **nightly**; see [the portal](https://example.org/portal) or [this](javascript:alert(1)).",
+      url: remote.url,
+      source_type: "ckan",
+      frequency: "DAILY",
+    });
+    await runJobInProcess(ctx, await getSource(services.sql, "portal"));
+    const browser = await launch();
+    try {
+      const context = await browser.newContext({ timezoneId: "Asia/Tokyo" });
+      // Harvested by hand, a DAILY source is due at the scheduler's next tick; the tick then sets its next run.
+      const probe = await context.newPage();
+      await logIn(probe, url);
+      await probe.goto(`${url}/harvest/portal`);
+      assertEquals(await probe.textContent("#next-run"), "at the scheduler's next tick");
+      await probe.close();
+      await setNextRun(services.sql, (await getSource(services.sql, "portal")).id, new Date(Date.now() + 86_400_000));
+      const page = await context.newPage();
+      await logIn(page, url);
+      await page.goto(`${url}/harvest/portal`);
+      // The notes as Markdown: emphasis and a safe link; a javascript: link is not made a link.
+      assertEquals(await page.textContent("#source-notes strong"), "nightly");
+      const link = page.locator("#source-notes a");
+      assertEquals(await link.count(), 1);
+      assertEquals(await link.getAttribute("href"), "https://example.org/portal");
+      assertEquals(await link.getAttribute("rel"), "nofollow noopener noreferrer");
+      // Last run relative, in the viewer's zone (Tokyo, UTC+9), without microseconds; next run for DAILY.
+      const lastRun = await page.textContent("#last-run") ?? "";
+      assertMatch(lastRun, /(seconds?|minutes?) ago|now/);
+      assertMatch(lastRun, /GMT\+9/);
+      assert(!/\d\d:\d\d:\d\d\.\d/.test(lastRun), `no fractions of seconds: ${lastRun}`);
+      const utcHour = Number((await page.locator("#last-run time").getAttribute("datetime"))!.slice(11, 13));
+      assertMatch(lastRun, new RegExp(` ${String((utcHour + 9) % 24).padStart(2, "0")}:\\d\\d GMT\\+9`));
+      assertMatch(
+        await page.textContent("#next-run") ?? "",
+        /^(in 23 hours|in 24 hours|tomorrow) \(\d{4}-\d\d-\d\d \d\d:\d\d GMT\+9\)$/,
+      );
+      // The job chart is dated.
+      const today = new Date().toISOString().slice(5, 10);
+      assertMatch(await page.locator("figure svg").textContent() ?? "", new RegExp(today));
+
+      // The harvested datasets: paged, searchable, linking to the record.
+      assertMatch(await page.textContent("#dataset-count") ?? "", /^25 datasets/);
+      assertEquals(await page.locator("#dataset-list tbody tr").count(), 20);
+      await page.getByRole("link", { name: "Next" }).click();
+      assertEquals(await page.locator("#dataset-list tbody tr").count(), 5);
+      const d0 = catalog.datasets[0]! as Record<string, unknown>;
+      await page.getByLabel("Search this source's datasets").fill(String(d0.name));
+      await page.getByRole("button", { name: "Search" }).click();
+      assertMatch(await page.textContent("#dataset-count") ?? "", /^1 dataset match/);
+      await shot(page, "16-source-page-datasets");
+
+      // Preview a changed remote: exactly the one update, with its field diff; nothing written yet.
+      d0.title = "Renamed upstream";
+      d0.metadata_modified = new Date().toISOString().slice(0, 19);
+      await page.goto(`${url}/harvest/portal`);
+      await page.getByRole("button", { name: "Preview" }).click();
+      await page.waitForURL(`${url}/harvest/portal/preview/**`);
+      assertEquals(await page.textContent('#plan-counts [data-count="update"] strong'), "1");
+      assertEquals(await page.textContent('#plan-counts [data-count="add"] strong'), "0");
+      assertMatch(await page.textContent("#plan-updates") ?? "", /title.*Renamed upstream/s);
+      await shot(page, "17-preview");
+      const [before] = await services.sql`SELECT title FROM package WHERE name = ${String(d0.name)}`;
+      assert(before!.title !== "Renamed upstream", "a preview writes nothing");
+      await page.getByRole("button", { name: "Apply" }).click();
+      await page.waitForURL(`${url}/harvest/portal/job/**`);
+      assertMatch(await page.textContent(".flash") ?? "", /Applied: 0 added, 1 updated, 0 withdrawn, 0 failed/);
+      const [after] = await services.sql`SELECT title FROM package WHERE name = ${String(d0.name)}`;
+      assertEquals(after!.title, "Renamed upstream");
+
+      // The dataset's record shows its history: added, then updated.
+      await page.goto(`${url}/harvest/portal?q=${encodeURIComponent(String(d0.name))}`);
+      await page.getByRole("link", { name: "record" }).click();
+      assertEquals(await page.locator("#dataset-history tbody tr").count(), 2);
+      assertMatch(await page.textContent("#dataset-history") ?? "", /updated\s*title/);
+      await shot(page, "18-record-history");
+
+      // Detect on the new-source form: a CKAN site is named and chosen; a plain page is not recognised.
+      await page.goto(`${url}/harvest/new`);
+      await page.getByLabel("URL of the remote catalog").fill(remote.url);
+      await page.getByRole("button", { name: "Detect the type" }).click();
+      assertMatch(await page.textContent("#detect-result") ?? "", /Detected: ckan/);
+      assert(await page.locator('input[name="source_type"][value="ckan"]').isChecked());
+      assertEquals(await page.getByLabel("URL of the remote catalog").inputValue(), remote.url);
+      await shot(page, "19-detect");
+      await page.getByLabel("URL of the remote catalog").fill(`http://127.0.0.1:${plain.addr.port}/`);
+      await page.getByRole("button", { name: "Detect the type" }).click();
+      assertMatch(await page.textContent("#detect-result") ?? "", /Not recognised/);
+    } finally {
+      await browser.close();
+      await plain.shutdown();
     }
   });
 });

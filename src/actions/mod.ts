@@ -20,6 +20,7 @@ import { objectActions } from "./objects.ts";
 import { harvestSourceSearch } from "./source_search.ts";
 import { harvestSourceDetect } from "./detect.ts";
 import { planActions } from "./plans.ts";
+import { harvestSourceDatasets } from "./source_datasets.ts";
 
 export { type ActionContext, type Actor, ANONYMOUS, runAction, SITE_ACTOR } from "./registry.ts";
 export type { Action };
@@ -46,6 +47,7 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map(
     ...sourceActions,
     harvestSourceSearch,
     harvestSourceDetect,
+    harvestSourceDatasets,
     ...jobActions,
     ...lifecycleActions,
     ...planActions,

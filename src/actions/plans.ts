@@ -7,7 +7,8 @@
  */
 import { z } from "zod";
 import { NotFoundError } from "../errors/mod.ts";
-import { applyPlan, planDict, planSource } from "../harvest/plan.ts";
+import { planDict, planSource } from "../harvest/plan.ts";
+import { applyPlan } from "../harvest/apply.ts";
 import { getPlan, plansOfSource } from "../harvest/plans.ts";
 import { EDITORS } from "./access.ts";
 import { type ActionContext, defineAction, zId } from "./registry.ts";

@@ -94,6 +94,7 @@ const source = z.looseObject({
   state: z.enum(["active", "deleted"]),
   active: z.boolean(),
   status: sourceStatus,
+  next_run: time.optional().describe("when the scheduler starts the source next; null: at its next tick"),
   config: z.string().optional().describe(
     "Only for those who may edit the source; its keys are also lifted " +
       "to the top level",
@@ -223,6 +224,20 @@ export const OUTPUTS = {
   harvest_abort_failed_jobs: z.string(),
   harvest_objects_import: z.number().int().describe("objects re-imported"),
   harvest_source_run_test: runSummary,
+  harvest_source_datasets: z.object({
+    count,
+    page: count,
+    rows: count,
+    results: z.array(z.object({
+      id: z.string(),
+      name: z.string(),
+      title: z.string(),
+      metadata_modified: z.string().nullable(),
+      harvest_object_id: z.string().nullable(),
+      guid: z.string().nullable(),
+      original_url: z.string().optional(),
+    })),
+  }),
   harvest_source_plan: plan,
   harvest_plan_show: plan,
   harvest_plan_list: z.array(plan.omit({ items: true })),

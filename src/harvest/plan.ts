@@ -4,7 +4,8 @@
  * imports run in a transaction that is always rolled back, so the local catalog answers exactly what a
  * job would do (names, groups, "not modified", the deletion guard) and keeps nothing. Applying runs a
  * fresh dry run first and refuses when its fingerprint differs from the preview's (the remote, or the
- * local datasets, changed since); otherwise a job writes what that run fetched, with nothing fetched twice.
+ * local datasets, changed since); otherwise a job writes what that run fetched, with nothing fetched
+ * twice (src/harvest/apply.ts).
  *
  * @module
  */
@@ -12,19 +13,18 @@ import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services_type.ts";
 import type { Tx } from "../db/mod.ts";
 import { isConnectionError } from "../db/mod.ts";
-import { messageOf, NotFoundError, ValidationError } from "../errors/mod.ts";
+import { messageOf, ValidationError } from "../errors/mod.ts";
 import type { Validators } from "../http/mod.ts";
 import { modifiedTimes } from "../catalog/package.ts";
 import type { FieldChange } from "../catalog/diff.ts";
 import type { FetchContext, GatherContext, GatheredRecord, Harvester, ImportContext } from "./interface.ts";
 import { GatherCounter, GatherLimitError, gatherLimits } from "./limits.ts";
 import { lastErrorFreeJob } from "./jobs.ts";
-import { getSource, type SourceRow } from "./sources.ts";
+import type { SourceRow } from "./sources.ts";
 import { contentHash, parseConfig, sourceInfo } from "./stage.ts";
 import { readLotLinks, TxImportCatalog } from "./import_catalog.ts";
 import { deleteThreshold, deletionHoldReason } from "./gather.ts";
-import { currentDatasets, getPlan, insertPlan, markApplied, type PlanRow } from "./plans.ts";
-import { type Progress, runJobInProcess, type RunSummary } from "./run.ts";
+import { currentDatasets, insertPlan, type PlanRow } from "./plans.ts";
 
 const log = getLogger(["harvest", "plan"]);
 
@@ -66,7 +66,7 @@ interface Fetched {
 }
 
 /** A dry run: the preview, and what an apply replays. */
-interface DryRun {
+export interface DryRun {
   items: PlanItem[];
   summary: PlanSummary;
   fingerprint: string;
@@ -96,7 +96,7 @@ class Rollback<T> extends Error {
  * Gathers, fetches and imports a source without keeping anything: answers what a job would do now.
  * `keep` holds the fetched records in memory, for an apply to write.
  */
-async function dryRun(services: Services, source: SourceRow, keep: boolean): Promise<DryRun> {
+export async function dryRun(services: Services, source: SourceRow, keep: boolean): Promise<DryRun> {
   const started = performance.now();
   const { sql } = services;
   const harvester = services.harvesters.get(source.type);
@@ -420,7 +420,7 @@ export function planDict(row: PlanRow, maxAgeHours: number): PlanDict {
   };
 }
 
-async function storePlan(services: Services, run: DryRun, creator: string | null): Promise<PlanRow> {
+export async function storePlan(services: Services, run: DryRun, creator: string | null): Promise<PlanRow> {
   return await insertPlan(services.sql, {
     id: crypto.randomUUID(),
     source_id: run.summary.source_id,
@@ -436,107 +436,4 @@ export async function planSource(services: Services, source: SourceRow, creator:
   const run = await dryRun(services, source, false);
   log.info("Preview of {source}: {counts}", { source: source.name, counts: JSON.stringify(run.summary.counts) });
   return await storePlan(services, run, creator);
-}
-
-/** The apply found the remote or the local catalog changed since the preview; a new preview is stored. */
-export class PlanOutdatedError extends ValidationError {
-  constructor(message: string, readonly newPlanId: string) {
-    super({ id: [message] });
-  }
-}
-
-/** The records whose planned action differs between two runs, described for the operator. */
-function differences(before: PlanItem[], after: PlanItem[], countsBefore: PlanSummary, countsAfter: PlanSummary) {
-  const a = new Map(before.map((i) => [i.guid, i]));
-  const b = new Map(after.map((i) => [i.guid, i]));
-  const out: string[] = [];
-  for (const guid of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const x = a.get(guid);
-    const y = b.get(guid);
-    const was = x?.action ?? "leave";
-    const now = y?.action ?? "leave";
-    if (was !== now) out.push(`${guid}: planned ${was}, now ${now}`);
-    else if (x?.hash !== y?.hash) out.push(`${guid}: ${now}, with other content`);
-  }
-  if (out.length === 0 && countsBefore.gather_errors.join() !== countsAfter.gather_errors.join()) {
-    out.push("the gather errors differ");
-  }
-  if (out.length === 0) out.push("a dataset to update was edited locally since the preview");
-  return out;
-}
-
-/**
- * Applies a preview: refuses one applied already or older than `ckan.harvest.plan.max_age_hours`;
- * runs a fresh dry run and refuses (storing it as a new preview) when it differs; else runs a job in
- * this process that writes exactly what the fresh run fetched.
- */
-export async function applyPlan(
-  ctx: { services: Services; onProgress?: (progress: Progress) => void },
-  planId: string,
-  creator: string | null,
-): Promise<{ plan_id: string; job: RunSummary }> {
-  const { services } = ctx;
-  const { sql } = services;
-  const plan = await getPlan(sql, planId);
-  if (!plan) throw new NotFoundError(`Preview not found: ${planId}`);
-  const source = await getSource(sql, plan.source_id);
-  const maxAge = services.config.values["ckan.harvest.plan.max_age_hours"];
-  if (plan.applied) {
-    throw ValidationError.of("id", `This preview was applied already, by job ${plan.applied_job_id ?? "(trimmed)"}`);
-  }
-  const ageHours = (Date.now() - plan.created.getTime()) / 3_600_000;
-  if (ageHours > maxAge) {
-    throw ValidationError.of(
-      "id",
-      `This preview is ${Math.floor(ageHours)} hours old, older than ckan.harvest.plan.max_age_hours (${maxAge}); ` +
-        `make a new one: harvester plan ${source.name}`,
-    );
-  }
-  if (source.state !== "active") throw ValidationError.of("id", `Source ${source.name} is not active`);
-  const fresh = await dryRun(services, source, true);
-  if (fresh.fingerprint !== plan.fingerprint) {
-    const stored = await storePlan(services, fresh, creator);
-    const diff = differences(
-      plan.items as PlanItem[],
-      fresh.items,
-      plan.summary as unknown as PlanSummary,
-      fresh.summary,
-    );
-    const shown = diff.slice(0, 10).join("; ") + (diff.length > 10 ? `; and ${diff.length - 10} more` : "");
-    throw new PlanOutdatedError(
-      `The remote or the local catalog changed since this preview, so nothing was written: ${shown}. ` +
-        `A new preview is stored: harvester plan-show ${stored.id}; apply it with: harvester apply ${stored.id}`,
-      stored.id,
-    );
-  }
-  const real = services.harvesters.get(source.type)!;
-  const job = await runJobInProcess(ctx, source, { harvester: replay(real, fresh), onProgress: ctx.onProgress });
-  await markApplied(sql, plan.id, job.jobId);
-  return { plan_id: plan.id, job };
-}
-
-/** The source's harvester, with gather and fetch answered from a dry run instead of the remote. */
-function replay(real: Harvester, run: DryRun): Harvester {
-  return {
-    info: () => real.info(),
-    mappingVersion: real.mappingVersion && ((config) => real.mappingVersion!(config)),
-    getOriginalUrl: real.getOriginalUrl && ((o, s) => real.getOriginalUrl!(o, s)),
-    async *gather(ctx) {
-      for (const [url, v] of run.validators) ctx.documents.remember(url, v);
-      for (const message of run.savedErrors) await ctx.saveGatherError(message);
-      for (const page of run.pages) yield page;
-      // The replayed pages reach `max_records` again by themselves; a limit hit on a page that was
-      // not kept, or the harvester's own failure, is repeated here.
-      if (run.failure?.kind === "limit") await ctx.saveGatherError(run.failure.message);
-      if (run.failure?.kind === "error") throw new Error(run.failure.message);
-      if (run.listing) ctx.reportListing(run.listing);
-    },
-    async fetch(ctx) {
-      const f = run.fetched.get(ctx.object.guid);
-      if (!f) return true;
-      for (const message of f.errors) await ctx.saveObjectError(message);
-      return f.result;
-    },
-    import: (ctx) => real.import(ctx),
-  };
 }

@@ -7,6 +7,7 @@
  */
 import type { Child } from "hono/jsx";
 import type { WebSession } from "./session.ts";
+import { parseTime, Stamp } from "./format.tsx";
 
 const CSS = `
 :root{--fg:#1b1b1b;--muted:#555;--line:#d0d0d0;--bg:#fff;--accent:#0b57d0;--ok:#1e7b34;--bad:#b3261e;--warn:#8a5a00}
@@ -30,6 +31,7 @@ button,.button{display:inline-block;font:inherit;padding:.45rem .9rem;border-rad
 .stats{display:flex;flex-wrap:wrap;gap:1rem;list-style:none;padding:0}.stats li{border:1px solid var(--line);padding:.4rem .8rem;border-radius:.25rem}
 .stats strong{display:block;font-size:1.3rem}pre{background:#f5f5f5;padding:1rem;overflow:auto;max-height:70vh}
 fieldset{border:1px solid var(--line);max-width:40rem}.pager{display:flex;gap:1rem;margin:1rem 0}
+form.inline{display:inline}.notes{max-width:48rem}
 .type-option{display:block;font-weight:normal;margin:.4rem 0}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.5rem}
 `;
 
@@ -65,6 +67,7 @@ export function Layout(props: { title: string; session: WebSession; children: Ch
           {props.flash ? <p class="flash" role="status">{props.flash}</p> : null}
           {props.children}
         </main>
+        <script src="/harvest/static/times.js" defer></script>
       </body>
     </html>
   );
@@ -109,7 +112,14 @@ const SERIES = [
   ["errored", "#b3261e"],
 ] as const;
 
-/** The recent jobs of a source as stacked bars, drawn on the server. */
+/** A job's creation day under its bar (`12-02`), or to the minute in its tooltip, UTC. */
+function day(created: string | null, full: boolean): string {
+  const at = parseTime(created);
+  if (!at) return "";
+  return full ? `${at.toISOString().slice(0, 16).replace("T", " ")} UTC` : at.toISOString().slice(5, 10);
+}
+
+/** The recent jobs of a source as stacked bars, drawn on the server, each dated under its bar. */
 export function JobsChart(props: { jobs: { id: string; created: string | null; stats: Stats }[] }) {
   const jobs = [...props.jobs].reverse();
   if (jobs.length === 0) return <p class="muted">No jobs yet.</p>;
@@ -119,7 +129,7 @@ export function JobsChart(props: { jobs: { id: string; created: string | null; s
   return (
     <figure>
       <svg
-        viewBox={`0 0 ${width} ${height + 40}`}
+        viewBox={`0 0 ${width} ${height + 56}`}
         role="img"
         aria-label={`Outcome of the last ${jobs.length} jobs`}
         style="max-width:100%;height:auto"
@@ -136,18 +146,21 @@ export function JobsChart(props: { jobs: { id: string; created: string | null; s
                 return h > 0
                   ? (
                     <rect x={pad + i * bar + 2} y={y} width={Math.max(1, bar - 4)} height={h} fill={color}>
-                      <title>{`${j.created}: ${j.stats[k]} ${k}`}</title>
+                      <title>{`${day(j.created, true)}: ${j.stats[k]} ${k}`}</title>
                     </rect>
                   )
                   : null;
               })}
+              <text x={pad + i * bar + bar / 2} y={height + 13} font-size="10" text-anchor="middle" fill="#555">
+                {day(j.created, false)}
+              </text>
             </g>
           );
         })}
         {SERIES.map(([k, color], i) => (
           <g>
-            <rect x={pad + i * 120} y={height + 18} width="12" height="12" fill={color} />
-            <text x={pad + i * 120 + 16} y={height + 29} font-size="12" fill="#1b1b1b">{k}</text>
+            <rect x={pad + i * 120} y={height + 34} width="12" height="12" fill={color} />
+            <text x={pad + i * 120 + 16} y={height + 45} font-size="12" fill="#1b1b1b">{k}</text>
           </g>
         ))}
       </svg>
@@ -163,7 +176,9 @@ export function JobsChart(props: { jobs: { id: string; created: string | null; s
           <tbody>
             {jobs.map((j) => (
               <tr>
-                <td>{j.created}</td>
+                <td>
+                  <Stamp at={j.created} />
+                </td>
                 {SERIES.map(([k]) => <td>{j.stats[k]}</td>)}
               </tr>
             ))}

@@ -19,11 +19,13 @@ import { objectPage } from "./pages/object.tsx";
 import { sourcePages } from "./pages/source.tsx";
 import { jobPages } from "./pages/jobs.tsx";
 import { deletionPages } from "./pages/deletions.tsx";
+import { previewPages } from "./pages/preview.tsx";
 
 /** The page scripts, read once: small, and served with the pages' own origin (no inline script). */
 const STATIC: Record<string, string> = {
   "source_form.js": Deno.readTextFileSync(new URL("./static/source_form.js", import.meta.url)),
   "job_progress.js": Deno.readTextFileSync(new URL("./static/job_progress.js", import.meta.url)),
+  "times.js": Deno.readTextFileSync(new URL("./static/times.js", import.meta.url)),
 };
 
 /** The web UI's routes, mounted at the root of the app. */
@@ -82,6 +84,7 @@ export function webRoutes(services: Services): Hono<Env> {
   sourcePages(app, k);
   jobPages(app, k);
   deletionPages(app, k);
+  previewPages(app, k);
 
   app.onError((error, c) => k.problem(c, error));
   return app;

@@ -4,6 +4,7 @@
  * @module
  */
 import { prettyContent } from "../layout.tsx";
+import { Stamp } from "../format.tsx";
 import type { Kit, WebApp } from "../kit.tsx";
 
 /** A changed value as text: lists as comma-separated names, the rest as JSON or as it is. */
@@ -20,6 +21,9 @@ export function objectPage(app: WebApp, k: Kit): void {
       id: c.req.param("id"),
     });
     const changes = o.changes;
+    const history = typeof o.package_id === "string"
+      ? await act(c, "harvest_dataset_history", { id: o.package_id }).catch(() => [])
+      : [];
     return page(
       c,
       `Record ${o.guid}`,
@@ -65,6 +69,39 @@ export function objectPage(app: WebApp, k: Kit): void {
                       </td>
                       <td>{shown(ch.before)}</td>
                       <td>{shown(ch.after)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )
+          : null}
+        {history.length > 1
+          ? (
+            <>
+              <h2>History of this dataset</h2>
+              <table id="dataset-history">
+                <thead>
+                  <tr>
+                    <th scope="col">Harvested</th>
+                    <th scope="col">Outcome</th>
+                    <th scope="col">What changed</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {history.map((h) => (
+                    <tr>
+                      <td>
+                        {h.object_id === o.id
+                          ? <strong>this record</strong>
+                          : (
+                            <a href={`/harvest/object/${h.object_id}`}>
+                              <Stamp at={h.harvested} />
+                            </a>
+                          )}
+                      </td>
+                      <td>{h.status}</td>
+                      <td>{h.changes.length ? h.changes.map((ch) => ch.field).join(", ") : "—"}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -5,13 +5,28 @@
  */
 import { NotFoundError } from "../../errors/mod.ts";
 import { Csrf, JobBadge, JobsChart, StatsList } from "../layout.tsx";
-import { type Kit, OPERATIONS, type WebApp } from "../kit.tsx";
+import { type Kit, OPERATIONS, type SourceDict, type WebApp } from "../kit.tsx";
+import { Markdown, When } from "../format.tsx";
+
+/** When the scheduler starts the source next, in words, or the time. */
+function NextRun(props: { s: SourceDict; running: boolean }) {
+  const { s } = props;
+  if (s.state !== "active") return <span class="muted">never: the source is inactive</span>;
+  if (s.frequency === "MANUAL") return <span class="muted">only when started by hand (frequency MANUAL)</span>;
+  if (props.running) return <span>after the running job</span>;
+  const next = s.next_run;
+  if (!next) return <span>at the scheduler's next tick</span>;
+  return <When at={next} />;
+}
 
 export function sourcePages(app: WebApp, k: Kit): void {
   const { act, page } = k;
   // The source page and its operations.
   app.get("/harvest/:name", async (c) => {
     const s = await act(c, "harvest_source_show", { id: c.req.param("name") });
+    const q = c.req.query("q") ?? "";
+    const pageNo = Math.max(1, Math.min(100_000, Number(c.req.query("page")) || 1));
+    const datasets = await act(c, "harvest_source_datasets", { id: s.id, q, page: pageNo, rows: 20 });
     const canEdit = s.config !== undefined;
     const jobs = canEdit ? await act(c, "harvest_job_list", { source_id: s.id, limit: 20 }) : [];
     const last = s.status.last_job;
@@ -29,7 +44,7 @@ export function sourcePages(app: WebApp, k: Kit): void {
         {s.status.workers_warning
           ? <p class="error" role="alert" id="workers-warning">{s.status.workers_warning}</p>
           : null}
-        {s.notes ? <p>{s.notes}</p> : null}
+        {s.notes ? <Markdown text={s.notes} id="source-notes" /> : null}
         <table>
           <tbody>
             <tr>
@@ -45,6 +60,18 @@ export function sourcePages(app: WebApp, k: Kit): void {
             <tr>
               <th scope="row">Frequency</th>
               <td>{s.frequency}</td>
+            </tr>
+            <tr>
+              <th scope="row">Last run</th>
+              <td id="last-run">
+                {last ? <When at={last.finished ?? last.gather_started ?? last.created} /> : <When at={null} />}
+              </td>
+            </tr>
+            <tr>
+              <th scope="row">Next run</th>
+              <td id="next-run">
+                <NextRun s={s} running={Boolean(running)} />
+              </td>
             </tr>
             <tr>
               <th scope="row">Organization</th>
@@ -71,6 +98,14 @@ export function sourcePages(app: WebApp, k: Kit): void {
                 </a>
               ))}
               <a class="button secondary" href={`/harvest/${s.name}/edit`}>Edit</a>
+              {s.state === "active"
+                ? (
+                  <form method="post" action={`/harvest/${s.name}/preview`} class="inline">
+                    <Csrf session={c.get("session")} />
+                    <button type="submit" class="secondary" id="preview-button">Preview</button>
+                  </form>
+                )
+                : null}
             </div>
           )
           : null}
@@ -82,13 +117,82 @@ export function sourcePages(app: WebApp, k: Kit): void {
             </p>
           )
           : null}
+        <h2 id="datasets">Datasets</h2>
+        <form method="get" action={`/harvest/${s.name}#datasets`} role="search">
+          <label for="dataset-q">Search this source's datasets</label>
+          <input type="search" id="dataset-q" name="q" value={q} />{" "}
+          <button type="submit" class="secondary">Search</button>
+        </form>
+        <p id="dataset-count">
+          {datasets.count} dataset{datasets.count === 1 ? "" : "s"}
+          {q ? ` ${datasets.count === 1 ? "matches" : "match"} “${q}”` : ""}
+        </p>
+        {datasets.results.length
+          ? (
+            <table id="dataset-list">
+              <thead>
+                <tr>
+                  <th scope="col">Dataset</th>
+                  <th scope="col" class="wide">Changed</th>
+                  <th scope="col">Harvest record</th>
+                  <th scope="col">Original</th>
+                </tr>
+              </thead>
+              <tbody>
+                {datasets.results.map((d) => (
+                  <tr>
+                    <td>
+                      <a href={`/api/3/action/package_show?id=${encodeURIComponent(d.name)}`}>{d.title || d.name}</a>
+                    </td>
+                    <td class="wide">
+                      <When at={d.metadata_modified} />
+                    </td>
+                    <td>{d.harvest_object_id ? <a href={`/harvest/object/${d.harvest_object_id}`}>record</a> : "—"}</td>
+                    <td>
+                      {d.original_url ? <a href={d.original_url} rel="noopener noreferrer">on the remote</a> : "—"}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+          : null}
+        {datasets.count > 20
+          ? (
+            <nav class="pager" aria-label="Dataset pages">
+              {pageNo > 1
+                ? (
+                  <a href={`/harvest/${s.name}?q=${encodeURIComponent(q)}&page=${pageNo - 1}#datasets`} rel="prev">
+                    Previous
+                  </a>
+                )
+                : null}
+              <span>Page {pageNo} of {Math.ceil(datasets.count / 20)}</span>
+              {pageNo * 20 < datasets.count
+                ? (
+                  <a href={`/harvest/${s.name}?q=${encodeURIComponent(q)}&page=${pageNo + 1}#datasets`} rel="next">
+                    Next
+                  </a>
+                )
+                : null}
+            </nav>
+          )
+          : null}
         <h2>Last job</h2>
         {last
           ? (
             <>
               <p>
-                <a href={`/harvest/${s.name}/job/${last.id}`}>Job of {last.created}</a>
-                {last.finished ? `, finished ${last.finished}` : ""}
+                <a href={`/harvest/${s.name}/job/${last.id}`}>
+                  Job of <When at={last.created} />
+                </a>
+                {last.finished
+                  ? (
+                    <>
+                      , finished <When at={last.finished} />
+                    </>
+                  )
+                  : null}
               </p>
               <StatsList stats={last.stats} />
             </>

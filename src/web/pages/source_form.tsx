@@ -17,6 +17,7 @@ export function sourceFormPages(app: WebApp, k: Kit): void {
     values: Dict,
     errors: Record<string, string[]>,
     existing?: SourceDict,
+    detected?: { text: string; ok: boolean },
   ) {
     const infos = await act(c, "harvesters_info_show", {});
     const session = c.get("session");
@@ -46,6 +47,23 @@ export function sourceFormPages(app: WebApp, k: Kit): void {
           <label for="url">URL of the remote catalog</label>
           <input type="url" {...field("url")} value={String(values.url ?? "")} required />
           {errorFor("url")}
+          {existing ? null : (
+            <p>
+              <button
+                type="submit"
+                class="secondary"
+                id="detect-button"
+                formaction="/harvest/new/detect"
+                formnovalidate
+              >
+                Detect the type
+              </button>{" "}
+              <span class="hint">probes the URL and fills in the type and a starting configuration</span>
+            </p>
+          )}
+          {detected
+            ? <p id="detect-result" role="status" class={detected.ok ? "flash" : "error"}>{detected.text}</p>
+            : null}
           <label for="title">Title</label>
           <input type="text" {...field("title")} value={String(values.title ?? "")} />
           {errorFor("title")}
@@ -123,6 +141,36 @@ export function sourceFormPages(app: WebApp, k: Kit): void {
   app.get("/harvest/new", async (c) => {
     if (!c.get("session").loggedIn) return c.redirect("/user/login?next=/harvest/new", 303);
     return await sourceForm(c, {}, {});
+  });
+  app.post("/harvest/new/detect", async (c) => {
+    const values = formValues(c.get("form"));
+    try {
+      const d = await act(c, "harvest_source_detect", { url: values.url });
+      if (!d.source_type) {
+        return await sourceForm(c, values, {}, undefined, { ok: false, text: `Not recognised: ${d.reason}` });
+      }
+      if (!d.registered) {
+        return await sourceForm(c, values, {}, undefined, {
+          ok: false,
+          text: `This looks like a ${d.source_type} source (${d.reason}), but this service has no such harvester.`,
+        });
+      }
+      const config = Object.keys(d.config).length ? JSON.stringify(d.config, null, 2) : "";
+      return await sourceForm(
+        c,
+        {
+          ...values,
+          source_type: d.source_type,
+          config: values.config.trim() ? values.config : config,
+        },
+        {},
+        undefined,
+        { ok: true, text: `Detected: ${d.source_type} (${d.reason}).` },
+      );
+    } catch (error) {
+      if (error instanceof ValidationError) return await sourceForm(c, values, error.fields);
+      return problem(c, error);
+    }
   });
   app.post("/harvest/new", async (c) => {
     const values = formValues(c.get("form"));
