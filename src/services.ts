@@ -5,6 +5,7 @@ import { HttpClient, UrlGuard } from "./http/mod.ts";
 import type { Services } from "./services_type.ts";
 import { ckanHarvester } from "./harvesters/ckan/mod.ts";
 import { dcatJsonHarvester, dcatRdfHarvester } from "./harvesters/dcat/mod.ts";
+import { cswHarvester, singleDocHarvester, wafHarvester } from "./harvesters/iso/mod.ts";
 import { openQueue } from "./queue/mod.ts";
 import { CkanTarget } from "./catalog/target.ts";
 import { sendStatusMails } from "./mail/mod.ts";
@@ -20,6 +21,9 @@ export function builtinHarvesters(): HarvesterRegistry {
   registry.register(ckanHarvester());
   registry.register(dcatRdfHarvester());
   registry.register(dcatJsonHarvester());
+  registry.register(cswHarvester());
+  registry.register(wafHarvester());
+  registry.register(singleDocHarvester());
   return registry;
 }
 

@@ -63,7 +63,8 @@ export const packageSearch = defineAction({
   name: "package_search",
   access: ANYONE,
   doc: "Searches datasets: q (text or field:value), fq (field:value, -negation, OR, ranges), rows (max 1000), " +
-    "start, sort, facet.field, include_private.",
+    "start, sort, facet.field, include_private, and ckanext-spatial's ext_bbox (minx,miny,maxx,maxy: datasets " +
+    "whose extent, from their `spatial` GeoJSON extra, intersects the box).",
   auth: "anyone; private datasets only with include_private for their organization's members",
   sideEffectFree: true,
   input: z.object({
@@ -77,6 +78,7 @@ export const packageSearch = defineAction({
     "facet.field": facetFields,
     "facet.limit": zInt(-1, 1000).optional(),
     fl: z.string().optional(),
+    ext_bbox: z.string().optional().describe("minx,miny,maxx,maxy: datasets whose extent intersects this box"),
   }),
   async run(ctx, input) {
     if (input.rows !== undefined && input.rows > 1000) throw ValidationError.of("rows", "Must be at most 1000");
@@ -91,6 +93,7 @@ export const packageSearch = defineAction({
       facet_fields: input["facet.field"],
       facet_limit: input["facet.limit"] === -1 ? 1000 : input["facet.limit"],
       fl: input.fl,
+      ext_bbox: input.ext_bbox,
     }, await viewer(ctx));
   },
 });

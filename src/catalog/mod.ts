@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseBbox } from "./extent.ts";
 import type { Queryable } from "../db/mod.ts";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import { QueryCompiler } from "./query.ts";
@@ -72,6 +73,8 @@ export interface SearchParams {
   facet_limit?: number;
   /** Comma-separated fields to return instead of whole datasets (cheap listings: `fl=id,metadata_modified`). */
   fl?: string;
+  /** ckanext-spatial's `minx,miny,maxx,maxy`: only datasets whose extent intersects it. */
+  ext_bbox?: string;
 }
 
 const FL_COLUMNS: Record<string, string> = {
@@ -148,6 +151,10 @@ export async function searchPackages(
   if (params.fq?.trim()) {
     conds.push(fc.compile(params.fq));
     allParams.push(...fc.params);
+  }
+  if (params.ext_bbox !== undefined) {
+    // `&&` on boxes: they overlap (edges touching count), answered from the GiST index.
+    conds.push(`p.extent && $${allParams.push(parseBbox(params.ext_bbox))}::box`);
   }
   const vis = visibility(
     params.include_private ? viewer : { sysadmin: false, orgIds: viewer.sysadmin ? [] : viewer.orgIds },

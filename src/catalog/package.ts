@@ -1,3 +1,4 @@
+import { extentOf } from "./extent.ts";
 import { z } from "zod";
 import type { Queryable } from "../db/mod.ts";
 
@@ -125,15 +126,16 @@ export async function writePackage(tx: Queryable, w: PackageWrite): Promise<bool
   const tags = [...new Map((p.tags ?? []).filter((t) => t.name.length > 0).map((t) => [t.name, t])).values()];
   const extras = [...new Map((p.extras ?? []).map((e) => [e.key, e.value])).entries()];
   const tagText = tags.map((t) => t.name).join(" ");
+  const extent = extentOf(extras.find(([key]) => key === "spatial")?.[1]) ?? null;
   const values = tx`(${w.id}, ${w.name}, ${p.title ?? ""}, ${p.notes}, ${p.url}, ${p.version}, ${p.author},
       ${p.author_email}, ${p.maintainer}, ${p.maintainer_email}, ${p.license_id}, ${w.ownerOrg},
       ${p.private}, ${p.state ?? "active"}, ${p.type ?? "dataset"}, now(), now(),
       setweight(to_tsvector('english', ${p.title ?? ""} || ' ' || ${w.name}), 'A') ||
       setweight(to_tsvector('english', ${tagText}), 'B') ||
-      setweight(to_tsvector('english', coalesce(${p.notes}::text, '')), 'C'))`;
+      setweight(to_tsvector('english', coalesce(${p.notes}::text, '')), 'C'), ${extent}::box)`;
   const columns = tx`(id, name, title, notes, url, version, author, author_email, maintainer,
       maintainer_email, license_id, owner_org, private, state, type, metadata_created, metadata_modified,
-      search_vector)`;
+      search_vector, extent)`;
   const groupIds = [...new Set(w.groupIds)];
   const seen = new Set<string>();
   const resources = (p.resources ?? []).map((r, i) => {
@@ -188,7 +190,7 @@ export async function writePackage(tx: Queryable, w: PackageWrite): Promise<bool
       maintainer = excluded.maintainer, maintainer_email = excluded.maintainer_email,
       license_id = excluded.license_id, owner_org = excluded.owner_org, private = excluded.private,
       state = excluded.state, type = excluded.type, metadata_modified = now(),
-      search_vector = excluded.search_vector`;
+      search_vector = excluded.search_vector, extent = excluded.extent`;
   if (hasChildren) await tx`WITH p AS (SELECT ${w.id}::text AS id), ${children} SELECT 1`;
   return true;
 }

@@ -39,6 +39,7 @@ import {
 import { dropRelisted, holdDeletions } from "./deletions.ts";
 import { contentHash, parseConfig, sourceInfo } from "./stage.ts";
 import type { Queryable } from "../db/mod.ts";
+import { currentRecordDates } from "./reports.ts";
 
 const log = getLogger(["harvest", "pipeline"]);
 
@@ -171,6 +172,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     signal: options.signal ?? new AbortController().signal,
     saveGatherError: (message) => saveGatherError(sql, jobId, message),
     lastErrorFreeJob: () => lastErrorFreeJob(sql, source.id, jobId, configHash),
+    currentRecords: () => currentRecordDates(sql, source.id),
     documents: {
       async previous(url) {
         // Only the previous run, if it went without errors and with the same config, may be trusted:

@@ -74,6 +74,11 @@ export interface GatherContext extends StageContext {
   /** The newest Finished job of this source with no errors, the baseline of incremental harvests. */
   lastErrorFreeJob(): Promise<{ id: string; gather_started: Date } | undefined>;
   /**
+   * The source's current records: guid to the remote modification time their listing gave last time
+   * (`metadataModified`), for harvesters that tell "unchanged" from a listing's dates (a WAF).
+   */
+  currentRecords(): Promise<Map<string, Date | null>>;
+  /**
    * Conditional requests for document sources: the validators (ETag, Last-Modified) of the documents
    * the previous job read, when it went without errors and with the same config, to send with the next GET; what this gather
    * read, to remember; and the documents the remote answered 304 for (counted in the job report).

@@ -20,6 +20,7 @@ import type { FieldChange } from "../catalog/diff.ts";
 import type { FetchContext, GatherContext, GatheredRecord, Harvester, ImportContext } from "./interface.ts";
 import { GatherCounter, GatherLimitError, gatherLimits } from "./limits.ts";
 import { lastErrorFreeJob } from "./jobs.ts";
+import { currentRecordDates } from "./reports.ts";
 import type { SourceRow } from "./sources.ts";
 import { contentHash, parseConfig, sourceInfo } from "./stage.ts";
 import { readLotLinks, TxImportCatalog } from "./import_catalog.ts";
@@ -147,6 +148,7 @@ export async function dryRun(services: Services, source: SourceRow, keep: boolea
       run.listing = l;
     },
     lastErrorFreeJob: () => lastErrorFreeJob(sql, source.id, "", configHash),
+    currentRecords: () => currentRecordDates(sql, source.id),
     // A preview reads every document in full: a 304 would say nothing about what changed.
     documents: {
       previous: () => Promise.resolve({ validators: undefined, count: 0 }),

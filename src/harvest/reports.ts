@@ -135,3 +135,14 @@ export async function unfinishedJobObjectStates(sql: Queryable): Promise<Map<str
     JOIN harvest_job j ON j.id = o.harvest_job_id WHERE j.status IN ('New', 'Running') GROUP BY o.state`;
   return new Map(rows.map((r) => [r.state, r.n]));
 }
+
+/**
+ * The source's records as the last runs left them: each current object's guid and the remote
+ * modification time its listing gave, for harvesters that decide "unchanged" from a listing's dates.
+ */
+export async function currentRecordDates(sql: Queryable, sourceId: string): Promise<Map<string, Date | null>> {
+  const rows = await sql<{ guid: string; modified: Date | null }[]>`
+    SELECT o.guid, o.metadata_modified_date AS modified FROM harvest_object o JOIN package p ON p.id = o.package_id
+    WHERE o.harvest_source_id = ${sourceId} AND o.current AND p.state = 'active'`;
+  return new Map(rows.map((r) => [r.guid, r.modified]));
+}
