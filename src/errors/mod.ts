@@ -31,7 +31,12 @@ export class AuthorizationError extends Error {
 /** A remote server failed or answered something unusable; the message says which and where. */
 export class RemoteError extends Error {
   override name = "RemoteError";
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    /** The start of an error answer's body (at most 8 KB): an OWS exception report, say. */
+    readonly body?: string,
+  ) {
     super(message);
   }
 }

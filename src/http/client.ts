@@ -381,8 +381,11 @@ export class HttpClient {
       throw new NotModifiedError(url);
     }
     if (!response.ok) {
-      await response.body?.cancel();
-      const failure = new RemoteError(`HTTP error: ${response.status} ${response.statusText} ${url}`, response.status);
+      const failure = new RemoteError(
+        `HTTP error: ${response.status} ${response.statusText} ${url}`,
+        response.status,
+        await errorBody(response),
+      );
       if (response.status === 429 || response.status >= 500) {
         throw new RetryableError(failure, retryAfterMs(response.headers.get("retry-after")));
       }
@@ -448,4 +451,33 @@ function describeNetworkError(error: unknown): string {
   if (/dns|name or service not known|failed to lookup/i.test(message)) return "host name not found";
   if (/timed out/i.test(message)) return "connection timed out";
   return message.replace(/^fetch failed: /, "").replace(/^error sending request for url \([^)]*\): /, "");
+}
+
+/** The first 8 KB of an error answer, for the caller to read a service's own error format from. */
+async function errorBody(response: Response): Promise<string | undefined> {
+  if (!response.body) return undefined;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < 8192) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(Math.min(size, 8192));
+  let at = 0;
+  for (const c of chunks) {
+    const part = c.subarray(0, all.length - at);
+    all.set(part, at);
+    at += part.length;
+    if (at >= all.length) break;
+  }
+  return new TextDecoder().decode(all);
 }

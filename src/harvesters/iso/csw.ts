@@ -10,11 +10,11 @@
  */
 import { z } from "zod";
 import type { FetchContext, GatherContext, GatheredRecord, Harvester } from "../../harvest/interface.ts";
-import { messageOf } from "../../errors/mod.ts";
+import { messageOf, RemoteError } from "../../errors/mod.ts";
 import { parseDcatConfig } from "../dcat/config.ts";
 import { type IsoProfile, isoStandard, readIso } from "./iso19139.ts";
 import { type IsoConfig, isoConfigFields, IsoMappings, type IsoValidator } from "./record.ts";
-import { all, attr, elements, first, parseXml, serialize, text, texts, type XmlElement } from "./xml.ts";
+import { all, attr, elements, first, parseXml, serialize, text, texts, type XmlElement, XmlError } from "./xml.ts";
 
 const ISO_SCHEMA = "http://www.isotc211.org/2005/gmd";
 const CSW_NS: Record<string, string> = {
@@ -63,6 +63,26 @@ export function exceptionMessage(root: XmlElement): string | undefined {
   return `${code}${locator ? ` (${locator})` : ""}: ${detail || "no detail"}`;
 }
 
+/**
+ * GETs an OWS operation; an exception report (servers send it with 200 or with 400) becomes an
+ * error with the server's code and text, `where` saying which request it answered.
+ */
+async function owsGet(http: GatherContext["http"], url: string, signal: AbortSignal | undefined, where: string) {
+  try {
+    return await http.getText(url, { signal, headers: { Accept: "application/xml, text/xml;q=0.9" } });
+  } catch (error) {
+    if (error instanceof RemoteError && error.body?.includes("ExceptionReport")) {
+      try {
+        const problem = exceptionMessage(parseXml(error.body));
+        if (problem) throw new Error(`CSW exception at ${where}: ${problem}`);
+      } catch (parsed) {
+        if (!(parsed instanceof XmlError)) throw parsed;
+      }
+    }
+    throw error;
+  }
+}
+
 /** The base URL of a service, without the query the operator may have pasted. */
 function serviceBase(url: string): string {
   const u = new URL(url);
@@ -86,9 +106,11 @@ export async function cswCapabilities(
 ): Promise<CswCapabilities> {
   const base = serviceBase(url);
   const wanted = options.version && options.version !== "auto" ? options.version : "3.0.0,2.0.2";
-  const page = await http.getText(
+  const page = await owsGet(
+    http,
     withParams(base, { service: "CSW", request: "GetCapabilities", acceptversions: wanted }),
-    { signal: options.signal, headers: { Accept: "application/xml, text/xml;q=0.9" } },
+    options.signal,
+    "GetCapabilities",
   );
   const root = parseXml(page.text);
   const problem = exceptionMessage(root);
@@ -169,7 +191,7 @@ async function getRecordsPage(
     maxRecords: String(size),
     ...params,
   });
-  const answer = await ctx.http.getText(url, { signal: ctx.signal, headers: { Accept: "application/xml, text/xml" } });
+  const answer = await owsGet(ctx.http, url, ctx.signal, `startPosition ${start}`);
   const records: XmlElement[] = [];
   let results: XmlElement | undefined;
   // Records are taken off the tree as they close: a page is never held twice.
@@ -225,7 +247,14 @@ async function* pages(
     seen += page.records.length;
     yield page.records;
     if (page.next === undefined) {
-      if (page.matched !== undefined && seen < page.matched && page.records.length >= size) listing.complete = false;
+      // The last page, by the server's word; if it promised more, the listing is not trusted as whole.
+      if (page.matched !== undefined && seen < page.matched) {
+        ctx.log.warning("CSW said {matched} records matched but listed {seen}: not withdrawing on this listing", {
+          matched: page.matched,
+          seen,
+        });
+        listing.complete = false;
+      }
       return;
     }
     // A nextRecord that does not move forward would read the same page for ever.
@@ -357,7 +386,7 @@ export function cswHarvester(options: { profiles?: IsoProfile[]; validators?: Is
           outputSchema: ISO_SCHEMA,
           elementSetName: "full",
         });
-        const answer = await ctx.http.getText(url, { signal: ctx.signal });
+        const answer = await owsGet(ctx.http, url, ctx.signal, `GetRecordById ${ctx.object.guid}`);
         const root = parseXml(answer.text);
         const problem = exceptionMessage(root);
         if (problem) throw new Error(`CSW exception: ${problem}`);
