@@ -81,7 +81,15 @@ export function serveCsw(records: CswRecord[], options: CswOptions = {}) {
     }
     switch ((p.get("request") ?? "").toLowerCase()) {
       case "getcapabilities": {
-        const v = options.v3 && (p.get("acceptversions") ?? "3.0.0").includes("3.0.0") ? "3.0.0" : "2.0.2";
+        const asked = p.get("acceptversions") ?? "";
+        if (!options.v3 && asked === "3.0.0") {
+          return exception(
+            "VersionNegotiationFailed",
+            "Invalid parameter value in acceptversions: 3.0.0",
+            "acceptversions",
+          );
+        }
+        const v = options.v3 && (asked || "3.0.0").includes("3.0.0") ? "3.0.0" : "2.0.2";
         const cns = v === "3.0.0" ? CSW3 : CSW2;
         const queryables = options.noModifiedQueryable ? "" : "<ows:Value>apiso:Modified</ows:Value>";
         return xml(

@@ -11,6 +11,7 @@
 import { z } from "zod";
 import type { FetchContext, GatherContext, GatheredRecord, Harvester } from "../../harvest/interface.ts";
 import { messageOf, RemoteError } from "../../errors/mod.ts";
+import { BlockedUrlError } from "../../http/mod.ts";
 import { parseDcatConfig } from "../dcat/config.ts";
 import { type IsoProfile, isoStandard, readIso } from "./iso19139.ts";
 import { type IsoConfig, isoConfigFields, IsoMappings, type IsoValidator } from "./record.ts";
@@ -105,25 +106,35 @@ export async function cswCapabilities(
   options: { version?: CswConfig["version"]; signal?: AbortSignal } = {},
 ): Promise<CswCapabilities> {
   const base = serviceBase(url);
-  const wanted = options.version && options.version !== "auto" ? options.version : "3.0.0,2.0.2";
-  const page = await owsGet(
-    http,
-    withParams(base, { service: "CSW", request: "GetCapabilities", acceptversions: wanted }),
-    options.signal,
-    "GetCapabilities",
-  );
-  const root = parseXml(page.text);
-  const problem = exceptionMessage(root);
-  if (problem) throw new Error(`The server answered GetCapabilities with an exception: ${problem}`);
-  if (root.local !== "Capabilities") {
-    throw new Error(`Not CSW capabilities: the answer's root element is <${root.name}>`);
+  const ask = async (version: string) => {
+    const page = await owsGet(
+      http,
+      withParams(base, { service: "CSW", request: "GetCapabilities", acceptversions: version }),
+      options.signal,
+      "GetCapabilities",
+    );
+    const root = parseXml(page.text);
+    const problem = exceptionMessage(root);
+    if (problem) throw new Error(`The server answered GetCapabilities with an exception: ${problem}`);
+    if (root.local !== "Capabilities") {
+      throw new Error(`Not CSW capabilities: the answer's root element is <${root.name}>`);
+    }
+    return root;
+  };
+  // One version at a time: a list ("3.0.0,2.0.2") is valid OWS, but pycsw 2.6 refuses it. A server
+  // without 3.0.0 answers that request with an exception, or with its 2.0.2 capabilities.
+  let root: XmlElement;
+  if (options.version === "2.0.2" || options.version === "3.0.0") root = await ask(options.version);
+  else {
+    try {
+      root = await ask("3.0.0");
+    } catch (error) {
+      if (error instanceof BlockedUrlError) throw error;
+      root = await ask("2.0.2");
+    }
   }
-  const versions = texts(root, "//ows:ServiceTypeVersion");
   const declared = attr(root, "version") ?? "";
-  // Asked for 3.0.0 first, a server that has it answers a 3.0.0 document; one that has only 2.0.2, a 2.0.2 one.
-  const version = options.version !== "2.0.2" && (declared === "3.0.0" || versions.includes("3.0.0") && !declared)
-    ? "3.0.0"
-    : "2.0.2";
+  const version = declared === "3.0.0" || (root.uri === CSW_NS["3.0.0"] && !declared) ? "3.0.0" : "2.0.2";
   const op = all(root, "//ows:Operation").find((o) => attr(o, "name") === "GetRecords");
   const get = op && first(op, "ows:DCP/ows:HTTP/ows:Get");
   const href = attr(get, "href");
@@ -214,8 +225,15 @@ async function getRecordsPage(
 
 /** The identifier of a record of a page: an ISO file identifier, or a brief record's dc:identifier. */
 function identifierOf(el: XmlElement): string {
-  if (isoStandard(el)) return readIso(el).guid;
+  const standard = isoStandard(el);
+  if (standard === "iso19139") return texts(el, "gmd:fileIdentifier/gco:CharacterString|gmx:Anchor")[0] ?? "";
+  if (standard) return readIso(el).guid;
   return texts(el, "dc:identifier")[0] ?? "";
+}
+
+/** An ISO record's dateStamp, for the object's modification date. */
+function dateStampOf(el: XmlElement): string | undefined {
+  return texts(el, "gmd:dateStamp/gco:DateTime|gco:Date")[0] ?? undefined;
 }
 
 /**
@@ -348,7 +366,7 @@ export function cswHarvester(options: { profiles?: IsoProfile[]; validators?: Is
                 continue;
               }
               seen.add(guid);
-              batch.push({ guid, content: serialize(el), metadataModified: readIso(el).metadataDate || undefined });
+              batch.push({ guid, content: serialize(el), metadataModified: dateStampOf(el) });
             }
             if (batch.length) yield batch;
           }
