@@ -41,7 +41,9 @@ try {
   await runCli(["db", "upgrade"], env);
   await runCli(["source", "create", "bench-csw", csw.url, "csw", "", "", "", "MANUAL", `{"page_size": ${PAGE}}`], env);
   console.log(`CSW: ${count.toLocaleString("en")} records, pages of ${PAGE}, from ${csw.url}`);
-  console.log(`floor     ${floor.toFixed(0).padStart(6)} records/s  (pages fetched + documents stored, nothing parsed)`);
+  console.log(
+    `floor     ${floor.toFixed(0).padStart(6)} records/s  (pages fetched + documents stored, nothing parsed)`,
+  );
   for (const label of ["cold", "no-change"]) {
     const run = await runCli(["run-test", "bench-csw", "--concurrency", "4"], env);
     const line = run.output.split("\n").find((l) => l.includes("finished in")) ?? run.output;
