@@ -72,10 +72,11 @@ export function serveCsw(records: CswRecord[], options: CswOptions = {}) {
     const base = `${url.origin}${url.pathname}`;
     const version = p.get("version") ?? (p.get("acceptversions")?.includes("3.0.0") && options.v3 ? "3.0.0" : "2.0.2");
     const ns = version === "3.0.0" ? CSW3 : CSW2;
-    const xml = (body: string) =>
+    const xmlWith = (headers: Record<string, string>, body: string) =>
       new Response(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`, {
-        headers: { "Content-Type": "application/xml" },
+        headers: { "Content-Type": "application/xml", ...headers },
       });
+    const xml = (body: string) => xmlWith({}, body);
     if ((p.get("service") ?? "").toUpperCase() !== "CSW") {
       return exception("MissingParameterValue", "Missing keyword: service", "service");
     }
@@ -92,7 +93,13 @@ export function serveCsw(records: CswRecord[], options: CswOptions = {}) {
         const v = options.v3 && (asked || "3.0.0").includes("3.0.0") ? "3.0.0" : "2.0.2";
         const cns = v === "3.0.0" ? CSW3 : CSW2;
         const queryables = options.noModifiedQueryable ? "" : "<ows:Value>apiso:Modified</ows:Value>";
-        return xml(
+        // Capabilities carry an ETag and answer If-None-Match with 304, as a static document would.
+        const etag = `"caps-${v}-${options.noModifiedQueryable ? "n" : "m"}"`;
+        if (req.headers.get("if-none-match") === etag) {
+          return new Response(null, { status: 304, headers: { ETag: etag } });
+        }
+        return xmlWith(
+          { ETag: etag },
           `<csw:Capabilities xmlns:csw="${cns}" xmlns:ows="http://www.opengis.net/ows" xmlns:xlink="http://www.w3.org/1999/xlink" version="${v}">
   <ows:ServiceIdentification><ows:Title>Test catalogue</ows:Title><ows:ServiceType>CSW</ows:ServiceType>
     <ows:ServiceTypeVersion>2.0.2</ows:ServiceTypeVersion>${

@@ -94,6 +94,9 @@ Deno.test("csw: every record arrives page by page; a second run reads no record 
   const second = await t.run();
   assertEquals(second.stats["not modified"], records.length, JSON.stringify(second.stats));
   const asked = t.csw.requests.slice(mark).filter((p) => p.get("request") === "GetRecords");
+  // The capabilities were asked conditionally and answered 304: what the last read found is reused.
+  const secondJob = await act("harvest_job_show", { id: second.jobId }) as { documents_not_modified: number };
+  assertEquals(secondJob.documents_not_modified, 1);
   assertMatch(asked[0]!.get("constraint")!, /apiso:Modified >= '\d{4}-\d\d-\d\dT/);
   assert(asked.slice(1).every((p) => p.get("elementsetname") === "brief"), "then identifiers only");
 

@@ -65,7 +65,7 @@ Deno.test("a WAF on nginx: every record arrives with its title, identifier, tags
   const errors = Object.fromEntries(
     Object.values(report.object_errors).map((o) => [o.guid.replace(waf.url, ""), o.errors.map((e) => e.message)]),
   );
-  assertMatch(errors["bad.xml"]!.join(), /Not well-formed XML: 16:0: unclosed tag: gmd:MD_Metadata/);
+  assertMatch(errors["bad.xml"]!.join(), /Not well-formed XML: \d+:\d+: unclosed tag: gmd:MD_Metadata/);
   assertMatch(
     errors["sub/no-title.xml"]!.join(),
     /no-title-record has no title: gmd:identificationInfo\/\*\/gmd:citation\/gmd:CI_Citation\/gmd:title is missing/,
@@ -216,5 +216,53 @@ Deno.test("a geospatial source's config is checked: unknown options, profiles an
     const r = await create(type, config);
     assertEquals(r.code, 1, `${type} ${config}`);
     assertMatch(r.stderr, expected);
+  }
+});
+
+Deno.test("the optional validation step: a record missing required ISO elements fails, or is kept with warnings under continue_on_validation_errors", async () => {
+  await using db = await freshDatabase();
+  const env = { DATABASE_URL: db.url, CKAN__HARVEST__ALLOW_PRIVATE_URLS: "true" };
+  assertEquals((await cli(["db", "upgrade"], env)).code, 0);
+  // A real record without its abstract and its metadata contact.
+  const record = Deno.readTextFileSync(`${FIXTURES}spatial-iso19139-dataset.xml`)
+    .replace(/<gmd:abstract>[\s\S]*?<\/gmd:abstract>/, "")
+    .replace(/<gmd:contact>[\s\S]*?<\/gmd:contact>/, "");
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(record, { headers: { "Content-Type": "application/xml" } }),
+  );
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/record.xml`;
+    const create = (name: string, config: string) =>
+      cli(["source", "create", name, `${url}?${name}`, "single_doc", "", "true", "", "MANUAL", config], env);
+    assertEquals((await create("strict", '{"validator_profiles": ["iso19139_required"]}')).code, 0);
+    assertEquals(
+      (await create("lenient", '{"validator_profiles": ["iso19139_required"], "continue_on_validation_errors": true}'))
+        .code,
+      0,
+    );
+    await using services = await servicesOn(db.url);
+    const act = (n: string, i: Dict) => runAction(getAction(n)!, { services, actor: SITE_ACTOR }, i);
+    const messages = async (jobId: string) => {
+      const r = await act("harvest_job_report", { id: jobId }) as {
+        object_errors: Record<string, { errors: { message: string; type: string }[] }>;
+      };
+      return Object.values(r.object_errors).flatMap((o) => o.errors.map((e) => `${e.type}: ${e.message}`));
+    };
+    const strict = JSON.parse((await cli(["--json", "run-test", "strict"], env)).stdout);
+    assertEquals([strict.stats.added, strict.stats.errored], [0, 1]);
+    const strictErrors = await messages(strict.jobId);
+    assert(
+      strictErrors.includes(
+        "Validation: iso19139_required: gmd:contact is required by ISO 19139 and is missing or empty",
+      ),
+      String(strictErrors),
+    );
+    assert(strictErrors.some((m) => m.includes("gmd:identificationInfo/*/gmd:abstract is required")));
+    const lenient = JSON.parse((await cli(["--json", "run-test", "lenient"], env)).stdout);
+    assertEquals([lenient.stats.added, lenient.stats.errored], [1, 0]);
+    assert((await messages(lenient.jobId)).every((m) => m.startsWith("Validation warning: ")));
+  } finally {
+    await server.shutdown();
   }
 });

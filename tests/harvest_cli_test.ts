@@ -102,7 +102,7 @@ Deno.test("bad input to the CLI gives one clear line, a non-zero exit, and chang
   const cases: [string[], RegExp][] = [
     [
       ["source", "create", "aa", remote.url + "/other", "nosuch"],
-      /source_type: Unknown harvester type: nosuch\. Registered types: \[ckan, dcat_rdf, dcat_json\]/,
+      /source_type: Unknown harvester type: nosuch\. Registered types: \[ckan, dcat_rdf, dcat_json, csw, waf, single_doc\]/,
     ],
     [
       ["source", "create", "bb", remote.url + "/x", "ckan", "", "", "", "MANUAL", "{not json"],

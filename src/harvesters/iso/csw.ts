@@ -9,9 +9,15 @@
  * @module
  */
 import { z } from "zod";
-import type { FetchContext, GatherContext, GatheredRecord, Harvester } from "../../harvest/interface.ts";
-import { messageOf, RemoteError } from "../../errors/mod.ts";
-import { BlockedUrlError } from "../../http/mod.ts";
+import type {
+  DocumentValidators,
+  FetchContext,
+  GatherContext,
+  GatheredRecord,
+  Harvester,
+} from "../../harvest/interface.ts";
+import { messageOf, NotModifiedError, RemoteError } from "../../errors/mod.ts";
+import { BlockedUrlError, type Validators } from "../../http/mod.ts";
 import { parseDcatConfig } from "../dcat/config.ts";
 import { type IsoProfile, isoStandard, readIso } from "./iso19139.ts";
 import { type IsoConfig, isoConfigFields, IsoMappings, type IsoValidator } from "./record.ts";
@@ -68,9 +74,15 @@ export function exceptionMessage(root: XmlElement): string | undefined {
  * GETs an OWS operation; an exception report (servers send it with 200 or with 400) becomes an
  * error with the server's code and text, `where` saying which request it answered.
  */
-async function owsGet(http: GatherContext["http"], url: string, signal: AbortSignal | undefined, where: string) {
+async function owsGet(
+  http: GatherContext["http"],
+  url: string,
+  signal: AbortSignal | undefined,
+  where: string,
+  validators?: Validators,
+) {
   try {
-    return await http.getText(url, { signal, headers: { Accept: "application/xml, text/xml;q=0.9" } });
+    return await http.getText(url, { signal, validators, headers: { Accept: "application/xml, text/xml;q=0.9" } });
   } catch (error) {
     if (error instanceof RemoteError && error.body?.includes("ExceptionReport")) {
       try {
@@ -99,40 +111,8 @@ function withParams(base: string, params: Record<string, string>): string {
   return u.href;
 }
 
-/** Reads GetCapabilities: versions, the GET address, the ISO output schema and the queryables. */
-export async function cswCapabilities(
-  http: GatherContext["http"],
-  url: string,
-  options: { version?: CswConfig["version"]; signal?: AbortSignal } = {},
-): Promise<CswCapabilities> {
-  const base = serviceBase(url);
-  const ask = async (version: string) => {
-    const page = await owsGet(
-      http,
-      withParams(base, { service: "CSW", request: "GetCapabilities", acceptversions: version }),
-      options.signal,
-      "GetCapabilities",
-    );
-    const root = parseXml(page.text);
-    const problem = exceptionMessage(root);
-    if (problem) throw new Error(`The server answered GetCapabilities with an exception: ${problem}`);
-    if (root.local !== "Capabilities") {
-      throw new Error(`Not CSW capabilities: the answer's root element is <${root.name}>`);
-    }
-    return root;
-  };
-  // One version at a time: a list ("3.0.0,2.0.2") is valid OWS, but pycsw 2.6 refuses it. A server
-  // without 3.0.0 answers that request with an exception, or with its 2.0.2 capabilities.
-  let root: XmlElement;
-  if (options.version === "2.0.2" || options.version === "3.0.0") root = await ask(options.version);
-  else {
-    try {
-      root = await ask("3.0.0");
-    } catch (error) {
-      if (error instanceof BlockedUrlError) throw error;
-      root = await ask("2.0.2");
-    }
-  }
+/** What GetCapabilities says, from its document. */
+function readCapabilities(root: XmlElement, base: string): CswCapabilities {
   const declared = attr(root, "version") ?? "";
   const version = declared === "3.0.0" || (root.uri === CSW_NS["3.0.0"] && !declared) ? "3.0.0" : "2.0.2";
   const op = all(root, "//ows:Operation").find((o) => attr(o, "name") === "GetRecords");
@@ -151,6 +131,52 @@ export async function cswCapabilities(
     modifiedQueryable: constraints.some((q) => /(^|:)modified$/i.test(q)),
     title: texts(root, "//ows:ServiceIdentification/ows:Title")[0] ?? "",
   };
+}
+
+/** The validators of a capabilities document, with what was read from it (reused after a 304). */
+type CapabilitiesValidators = Validators & { capabilities?: CswCapabilities };
+
+/**
+ * Reads GetCapabilities: versions, the GET address, the ISO output schema and the queryables. With
+ * `documents` (a gather's), the request is conditional, and a 304 reuses what the last read found.
+ */
+export async function cswCapabilities(
+  http: GatherContext["http"],
+  url: string,
+  options: { version?: CswConfig["version"]; signal?: AbortSignal; documents?: DocumentValidators } = {},
+): Promise<CswCapabilities> {
+  const base = serviceBase(url);
+  const { documents } = options;
+  const ask = async (version: string): Promise<CswCapabilities> => {
+    const capsUrl = withParams(base, { service: "CSW", request: "GetCapabilities", acceptversions: version });
+    const previous = (await documents?.previous(capsUrl))?.validators as CapabilitiesValidators | undefined;
+    const known = previous?.capabilities;
+    try {
+      const page = await owsGet(http, capsUrl, options.signal, "GetCapabilities", known ? previous : undefined);
+      const root = parseXml(page.text);
+      const problem = exceptionMessage(root);
+      if (problem) throw new Error(`The server answered GetCapabilities with an exception: ${problem}`);
+      if (root.local !== "Capabilities") {
+        throw new Error(`Not CSW capabilities: the answer's root element is <${root.name}>`);
+      }
+      const capabilities = readCapabilities(root, base);
+      documents?.remember(capsUrl, { ...page.validators, capabilities } as CapabilitiesValidators);
+      return capabilities;
+    } catch (error) {
+      if (!(error instanceof NotModifiedError) || !known) throw error;
+      documents!.notModified(capsUrl);
+      return known;
+    }
+  };
+  // One version at a time: a list ("3.0.0,2.0.2") is valid OWS, but pycsw 2.6 refuses it. A server
+  // without 3.0.0 answers that request with an exception, or with its 2.0.2 capabilities.
+  if (options.version === "2.0.2" || options.version === "3.0.0") return await ask(options.version);
+  try {
+    return await ask("3.0.0");
+  } catch (error) {
+    if (error instanceof BlockedUrlError) throw error;
+    return await ask("2.0.2");
+  }
 }
 
 /** The constraint parameters of a GetRecords request, the source's own and "modified since" together. */
@@ -336,7 +362,11 @@ export function cswHarvester(options: { profiles?: IsoProfile[]; validators?: Is
       const size = config.page_size ?? 100;
       let caps: CswCapabilities;
       try {
-        caps = await cswCapabilities(ctx.http, ctx.source.url, { version: config.version, signal: ctx.signal });
+        caps = await cswCapabilities(ctx.http, ctx.source.url, {
+          version: config.version,
+          signal: ctx.signal,
+          documents: ctx.documents,
+        });
       } catch (error) {
         await ctx.saveGatherError(`Error reading the capabilities of ${ctx.source.url}: ${messageOf(error)}`);
         return;
