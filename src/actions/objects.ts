@@ -9,7 +9,15 @@ import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import type { Queryable } from "../db/mod.ts";
 import { harvestTime } from "../harvest/dicts.ts";
 import { getJob } from "../harvest/jobs.ts";
-import { changeSummary, datasetHistory, gatherErrors, objectChanges, objectsWithErrors } from "../harvest/reports.ts";
+import {
+  changeSummary,
+  datasetHistory,
+  gatherErrors,
+  objectChanges,
+  objectErrors,
+  objectExtras,
+  objectsWithErrors,
+} from "../harvest/reports.ts";
 import { getSource, sourceExists } from "../harvest/sources.ts";
 import { sourceInfo } from "../harvest/stage.ts";
 import {
@@ -18,8 +26,6 @@ import {
   getObjectRecord,
   listObjectIds,
   objectByGuid,
-  objectErrors,
-  objectExtras,
   type ObjectRecord,
 } from "../harvest/objects.ts";
 import { findPackage, showPackage } from "../catalog/mod.ts";

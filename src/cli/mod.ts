@@ -18,6 +18,7 @@ import {
 } from "./context.ts";
 import { runConsumers, runScheduler } from "../harvest/consumers.ts";
 import { heartbeat } from "../db/consumers.ts";
+import { recoverDeadProcesses } from "../harvest/recovery.ts";
 import { progressDisplay, summaryLine } from "./progress.ts";
 import { metricsServer, parsePort, printJob, printJson, printSource } from "./print.ts";
 import { accountCommands } from "./accounts.ts";
@@ -255,7 +256,7 @@ export function buildProgram() {
         const metricsPort = parsePort(opts.metricsPort);
         await withServices(globals(cmd), async ({ services }) => {
           const signal = shutdownSignal();
-          const beat = heartbeat(services.sql, name, signal);
+          const beat = heartbeat(services.sql, name, signal, () => recoverDeadProcesses(services).then(() => {}));
           const metrics = metricsServer(services, metricsPort);
           note(`${name} started (queue: ${services.config.values["ckan.harvest.mq.type"]}, pid ${Deno.pid})`);
           await runConsumers(services, { gather, fetch, concurrency, signal });
@@ -282,7 +283,7 @@ export function buildProgram() {
       const metricsPort = parsePort(opts.metricsPort);
       await withServices(globals(cmd), async ({ services }) => {
         const signal = shutdownSignal();
-        const beat = heartbeat(services.sql, "scheduler", signal);
+        const beat = heartbeat(services.sql, "scheduler", signal, () => recoverDeadProcesses(services).then(() => {}));
         const metrics = metricsServer(services, metricsPort);
         const cron = opts.cron ?? services.config.values["ckan.harvest.scheduler.cron"];
         note(`scheduler started: tick ${interval ? `every ${interval} s` : `at "${cron}"`} (pid ${Deno.pid})`);

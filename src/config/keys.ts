@@ -123,6 +123,12 @@ export const CONFIG_KEYS = {
     default: 90,
     doc: "Days of superseded (non-current) harvest objects kept by the history trim; current objects are always kept",
   },
+  "ckan.harvest.consumer.dead_after": {
+    schema: int(6, 3600),
+    default: 10,
+    doc: "Seconds without a heartbeat (every 3 s) after which a worker, consumer or scheduler counts as dead and the " +
+      "work it held is queued again by the others",
+  },
   "ckan.harvest.plan.max_age_hours": {
     schema: int(1, 720),
     default: 24,

@@ -6,6 +6,15 @@
  */
 import type { Queryable } from "./sql.ts";
 
+/**
+ * This process, as its heartbeat and the leases it takes name it: host, pid and a random part, so a
+ * process restarted with the same pid (pid 1 in a container) is not taken for the one that died.
+ */
+export const PROCESS_ID = `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
+
+/** Seconds between heartbeats of a long-running process. */
+export const HEARTBEAT_SECONDS = 3;
+
 /** Records a process alive now. */
 export async function beat(sql: Queryable, id: string, kind: string): Promise<void> {
   await sql`INSERT INTO harvest_consumer (id, kind, host, pid) VALUES (${id}, ${kind}, ${Deno.hostname()}, ${Deno.pid})
@@ -35,20 +44,34 @@ export async function aliveByKind(sql: Queryable): Promise<Map<string, number>> 
   return new Map(rows.map((r) => [r.kind, r.n]));
 }
 
+/** Processes that reported alive once but not for `seconds`: dead, or cut off. */
+export async function silentFor(sql: Queryable, seconds: number): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    SELECT id FROM harvest_consumer WHERE last_seen < now() - make_interval(secs => ${seconds})`;
+  return rows.map((r) => r.id);
+}
+
 /**
- * Reports this long-running process alive every 15 s until the signal aborts, then removes its row.
+ * Reports this long-running process alive every `HEARTBEAT_SECONDS` until the signal aborts, then
+ * removes its row; `after` runs after each beat (the recovery of dead processes' work).
  */
-export async function heartbeat(sql: Queryable, kind: string, signal: AbortSignal): Promise<void> {
-  const id = `${Deno.hostname()}:${Deno.pid}`;
+export async function heartbeat(
+  sql: Queryable,
+  kind: string,
+  signal: AbortSignal,
+  after?: () => Promise<void>,
+): Promise<void> {
+  const id = PROCESS_ID;
   const once = async () => {
     try {
       await beat(sql, id, kind);
+      await after?.();
     } catch { /* the database is away; the consumers reconnect by themselves and so will this */ }
   };
   await once();
   while (!signal.aborted) {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 15_000);
+      const timer = setTimeout(resolve, HEARTBEAT_SECONDS * 1000);
       signal.addEventListener("abort", () => {
         clearTimeout(timer);
         resolve();

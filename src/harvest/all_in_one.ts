@@ -2,6 +2,7 @@ import type { Config } from "../config/mod.ts";
 import type { Services } from "../services_type.ts";
 import { heartbeat } from "../db/consumers.ts";
 import { runConsumers, runScheduler } from "./consumers.ts";
+import { recoverDeadProcesses } from "./recovery.ts";
 
 /**
  * Whether `serve` (and the demo) also runs the consumers and the scheduler: `auto` does on the
@@ -21,7 +22,7 @@ export function allInOneWanted(config: Config, flag?: boolean): boolean {
  */
 export async function runAllInOne(services: Services, signal: AbortSignal, concurrency = 4): Promise<void> {
   await Promise.all([
-    heartbeat(services.sql, "all-in-one", signal),
+    heartbeat(services.sql, "all-in-one", signal, () => recoverDeadProcesses(services).then(() => {})),
     runConsumers(services, { gather: true, fetch: true, concurrency, signal }),
     runScheduler(services, { cron: services.config.values["ckan.harvest.scheduler.cron"], signal }),
   ]);

@@ -1,3 +1,4 @@
+import { PROCESS_ID } from "../db/consumers.ts";
 import type { Queryable } from "../db/mod.ts";
 import { NotFoundError } from "../errors/mod.ts";
 import { emptyStats, harvestTime, type JobStats, REPORT_STATUSES } from "./dicts.ts";
@@ -223,11 +224,21 @@ export async function jobWithSource(
 export async function claimGather(sql: Queryable, jobId: string, configHash: string, lease: number): Promise<boolean> {
   const claimed = await sql`
     UPDATE harvest_job SET gather_started = coalesce(gather_started, now()), config_hash = ${configHash},
-      gather_lease_until = now() + make_interval(secs => ${lease})
+      gather_lease_until = now() + make_interval(secs => ${lease}), gather_leased_by = ${PROCESS_ID}
     WHERE id = ${jobId} AND status = 'Running' AND gather_finished IS NULL
       AND (gather_lease_until IS NULL OR gather_lease_until < now())
     RETURNING id`;
   return claimed.length > 0;
+}
+
+/** Releases the gathers held by processes that stopped reporting alive; answers the jobs to queue again. */
+export async function releaseGathersOf(sql: Queryable, holders: string[]): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    UPDATE harvest_job SET gather_lease_until = NULL, gather_leased_by = NULL, queued_at = now()
+    WHERE gather_leased_by = ANY(${holders}) AND status = 'Running' AND gather_finished IS NULL
+      AND gather_lease_until > now()
+    RETURNING id`;
+  return rows.map((r) => r.id);
 }
 
 export async function renewGatherLease(sql: Queryable, jobId: string, lease: number): Promise<void> {

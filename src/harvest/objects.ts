@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { PROCESS_ID } from "../db/consumers.ts";
 import type { Queryable, Sql, Tx } from "../db/mod.ts";
 import { ValidationError } from "../errors/mod.ts";
 import type { ObjectInfo } from "./interface.ts";
@@ -71,26 +72,6 @@ export async function currentObjectOf(sql: Queryable, packageId: string): Promis
     [packageId],
   );
   return row;
-}
-
-export interface ObjectError {
-  id: string;
-  message: string;
-  stage: string;
-  line: number | null;
-  created: Date;
-}
-
-export async function objectErrors(sql: Queryable, objectId: string): Promise<ObjectError[]> {
-  return await sql<ObjectError[]>`
-    SELECT id, message, stage, line, created FROM harvest_object_error WHERE harvest_object_id = ${objectId}
-    ORDER BY created, id`;
-}
-
-export async function objectExtras(sql: Queryable, objectId: string): Promise<Record<string, string>> {
-  const rows = await sql<{ key: string; value: string }[]>`
-    SELECT key, value FROM harvest_object_extra WHERE harvest_object_id = ${objectId} ORDER BY key`;
-  return Object.fromEntries(rows.map((e) => [e.key, e.value]));
 }
 
 /** Object ids of a source, newest first. */
@@ -259,14 +240,23 @@ const CLAIMED_COLUMNS = `o.id, o.guid, o.content, o.content_hash, o.state, o.ret
  */
 export async function claimObjects(sql: Queryable, ids: string[], lease: number): Promise<ClaimedObject[]> {
   return await sql.unsafe<ClaimedObject[]>(
-    `UPDATE harvest_object o SET retry_times = o.retry_times + 1,
+    `UPDATE harvest_object o SET retry_times = o.retry_times + 1, leased_by = $5,
       lease_until = now() + make_interval(secs => $2), state = $3, fetch_started = now()
     FROM harvest_job j, harvest_source s
     WHERE o.id = ANY($1) AND j.id = o.harvest_job_id AND s.id = o.harvest_source_id
       AND o.state = ANY($4) AND (o.lease_until IS NULL OR o.lease_until < now())
     RETURNING ${CLAIMED_COLUMNS}`,
-    [ids, lease, to("claim"), from("claim")] as never[],
+    [ids, lease, to("claim"), from("claim"), PROCESS_ID] as never[],
   );
+}
+
+/** Releases the leases of processes that stopped reporting alive; answers the objects to queue again. */
+export async function releaseLeasesOf(sql: Queryable, holders: string[]): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    UPDATE harvest_object SET lease_until = NULL, leased_by = NULL, queued_at = now()
+    WHERE leased_by = ANY(${holders}) AND lease_until > now() AND state = ANY(${UNFINISHED as string[]})
+    RETURNING id`;
+  return rows.map((r) => r.id);
 }
 
 /** An object as the import stage reads it, without claiming it (`harvester import`). */

@@ -146,3 +146,23 @@ export async function currentRecordDates(sql: Queryable, sourceId: string): Prom
     WHERE o.harvest_source_id = ${sourceId} AND o.current AND p.state = 'active'`;
   return new Map(rows.map((r) => [r.guid, r.modified]));
 }
+
+export interface ObjectError {
+  id: string;
+  message: string;
+  stage: string;
+  line: number | null;
+  created: Date;
+}
+
+export async function objectErrors(sql: Queryable, objectId: string): Promise<ObjectError[]> {
+  return await sql<ObjectError[]>`
+    SELECT id, message, stage, line, created FROM harvest_object_error WHERE harvest_object_id = ${objectId}
+    ORDER BY created, id`;
+}
+
+export async function objectExtras(sql: Queryable, objectId: string): Promise<Record<string, string>> {
+  const rows = await sql<{ key: string; value: string }[]>`
+    SELECT key, value FROM harvest_object_extra WHERE harvest_object_id = ${objectId} ORDER BY key`;
+  return Object.fromEntries(rows.map((e) => [e.key, e.value]));
+}

@@ -1,0 +1,39 @@
+/**
+ * Recovery in seconds: every long-running process, after each heartbeat, looks for processes that
+ * stopped reporting alive (`ckan.harvest.consumer.dead_after`, default 10 s) and releases the leases
+ * they held (objects being fetched or imported, gathers), queueing that work again at once. Live
+ * processes keep their leases for the whole visibility timeout, however slow their work is; only
+ * silence releases them early.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Services } from "../services_type.ts";
+import { forget, silentFor } from "../db/consumers.ts";
+import { releaseGathersOf } from "./jobs.ts";
+import { releaseLeasesOf } from "./objects.ts";
+
+const log = getLogger(["harvest", "recovery"]);
+
+/** Releases and queues again the work of processes silent for longer than `dead_after`. */
+export async function recoverDeadProcesses(
+  services: Services,
+): Promise<{ processes: string[]; jobs: number; objects: number }> {
+  const { sql, queue } = services;
+  const dead = await silentFor(sql, services.config.values["ckan.harvest.consumer.dead_after"]);
+  if (dead.length === 0) return { processes: [], jobs: 0, objects: 0 };
+  const jobs = await releaseGathersOf(sql, dead);
+  const objects = await releaseLeasesOf(sql, dead);
+  if (jobs.length) await queue.publish("gather", jobs.map((id) => JSON.stringify({ harvest_job_id: id })));
+  for (let i = 0; i < objects.length; i += 500) {
+    await queue.publish("fetch", objects.slice(i, i + 500).map((id) => JSON.stringify({ harvest_object_id: id })));
+  }
+  for (const id of dead) await forget(sql, id);
+  if (jobs.length || objects.length) {
+    log.warning(
+      "Released the work of {n} silent process(es) ({processes}): {jobs} gather(s) and {objects} object(s) queued again",
+      { n: dead.length, processes: dead.join(", "), jobs: jobs.length, objects: objects.length },
+    );
+  }
+  return { processes: dead, jobs: jobs.length, objects: objects.length };
+}
