@@ -84,3 +84,10 @@ export function Stamp(props: { at: string | null | undefined }) {
     <time datetime={at.toISOString()} data-absolute="true">{at.toISOString().slice(0, 19).replace("T", " ")} UTC</time>
   );
 }
+
+/** A changed value as text: lists as comma-separated names, the rest as JSON or as it is. */
+export function shown(v: unknown): string {
+  if (v === undefined || v === null || v === "") return "—";
+  if (Array.isArray(v)) return v.length ? v.join(", ") : "—";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}

@@ -4,15 +4,8 @@
  * @module
  */
 import { prettyContent } from "../layout.tsx";
-import { Stamp } from "../format.tsx";
+import { shown, Stamp } from "../format.tsx";
 import type { Kit, WebApp } from "../kit.tsx";
-
-/** A changed value as text: lists as comma-separated names, the rest as JSON or as it is. */
-function shown(v: unknown): string {
-  if (v === undefined || v === null || v === "") return "—";
-  if (Array.isArray(v)) return v.length ? v.join(", ") : "—";
-  return typeof v === "string" ? v : JSON.stringify(v);
-}
 
 export function objectPage(app: WebApp, k: Kit): void {
   const { act, page } = k;

@@ -8,14 +8,7 @@
 import { PlanOutdatedError } from "../../harvest/apply.ts";
 import { Csrf } from "../layout.tsx";
 import type { Kit, WebApp } from "../kit.tsx";
-import { When } from "../format.tsx";
-
-/** A changed value as text: lists as comma-separated names, the rest as JSON or as it is. */
-function shown(v: unknown): string {
-  if (v === undefined || v === null || v === "") return "—";
-  if (Array.isArray(v)) return v.length ? v.join(", ") : "—";
-  return typeof v === "string" ? v : JSON.stringify(v);
-}
+import { shown, When } from "../format.tsx";
 
 /** Rows shown per kind of change; the API and `harvester --json plan-show` have them all. */
 const SHOWN = 200;
