@@ -1,5 +1,27 @@
 # One image for every process of the service: the API server (the default command), the workers, the
 # scheduler and the CLI. Each process gets only the permissions it needs (see compose.yaml).
+# --- Release binaries, built with `docker build --target release .` ------------------------------------
+# `deno task compile` (scripts/compile.ts) makes dist/harvest-server, dist/harvester and dist/harvest-worker
+# with each process's permission flags baked in. deno compile downloads its runtime (denort) while it
+# builds, so this stage needs network access; the image it makes holds no Deno and no source.
+FROM denoland/deno:2.9.6 AS build
+WORKDIR /app
+COPY deno.json deno.lock ./
+RUN deno install --frozen
+COPY . .
+RUN deno task compile
+
+FROM debian:bookworm-slim AS release
+RUN useradd --system --create-home --home-dir /home/harvest harvest && mkdir -p /data && chown harvest /data
+COPY --from=build /app/dist/harvest-server /app/dist/harvester /app/dist/harvest-worker /usr/local/bin/
+USER harvest
+ENV HARVEST_DATA_DIR=/data HOST=0.0.0.0 PORT=5000
+VOLUME /data
+EXPOSE 5000
+# Workers: harvest-worker [--concurrency N]; the scheduler: harvester scheduler; the CLI: harvester <command>.
+CMD ["harvest-server"]
+
+# --- The default image: the same processes run by deno from the source ------------------------------
 FROM denoland/deno:2.9.6
 
 WORKDIR /app

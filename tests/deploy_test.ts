@@ -21,7 +21,8 @@ interface ComposeService {
 /** The JSON-array instruction of a Dockerfile line (`CMD [...]`, `HEALTHCHECK ... CMD [...]`). */
 function dockerArray(dockerfile: string, instruction: RegExp): string[] {
   const joined = dockerfile.replace(/\\\n/g, " ");
-  const line = joined.split("\n").find((l) => instruction.test(l));
+  // The default image is the last stage (the release stage before it has its own CMD).
+  const line = joined.split("\n").findLast((l) => instruction.test(l));
   assert(line, `the Dockerfile has ${instruction}`);
   return JSON.parse(line.slice(line.indexOf("[")));
 }
