@@ -18,8 +18,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-# chromium (and a font) for the web UI tests in a real browser; nginx serves a real directory listing (WAF).
-apt_install postgresql redis-server rabbitmq-server chromium fonts-liberation nginx
+# chromium (and a font) for the web UI tests in a real browser; nginx serves a real directory listing (WAF);
+# wrk drives the API benchmark.
+apt_install postgresql redis-server rabbitmq-server chromium fonts-liberation nginx wrk
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
