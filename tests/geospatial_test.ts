@@ -54,6 +54,14 @@ Deno.test("a WAF on nginx: every record arrives with its title, identifier, tags
   const created = await cli(["source", "create", "geo-waf", waf.url, "waf"], env);
   assertEquals(created.code, 0, created.stderr);
 
+  // A preview works for this harvester too, through the framework: what would be added, and what would fail.
+  const plan = JSON.parse((await cli(["--json", "plan", "geo-waf"], env)).stdout);
+  assertEquals([plan.counts.add, plan.counts.error], [GOOD.length, 3]);
+  assert(
+    plan.items.some((i: Dict) => i.action === "add" && i.title === "Country Parks (Scotland)"),
+    "titles of ISO records",
+  );
+
   const first = JSON.parse((await cli(["--json", "run-test", "geo-waf"], env)).stdout);
   assertEquals(first.stats.added, GOOD.length, JSON.stringify(first));
   assertEquals(first.stats.errored, 3);

@@ -47,6 +47,7 @@ Deno.test("a preview lists exactly what a harvest would change and writes nothin
   assertEquals(plan.counts, { add: 1, update: 1, leave: 8, withdraw: 1, error: 0 });
   const byAction = Object.fromEntries((plan.items as Dict[]).map((i) => [i.action, i]));
   assertEquals((byAction.add as Dict).guid, added.id);
+  assertEquals([(byAction.add as Dict).title, (byAction.add as Dict).name], ["A new dataset", "a-new-dataset"]);
   assertEquals((byAction.withdraw as Dict).guid, d1!.id);
   const update = byAction.update as { guid: string; changes: { field: string; before: unknown; after: unknown }[] };
   assertEquals(update.guid, d0!.id);

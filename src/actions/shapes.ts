@@ -66,6 +66,7 @@ const plan = z.object({
     action: planAction,
     dataset: z.object({ id: z.string(), name: z.string(), title: z.string() }).optional(),
     title: z.string().optional(),
+    name: z.string().optional().describe("the name a dataset to add would get"),
     changes: z.array(change).optional(),
     errors: z.array(z.string()).optional(),
     hash: z.string().optional(),

@@ -315,3 +315,12 @@ export async function modifiedTimes(sql: Queryable, ids: string[]): Promise<Map<
     SELECT id, metadata_modified::text AS modified FROM package WHERE id = ANY(${ids})`;
   return new Map(rows.map((r) => [r.id, r.modified]));
 }
+
+/** A dataset's name and title, as stored (inside the caller's transaction, what it wrote). */
+export async function packageNameAndTitle(
+  sql: Queryable,
+  id: string,
+): Promise<{ name: string; title: string } | undefined> {
+  const [row] = await sql<{ name: string; title: string }[]>`SELECT name, title FROM package WHERE id = ${id}`;
+  return row;
+}

@@ -37,8 +37,9 @@ export function printPlan(plan: Plan): void {
     shown[item.action] = (shown[item.action] ?? 0) + 1;
     if (shown[item.action]! > SHOWN) continue;
     const name = item.dataset ? ` (${item.dataset.name})` : "";
-    if (item.action === "add") out(`  + add      ${item.guid}${item.title ? `: ${item.title}` : ""}`);
-    else if (item.action === "withdraw") out(`  - withdraw ${item.guid}${name}`);
+    if (item.action === "add") {
+      out(`  + add      ${item.guid}${item.title ? `: ${item.title}` : ""}${item.name ? ` (${item.name})` : ""}`);
+    } else if (item.action === "withdraw") out(`  - withdraw ${item.guid}${name}`);
     else if (item.action === "error") out(`  ! fail     ${item.guid}: ${(item.errors ?? []).join("; ")}`);
     else {
       out(`  ~ update   ${item.guid}${name}`);

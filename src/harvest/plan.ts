@@ -15,7 +15,7 @@ import type { Tx } from "../db/mod.ts";
 import { isConnectionError } from "../db/mod.ts";
 import { messageOf, ValidationError } from "../errors/mod.ts";
 import type { Validators } from "../http/mod.ts";
-import { modifiedTimes } from "../catalog/package.ts";
+import { modifiedTimes, packageNameAndTitle } from "../catalog/package.ts";
 import type { FieldChange } from "../catalog/diff.ts";
 import type { FetchContext, GatherContext, GatheredRecord, Harvester, ImportContext } from "./interface.ts";
 import { GatherCounter, GatherLimitError, gatherLimits } from "./limits.ts";
@@ -37,8 +37,9 @@ export interface PlanItem {
   action: PlanAction;
   /** The local dataset an update or a withdrawal touches. */
   dataset?: { id: string; name: string; title: string };
-  /** The title a new dataset gets. */
+  /** The title and the name a new dataset gets. */
   title?: string;
+  name?: string;
   /** An update's field-level diff against the stored dataset. */
   changes?: FieldChange[];
   /** Why the record would fail. */
@@ -373,8 +374,12 @@ async function previewImport(
           line: hash,
         };
       }
-      const pkg = r.object.content ? safeTitle(r.object.content) : undefined;
-      return { item: { guid, action: "add", title: pkg, hash: hash.slice(0, 12) }, line: hash };
+      // The dataset as the import wrote it, before the rollback: its title and the name it would get.
+      const written = catalog.link ? await packageNameAndTitle(sp, catalog.link) : undefined;
+      return {
+        item: { guid, action: "add", title: written?.title, name: written?.name, hash: hash.slice(0, 12) },
+        line: hash,
+      };
     });
   } catch (error) {
     if (isConnectionError(error)) throw error;
@@ -383,17 +388,6 @@ async function previewImport(
       item: { guid, action: "error", errors: [...errors, message], hash: hash.slice(0, 12) },
       line: `${hash}\u0000${message}`,
     };
-  }
-}
-
-/** The title of a JSON record, when its content is one; for the preview's list of additions. */
-function safeTitle(content: string): string | undefined {
-  if (!content.startsWith("{")) return undefined;
-  try {
-    const title = (JSON.parse(content) as { title?: unknown }).title;
-    return typeof title === "string" ? title : undefined;
-  } catch {
-    return undefined;
   }
 }
 
