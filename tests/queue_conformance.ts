@@ -10,8 +10,8 @@ const ROOT = new URL("../", import.meta.url).pathname;
 
 export interface Backend {
   name: string;
-  /** A queue for a site id; `visibility` seconds before unacknowledged messages come back. */
-  open(siteId: string): Promise<Queue>;
+  /** A queue for a site id; `visibility` seconds (default: short) before unacknowledged messages come back. */
+  open(siteId: string, visibility?: number): Promise<Queue>;
   /** Environment for a subprocess to open the same queue for `siteId`. */
   env(siteId: string): Record<string, string>;
 }
@@ -31,6 +31,37 @@ async function collect(queue: Queue, expected: number, options: { concurrency?: 
 
 export function queueConformance(backend: Backend): void {
   const site = () => `t${crypto.randomUUID().slice(0, 8)}`;
+
+  Deno.test(`${backend.name} queue: the messages a silent process held are delivered again at once, not after the visibility timeout`, async () => {
+    const siteId = site();
+    const queue = await backend.open(siteId, 300);
+    try {
+      if (!queue.releaseHolders) {
+        // RabbitMQ delivers a dead consumer's messages again when its connection drops.
+        assertEquals(backend.name, "amqp");
+        return;
+      }
+      const bodies = Array.from({ length: 5 }, (_, i) => JSON.stringify({ harvest_object_id: `held${i}` }));
+      await queue.publish("fetch", bodies);
+      // This process takes them and never acknowledges them, as one killed mid-message would.
+      const taken: string[] = [];
+      const controller = new AbortController();
+      await queue.listen("fetch", (body) => {
+        taken.push(body);
+        if (taken.length >= 5) controller.abort();
+        return Promise.reject(new Error("killed"));
+      }, { signal: controller.signal, concurrency: 5 });
+      assertEquals(taken.length, 5);
+      // Within the 300 s visibility timeout nothing comes back by itself...
+      assertEquals((await collect(queue, 5, { ms: 1500 })).length, 0);
+      // ...but once the holder is known silent, all of it does.
+      const { PROCESS_ID } = await import("../src/db/consumers.ts");
+      assertEquals(await queue.releaseHolders([PROCESS_ID]), 5);
+      assertEquals((await collect(queue, 5, { ms: 5000 })).sort(), bodies.toSorted());
+    } finally {
+      await queue.close();
+    }
+  });
 
   Deno.test(`${backend.name} queue: every published message is delivered once and acknowledged`, async () => {
     const queue = await backend.open(site());

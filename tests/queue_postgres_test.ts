@@ -20,9 +20,13 @@ const env = (siteId: string) => ({
 queueConformance({
   name: "postgres",
   env,
-  open(siteId) {
+  open(siteId, visibility) {
     const sql = postgres(db.url, { onnotice: () => {}, max: 6 });
-    const queue = openQueue(loadConfig({ env: env(siteId) }), sql as never);
+    const settings = {
+      ...env(siteId),
+      ...(visibility ? { CKAN__HARVEST__MQ__VISIBILITY_TIMEOUT: String(visibility) } : {}),
+    };
+    const queue = openQueue(loadConfig({ env: settings }), sql as never);
     const close = queue.close.bind(queue);
     queue.close = async () => {
       await close();

@@ -14,7 +14,15 @@ const env = (siteId: string) => ({
 queueConformance({
   name: "redis",
   env,
-  open: (siteId) => Promise.resolve(openQueue(loadConfig({ env: env(siteId) }), undefined as never)),
+  open: (siteId, visibility) =>
+    Promise.resolve(
+      openQueue(
+        loadConfig({
+          env: { ...env(siteId), ...(visibility ? { CKAN__HARVEST__MQ__VISIBILITY_TIMEOUT: String(visibility) } : {}) },
+        }),
+        undefined as never,
+      ),
+    ),
 });
 
 Deno.test("redis queue: 5,000 datasets through three consumers that are killed and restarted lose nothing", async () => {

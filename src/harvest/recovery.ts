@@ -22,6 +22,8 @@ export async function recoverDeadProcesses(
   const { sql, queue } = services;
   const dead = await silentFor(sql, services.config.values["ckan.harvest.consumer.dead_after"]);
   if (dead.length === 0) return { processes: [], jobs: 0, objects: 0 };
+  // Messages the dead took from the broker but had not started yet, then the work they had started.
+  const messages = await queue.releaseHolders?.(dead) ?? 0;
   const jobs = await releaseGathersOf(sql, dead);
   const objects = await releaseLeasesOf(sql, dead);
   if (jobs.length) await queue.publish("gather", jobs.map((id) => JSON.stringify({ harvest_job_id: id })));
@@ -29,10 +31,11 @@ export async function recoverDeadProcesses(
     await queue.publish("fetch", objects.slice(i, i + 500).map((id) => JSON.stringify({ harvest_object_id: id })));
   }
   for (const id of dead) await forget(sql, id);
-  if (jobs.length || objects.length) {
+  if (jobs.length || objects.length || messages) {
     log.warning(
-      "Released the work of {n} silent process(es) ({processes}): {jobs} gather(s) and {objects} object(s) queued again",
-      { n: dead.length, processes: dead.join(", "), jobs: jobs.length, objects: objects.length },
+      "Released the work of {n} silent process(es) ({processes}): {jobs} gather(s) and {objects} object(s) " +
+        "queued again, {messages} message(s) delivered again",
+      { n: dead.length, processes: dead.join(", "), jobs: jobs.length, objects: objects.length, messages },
     );
   }
   return { processes: dead, jobs: jobs.length, objects: objects.length };

@@ -1,3 +1,4 @@
+import { PROCESS_ID } from "../db/consumers.ts";
 import type { Sql } from "../db/mod.ts";
 import { getLogger } from "@logtape/logtape";
 import type { ListenOptions, Queue, QueueName } from "./types.ts";
@@ -38,7 +39,7 @@ export class PostgresQueue implements Queue {
       try {
         claimed = free <= 0 ? [] : await this.sql<{ id: string; body: string }[]>`
           UPDATE harvest_queue SET locked_until = now() + make_interval(secs => ${this.visibilitySeconds}),
-            deliveries = deliveries + 1
+            deliveries = deliveries + 1, locked_by = ${PROCESS_ID}
           WHERE id IN (SELECT id FROM harvest_queue WHERE queue = ${name}
             AND (locked_until IS NULL OR locked_until < now()) ORDER BY id LIMIT ${free} FOR UPDATE SKIP LOCKED)
           RETURNING id, body`;
@@ -67,6 +68,13 @@ export class PostgresQueue implements Queue {
       }
     }
     await Promise.allSettled(inFlight);
+  }
+
+  /** Makes the messages that silent processes held deliverable again now. */
+  async releaseHolders(holders: string[]): Promise<number> {
+    const rows = await this.sql`
+      UPDATE harvest_queue SET locked_until = NULL, locked_by = NULL WHERE locked_by = ANY(${holders})`;
+    return rows.count;
   }
 
   async purge(queue: QueueName): Promise<number> {

@@ -1,3 +1,4 @@
+import { PROCESS_ID } from "../db/consumers.ts";
 import { Redis } from "ioredis";
 import { getLogger } from "@logtape/logtape";
 import type { ListenOptions, Queue, QueueName } from "./types.ts";
@@ -119,7 +120,9 @@ export class RedisQueue implements Queue {
   async listen(queue: QueueName, handler: (body: string) => Promise<void>, options: ListenOptions): Promise<void> {
     const key = this.key(queue);
     const concurrency = options.concurrency ?? 1;
-    const consumer = `${Deno.hostname()}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+    // The process's own name: the one its heartbeat and leases carry, so its pending messages can be
+    // handed on when it stops reporting alive.
+    const consumer = PROCESS_ID;
     // Blocking reads get their own connection, so publishing and acks never wait behind them.
     const reader = this.#client.duplicate();
     reader.on("error", () => {});
@@ -219,6 +222,37 @@ export class RedisQueue implements Queue {
       await this.#ensureGroup(this.#client, key);
       return n;
     });
+  }
+
+  /**
+   * Hands on the messages silent processes left pending: each is added again (a fresh entry, delivered
+   * at once) and the old one acknowledged and deleted; the dead consumers leave the group.
+   */
+  async releaseHolders(holders: string[]): Promise<number> {
+    let moved = 0;
+    for (const queue of ["gather", "fetch"] as QueueName[]) {
+      const key = this.key(queue);
+      for (const holder of holders) {
+        for (;;) {
+          const pending = await this.#command(() =>
+            this.#client.xpending(key, GROUP, "-", "+", 500, holder) as Promise<[string, string, number, number][]>
+          ).catch(() => [] as [string, string, number, number][]);
+          if (pending.length === 0) break;
+          const ids = pending.map((p) => p[0]);
+          const entries = await this.#command(() =>
+            this.#client.xclaim(key, GROUP, holder, 0, ...ids) as Promise<[string, string[]][]>
+          );
+          const multi = this.#client.multi();
+          for (const [, fields] of entries) multi.xadd(key, "*", ...fields);
+          multi.xack(key, GROUP, ...ids).xdel(key, ...ids);
+          await this.#command(() => multi.exec());
+          moved += entries.length;
+          if (pending.length < 500) break;
+        }
+        await this.#command(() => this.#client.xgroup("DELCONSUMER", key, GROUP, holder)).catch(() => {});
+      }
+    }
+    return moved;
   }
 
   depth(queue: QueueName): Promise<number> {

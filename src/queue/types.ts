@@ -26,5 +26,11 @@ export interface Queue {
   /** Removes every waiting message; returns how many. */
   purge(queue: QueueName): Promise<number>;
   depth(queue: QueueName): Promise<number>;
+  /**
+   * Makes the messages that these processes (`PROCESS_ID`s that stopped reporting alive) had taken
+   * deliverable again now, instead of after the visibility timeout. RabbitMQ does this by itself when
+   * a consumer's connection drops, so its backend has nothing to do.
+   */
+  releaseHolders?(holders: string[]): Promise<number>;
   close(): Promise<void>;
 }
