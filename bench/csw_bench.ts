@@ -6,7 +6,7 @@
  * fetch() and every record's XML stored with one multi-row INSERT per page, nothing parsed or mapped.
  * A second run shows the no-change rate (incremental: only identifiers are listed).
  *
- *   deno task bench:csw            (or: deno run -A bench/csw_bench.ts --records 20000)
+ *   deno task bench:csw            (or: deno run -A bench/csw_bench.ts --records 20000; allow-all: the harness, whose CLI runs use the task's flags)
  */
 import { parseArgs } from "node:util";
 import postgres from "postgres";

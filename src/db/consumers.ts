@@ -4,7 +4,10 @@
  *
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import type { Queryable } from "./sql.ts";
+
+const log = getLogger(["harvest", "recovery"]);
 
 /**
  * This process, as its heartbeat and the leases it takes name it: host, pid and a random part, so a
@@ -65,8 +68,12 @@ export async function heartbeat(
   const once = async () => {
     try {
       await beat(sql, id, kind);
-      await after?.();
-    } catch { /* the database is away; the consumers reconnect by themselves and so will this */ }
+    } catch {
+      return; // the database is away; the consumers reconnect by themselves and so will this
+    }
+    await after?.().catch((error) =>
+      log.warning("Recovering the work of silent processes failed: {error}", { error: String(error) })
+    );
   };
   await once();
   while (!signal.aborted) {

@@ -21,7 +21,7 @@ export class PlanOutdatedError extends ValidationError {
 }
 
 /** The records whose planned action differs between two runs, described for the operator. */
-function differences(before: PlanItem[], after: PlanItem[], countsBefore: PlanSummary, countsAfter: PlanSummary) {
+function differences(before: PlanItem[], after: PlanItem[], summaryBefore: PlanSummary, summaryAfter: PlanSummary) {
   const a = new Map(before.map((i) => [i.guid, i]));
   const b = new Map(after.map((i) => [i.guid, i]));
   const out: string[] = [];
@@ -33,7 +33,7 @@ function differences(before: PlanItem[], after: PlanItem[], countsBefore: PlanSu
     if (was !== now) out.push(`${guid}: planned ${was}, now ${now}`);
     else if (x?.hash !== y?.hash) out.push(`${guid}: ${now}, with other content`);
   }
-  if (out.length === 0 && countsBefore.gather_errors.join() !== countsAfter.gather_errors.join()) {
+  if (out.length === 0 && summaryBefore.gather_errors.join() !== summaryAfter.gather_errors.join()) {
     out.push("the gather errors differ");
   }
   if (out.length === 0) out.push("a dataset to update was edited locally since the preview");

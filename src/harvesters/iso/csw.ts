@@ -229,18 +229,12 @@ async function getRecordsPage(
     ...params,
   });
   const answer = await owsGet(ctx.http, url, ctx.signal, `startPosition ${start}`);
-  const records: XmlElement[] = [];
-  let results: XmlElement | undefined;
-  // Records are taken off the tree as they close: a page is never held twice.
-  const root = parseXml(answer.text, (el, depth) => {
-    if (depth === 2 && el.local === "SearchResults") results = el;
-    return false;
-  });
+  const root = parseXml(answer.text);
   const problem = exceptionMessage(root);
   if (problem) throw new Error(`CSW exception at startPosition ${start}: ${problem}`);
-  results ??= first(root, "csw:SearchResults|csw30:SearchResults");
+  const results = first(root, "csw:SearchResults|csw30:SearchResults");
   if (!results) throw new Error(`Not a GetRecords answer at startPosition ${start}: <${root.name}>`);
-  for (const el of elements(results)) records.push(el);
+  const records = elements(results);
   const int = (name: string) => {
     const v = Number(attr(results, name));
     return Number.isInteger(v) ? v : undefined;

@@ -1,6 +1,6 @@
 /**
- * XML for the geospatial harvesters: documents parsed by saxes (a streaming, conformant XML parser
- * that checks well-formedness and namespaces) into small namespace-aware trees, looked up by
+ * XML for the geospatial harvesters: documents parsed by saxes (a conformant XML parser that checks
+ * well-formedness and namespaces) into small namespace-aware trees, looked up by
  * prefixed paths, and written back out with their namespace declarations, so a record cut from a
  * CSW page stands on its own.
  *
@@ -58,11 +58,8 @@ export class XmlError extends Error {
   override name = "XmlError";
 }
 
-/**
- * Parses a document into its root element. `onElement` sees each element as it closes: returning
- * true drops it from its parent (a page of records is then never held whole, only record by record).
- */
-export function parseXml(text: string, onElement?: (el: XmlElement, depth: number) => boolean): XmlElement {
+/** Parses a document into its root element; not well-formed XML throws an `XmlError`. */
+export function parseXml(text: string): XmlElement {
   const parser = new SaxesParser({ xmlns: true, position: true });
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
@@ -98,10 +95,6 @@ export function parseXml(text: string, onElement?: (el: XmlElement, depth: numbe
   parser.on("closetag", () => {
     const el = stack.pop()!;
     if (stack.length === 0) root = el;
-    else if (onElement?.(el, stack.length)) {
-      const parent = stack.at(-1)!;
-      parent.children.splice(parent.children.lastIndexOf(el), 1);
-    }
   });
   try {
     parser.write(text).close();
