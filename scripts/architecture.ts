@@ -63,6 +63,8 @@ export const OWNERS: Record<string, string> = {
   harvest_object_error: "harvest/objects.ts",
   harvest_pending_deletion: "harvest/deletions.ts",
   harvest_plan: "harvest/plans.ts",
+  harvest_source_tally: "harvest/tallies.ts",
+  harvest_job_tally: "harvest/tallies.ts",
 };
 
 /**

@@ -6,7 +6,7 @@
  */
 import { ANYONE } from "./access.ts";
 import { z } from "zod";
-import { sourceDatasetCounts } from "../harvest/sources.ts";
+import { sourceDatasetCounts } from "../harvest/tallies.ts";
 import { defineAction, zInt } from "./registry.ts";
 import { showSourceAs, type SourceBrief, sourceBriefs } from "./sources.ts";
 import { getSource } from "../harvest/sources.ts";

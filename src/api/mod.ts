@@ -17,6 +17,7 @@ import { actorForToken } from "../auth/tokens.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { healthReport, metricsText } from "../metrics/mod.ts";
 import { webRoutes } from "../web/mod.tsx";
+import { AnswerCache, answerKey, CACHED_ACTIONS } from "./cache.ts";
 
 const log = getLogger(["harvest", "api"]);
 
@@ -74,14 +75,27 @@ async function readInput(req: Request, url: URL): Promise<Record<string, unknown
 }
 
 /** Builds the HTTP app over the given services. */
-export function createApp(services: Services): Hono<{ Variables: { actor: Actor } }> {
-  const app = new Hono<{ Variables: { actor: Actor } }>();
+/** What the API's middleware hands its routes: the caller, and the snapshot the request began at. */
+type ApiVariables = { actor: Actor; snapshot: string | undefined };
+
+export function createApp(services: Services): Hono<{ Variables: ApiVariables }> {
+  const app = new Hono<{ Variables: ApiVariables }>();
+  const cache = new AnswerCache(
+    services.sql,
+    services.config.values["ckan.harvest.api.cache_entries"],
+    services.config.values["ckan.harvest.api.cache_max_age"] * 1000,
+  );
 
   app.use("/api/*", async (c, next) => {
     const header = c.req.header("Authorization") ?? c.req.header("X-CKAN-API-Key");
+    // One query tells whether anything was written since cached answers (and actors) were computed.
+    const snapshot = cache.enabled ? await cache.snapshot() : undefined;
+    c.set("snapshot", snapshot);
     let actor = ANONYMOUS;
     if (header) {
-      const found = await actorForToken(services.sql, header);
+      const found = snapshot === undefined
+        ? await actorForToken(services.sql, header)
+        : (await cache.get(`token\u0000${header}`, snapshot, () => actorForToken(services.sql, header))).value;
       if (!found) {
         return c.json({
           help: helpUrl(services, ""),
@@ -117,7 +131,21 @@ export function createApp(services: Services): Hono<{ Variables: { actor: Actor 
         throw new BadRequest(`Bad request - ${name} changes data: please use POST`);
       }
       const input = await readInput(c.req.raw, new URL(c.req.url));
-      const result = await runAction(action, { services, actor: c.get("actor") }, input);
+      const actor = c.get("actor");
+      const snapshot = c.get("snapshot");
+      if (snapshot !== undefined && CACHED_ACTIONS.has(name)) {
+        const { value: result, hit } = await cache.get(
+          answerKey(name, input, actor),
+          snapshot,
+          async () => JSON.stringify(await runAction(action, { services, actor }, input)) ?? "null",
+          (body) => body.length,
+        );
+        return c.body(`{"help":${JSON.stringify(help)},"success":true,"result":${result}}`, 200, {
+          "Content-Type": "application/json",
+          "X-Harvest-Cache": hit ? "hit" : "miss",
+        });
+      }
+      const result = await runAction(action, { services, actor }, input);
       return c.json({ help, success: true, result });
     } catch (error) {
       const { status, error: body } = errorBody(error);
@@ -150,7 +178,7 @@ export function createApp(services: Services): Hono<{ Variables: { actor: Actor 
   });
 
   app.get("/", (c) => c.redirect("/harvest"));
-  app.route("/", webRoutes(services) as unknown as Hono<{ Variables: { actor: Actor } }>);
+  app.route("/", webRoutes(services) as unknown as Hono<{ Variables: ApiVariables }>);
 
   app.notFound((c) => c.json({ success: false, error: { __type: "Not Found Error", message: "Not found" } }, 404));
   app.onError((error, c) => {

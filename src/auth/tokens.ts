@@ -13,16 +13,26 @@ export async function hashToken(token: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The actor an `Authorization` header value names, or undefined when it names none (or a revoked one). */
+/** How stale a token's `last_access` may get, in seconds: it is written at most once a minute. */
+export const LAST_ACCESS_RESOLUTION = 60;
+
+/**
+ * The actor an `Authorization` header value names, or undefined when it names none (or a revoked one).
+ * Reading a token writes nothing unless its `last_access` is over a minute old: a write per request
+ * would make every caller of one token wait on its row, and would end every cached answer at once.
+ */
 export async function actorForToken(sql: Queryable, token: string): Promise<Actor | undefined> {
   const raw = token.replace(/^Bearer\s+/i, "").trim();
   if (!raw) return undefined;
-  const [row] = await sql<{ id: string; name: string; sysadmin: boolean }[]>`
-    UPDATE api_token t SET last_access = now() FROM "user" u
+  const [row] = await sql<{ token_id: string; stale: boolean; id: string; name: string; sysadmin: boolean }[]>`
+    SELECT t.id AS token_id, u.id, u.name, u.sysadmin,
+      (t.last_access IS NULL OR t.last_access < now() - make_interval(secs => ${LAST_ACCESS_RESOLUTION})) AS stale
+    FROM api_token t JOIN "user" u ON u.id = t.user_id
     WHERE t.token_hash = ${await hashToken(raw)} AND NOT t.revoked AND (t.expires_at IS NULL OR t.expires_at > now())
-      AND u.id = t.user_id AND u.state = 'active'
-    RETURNING u.id, u.name, u.sysadmin`;
-  return row ? { kind: "user", id: row.id, name: row.name, sysadmin: row.sysadmin } : undefined;
+      AND u.state = 'active'`;
+  if (!row) return undefined;
+  if (row.stale) await sql`UPDATE api_token SET last_access = now() WHERE id = ${row.token_id}`;
+  return { kind: "user", id: row.id, name: row.name, sysadmin: row.sysadmin };
 }
 
 /** Stores a new token's hash for a user. */

@@ -108,7 +108,10 @@ export class QueryCompiler {
   #text(value: string): string {
     if (value === "") return "TRUE";
     const p = this.#bind(value);
-    return `(p.search_vector @@ plainto_tsquery('english', ${p}::text) OR p.name ILIKE '%' || ${p}::text || '%')`;
+    // The words (title, name, tags, notes), or the start of the name: a prefix is a range of the name's
+    // pattern index, where a substring anywhere in it read every dataset (355 ms at 200,000).
+    const prefix = this.#bind(value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`) + "%");
+    return `(p.search_vector @@ plainto_tsquery('english', ${p}::text) OR p.name LIKE ${prefix}::text)`;
   }
 
   #range(field: string, value: string): string {

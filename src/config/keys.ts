@@ -129,6 +129,18 @@ export const CONFIG_KEYS = {
     doc: "Seconds without a heartbeat (every 3 s) after which a worker, consumer or scheduler counts as dead and the " +
       "work it held is queued again by the others",
   },
+  "ckan.harvest.api.cache_entries": {
+    schema: int(0, 1_000_000),
+    default: 1000,
+    doc: "Answers of read-only API actions kept in each server's memory, served while no write has committed " +
+      "anywhere since (checked with one query per request); 0 turns the cache off",
+  },
+  "ckan.harvest.api.cache_max_age": {
+    schema: int(0, 3600),
+    default: 2,
+    doc: "Seconds after which a cached API answer is made afresh even with nothing written (it is served once " +
+      "more meanwhile): for what answers derive from the clock, such as stalled-worker warnings",
+  },
   "ckan.harvest.plan.max_age_hours": {
     schema: int(1, 720),
     default: 24,

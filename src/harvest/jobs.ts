@@ -1,5 +1,6 @@
 import { PROCESS_ID } from "../db/consumers.ts";
 import type { Queryable } from "../db/mod.ts";
+import { jobTallies } from "./tallies.ts";
 import { NotFoundError } from "../errors/mod.ts";
 import { emptyStats, harvestTime, type JobStats, REPORT_STATUSES } from "./dicts.ts";
 import { JOB_TRANSITIONS, type JobStatus, type JobTransition } from "./states.ts";
@@ -38,14 +39,11 @@ export async function jobStats(sql: Queryable, allJobIds: string[]): Promise<Map
   const frozenIds = new Set(frozen.map((f) => f.id));
   const jobIds = allJobIds.filter((id) => !frozenIds.has(id));
   if (jobIds.length === 0) return out;
-  const counts = await sql<{ job: string; report_status: string | null; n: number }[]>`
-    SELECT harvest_job_id AS job, report_status, count(*)::int AS n FROM harvest_object
-    WHERE harvest_job_id = ANY(${jobIds}) AND report_status IS NOT NULL
-    GROUP BY harvest_job_id, report_status`;
-  for (const c of counts) {
-    const stats = out.get(c.job)!;
-    if ((REPORT_STATUSES as readonly string[]).includes(c.report_status!)) {
-      stats[c.report_status as keyof JobStats] = c.n;
+  // Counted as objects change (harvest/tallies.ts), not over the job's objects on every read.
+  for (const [job, tally] of await jobTallies(sql, jobIds)) {
+    const stats = out.get(job)!;
+    for (const [status, n] of tally.byStatus) {
+      if ((REPORT_STATUSES as readonly string[]).includes(status)) stats[status as keyof JobStats] = n;
     }
   }
   for (const [job, errored] of await errorCounts(sql, jobIds)) out.get(job)!.errored = errored;
@@ -109,11 +107,9 @@ export async function jobDicts(
     };
     if (options.summaries) {
       Object.assign(dict, await errorSummaries(sql, j.id));
-      const [progress] = await sql<{ total: number; done: number }[]>`
-        SELECT count(*)::int AS total, count(*) FILTER (WHERE state IN ('COMPLETE', 'ERROR'))::int AS done
-        FROM harvest_object WHERE harvest_job_id = ${j.id}`;
-      dict.objects_total = progress!.total;
-      dict.objects_done = progress!.done;
+      const progress = (await jobTallies(sql, [j.id])).get(j.id)!;
+      dict.objects_total = progress.total;
+      dict.objects_done = progress.done;
     }
     out.push(dict);
   }

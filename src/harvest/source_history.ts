@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { pruneTallies } from "./tallies.ts";
 import type { Queryable } from "../db/mod.ts";
 import { ValidationError } from "../errors/mod.ts";
 import type { Services } from "../services_type.ts";
@@ -40,6 +41,7 @@ export async function clearSource(services: Services, sourceId: string): Promise
     await deleteSourceJobs(tx, sourceId);
     await purgePackages(tx, ids);
     for (const id of ids) await target?.remove(id);
+    await pruneTallies(tx);
     return ids.length;
   });
 }
@@ -54,6 +56,7 @@ export async function clearSourceHistory(sql: Queryable, sourceId: string): Prom
   // so "7 added, 2 errored" stays what it was. Objects with errors stay, for the report's error list.
   await freezeStats(sql, sourceId);
   await deleteClearedObjects(sql, sourceId);
+  await pruneTallies(sql);
   return deleted;
 }
 
@@ -85,6 +88,7 @@ export async function trimHistory(services: Services): Promise<TrimReport> {
       report.jobs += await deleteJobsBeyond(tx, id, keepJobs);
     });
   }
+  await pruneTallies(services.sql);
   report.log_rows = await cleanLog(services.sql, v["ckan.harvest.log_timeframe"]);
   return report;
 }

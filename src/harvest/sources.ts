@@ -1,3 +1,4 @@
+import { sourceDatasetCounts } from "./tallies.ts";
 import type { Queryable } from "../db/mod.ts";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import { harvestTime } from "./dicts.ts";
@@ -58,15 +59,6 @@ export async function sourceStatusCounts(
       (SELECT count(*)::int FROM harvest_job WHERE source_id = ${sourceId}) AS job_count,
       (SELECT id FROM harvest_job WHERE source_id = ${sourceId} ORDER BY created DESC LIMIT 1) AS last_job_id`;
   return { ...row!, total_datasets: (await sourceDatasetCounts(sql, [sourceId])).get(sourceId) ?? 0 };
-}
-
-/** The public, active datasets each source keeps in the catalog (`status.total_datasets`). */
-export async function sourceDatasetCounts(sql: Queryable, sourceIds: string[]): Promise<Map<string, number>> {
-  const rows = await sql<{ id: string; n: number }[]>`
-    SELECT o.harvest_source_id AS id, count(*)::int AS n FROM harvest_object o JOIN package p ON p.id = o.package_id
-    WHERE o.harvest_source_id = ANY(${sourceIds}) AND o.current AND p.state = 'active' AND NOT p.private
-    GROUP BY o.harvest_source_id`;
-  return new Map(rows.map((r) => [r.id, r.n]));
 }
 
 /**

@@ -1,0 +1,124 @@
+/**
+ * Issue 18, part 2: what the API shows per source and per job comes from counters kept as objects
+ * change (migration 0013), and read-only answers are cached until anything commits. Both are checked
+ * as users run them: the server and the CLI with their tasks' flags, writes made by another process
+ * (the CLI) while the server holds cached answers, against a CKAN-shaped remote.
+ */
+import postgres from "postgres";
+import { assert, assertEquals } from "./assert.ts";
+import { cli, freshDatabase, serve } from "./helpers.ts";
+import { sampleCatalog } from "../src/demo/sample_catalog.ts";
+import { serveCkanCatalog } from "../src/demo/ckan_server.ts";
+
+type Dict = Record<string, unknown>;
+
+async function get(base: string, action: string, token: string, params: Record<string, string> = {}) {
+  const res = await fetch(`${base}/api/3/action/${action}?${new URLSearchParams(params)}`, {
+    headers: { Authorization: token },
+  });
+  const body = await res.json();
+  return { status: res.status, cache: res.headers.get("X-Harvest-Cache"), result: body.result, error: body.error };
+}
+
+Deno.test("cached answers end with any commit, from any process; counters match a count of the objects", async () => {
+  await using db = await freshDatabase();
+  const env = { DATABASE_URL: db.url, CKAN__HARVEST__ALLOW_PRIVATE_URLS: "true" };
+  assertEquals((await cli(["db", "upgrade"], env)).code, 0);
+  const catalog = sampleCatalog({ count: 12, seed: 11 });
+  await using remote = serveCkanCatalog(catalog);
+  assertEquals((await cli(["source", "create", "cached", remote.url, "ckan"], env)).code, 0);
+  assertEquals(JSON.parse((await cli(["--json", "run-test", "cached"], env)).stdout).stats.added, 12);
+  assertEquals((await cli(["user", "add", "cache-admin", "--sysadmin"], env)).code, 0);
+  const made = (await cli(["--json", "user", "token", "add", "cache-admin", "t"], env)).stdout;
+  const { id: tokenId, token } = JSON.parse(made.slice(made.indexOf("{"), made.lastIndexOf("}") + 1));
+  const { url, proc } = await serve(env);
+  await using _server = proc;
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    const direct = async () =>
+      Number(
+        (await sql`SELECT count(*)::int AS n FROM harvest_object o JOIN package p ON p.id = o.package_id
+        WHERE o.current AND p.state = 'active' AND NOT p.private`)[0]!.n,
+      );
+
+    // A token's first use in a minute writes its last_access, a commit like any other: once here.
+    assertEquals((await get(url, "status_show", token)).status, 200);
+    // Computed once, then served from the cache while nothing is written.
+    const first = await get(url, "harvest_source_show", token, { id: "cached" });
+    assertEquals(first.status, 200);
+    assertEquals(first.cache, "miss");
+    const second = await get(url, "harvest_source_show", token, { id: "cached" });
+    assertEquals(second.cache, "hit");
+    assertEquals(second.result, first.result);
+    const status = first.result.status as Dict;
+    assertEquals(status.total_datasets, 12);
+    assertEquals((status.last_job as Dict).stats, { added: 12, updated: 0, "not modified": 0, errored: 0, deleted: 0 });
+    assertEquals([(status.last_job as Dict).objects_total, (status.last_job as Dict).objects_done], [12, 12]);
+    assertEquals((await get(url, "package_search", token, { rows: "0" })).result.count, 12);
+    assertEquals((await get(url, "package_search", token, { rows: "0" })).cache, "hit");
+
+    // Another process harvests: two datasets withdrawn at the remote, one changed. The next answer is
+    // computed afresh, and the counters agree with a count of the objects.
+    const [d0, d1, d2] = catalog.datasets as Dict[];
+    d0!.state = "deleted";
+    d1!.state = "deleted";
+    d2!.title = "A retitled dataset";
+    d2!.metadata_modified = new Date().toISOString().slice(0, 19);
+    const rerun = JSON.parse((await cli(["--json", "run-test", "cached"], env)).stdout);
+    assertEquals([rerun.stats.deleted, rerun.stats.updated], [2, 1]);
+    const after = await get(url, "harvest_source_show", token, { id: "cached" });
+    assertEquals(after.cache, "miss");
+    const afterStatus = after.result.status as Dict;
+    assertEquals(afterStatus.total_datasets, 10);
+    assertEquals(await direct(), 10);
+    assertEquals(afterStatus.job_count, 2);
+    assertEquals((afterStatus.last_job as Dict).stats, {
+      added: 0,
+      updated: 1,
+      "not modified": 9,
+      errored: 0,
+      deleted: 2,
+    });
+    assertEquals((await get(url, "package_search", token, { rows: "0" })).result.count, 10);
+    assertEquals((await get(url, "package_show", token, { id: String(d2!.name) })).result.title, "A retitled dataset");
+    // Each job keeps its own figures: the first job's report did not move.
+    const jobs = (await get(url, "harvest_job_list", token, { source_id: "cached" })).result as Dict[];
+    assertEquals(jobs.map((j) => (j.stats as Dict).added), [0, 12]);
+
+    // A dataset hidden in the database moves its source's counter (the package trigger).
+    await sql`UPDATE package SET private = true WHERE name = ${String(d2!.name)}`;
+    assertEquals(
+      ((await get(url, "harvest_source_show", token, { id: "cached" })).result.status as Dict).total_datasets,
+      9,
+    );
+    assertEquals(await direct(), 9);
+
+    // A token revoked by another process stops working at once, although its actor was cached.
+    assertEquals((await cli(["user", "token", "revoke", tokenId], env)).code, 0);
+    const refused = await get(url, "harvest_source_show", token, { id: "cached" });
+    assertEquals(refused.status, 403);
+
+    // Clearing the source: counters at zero, and what is left of them removed.
+    assertEquals((await cli(["source", "clear", "cached"], env)).code, 0);
+    const anon = await fetch(`${url}/api/3/action/harvest_source_show?id=cached`);
+    assertEquals(((await anon.json()).result.status as Dict).total_datasets, 0);
+    const left = await sql`SELECT count(*)::int AS n FROM harvest_job_tally`;
+    assertEquals(left[0]!.n, 0);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("with ckan.harvest.api.cache_entries = 0 every answer is computed", async () => {
+  await using db = await freshDatabase();
+  const env = { DATABASE_URL: db.url, CKAN__HARVEST__API__CACHE_ENTRIES: "0" };
+  assertEquals((await cli(["db", "upgrade"], env)).code, 0);
+  const { url, proc } = await serve(env);
+  await using _server = proc;
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(`${url}/api/3/action/package_search?rows=0`);
+    assertEquals(res.status, 200);
+    assert(res.headers.get("X-Harvest-Cache") === null);
+    assertEquals((await res.json()).result.count, 0);
+  }
+});
