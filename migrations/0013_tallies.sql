@@ -63,26 +63,19 @@ CREATE TRIGGER harvest_object_tally_delete AFTER DELETE ON harvest_object
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION harvest_object_tally();
 
 -- A dataset made public or private, deleted or restored moves the counter of each source holding it.
+-- (A new dataset moves nothing: no object can name it before it exists, and objects are inserted
+-- not current.)
 CREATE FUNCTION package_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    -- Only when its objects were written first (a deferred foreign key).
-    INSERT INTO harvest_source_tally (source_id, datasets)
-      SELECT o.harvest_source_id, count(*) FROM new_rows n JOIN harvest_object o ON o.package_id = n.id AND o.current
-      WHERE n.state = 'active' AND NOT n.private GROUP BY 1;
-  ELSE
-    INSERT INTO harvest_source_tally (source_id, datasets)
-      SELECT o.harvest_source_id,
-        sum((n.state = 'active' AND NOT n.private)::int - (b.state = 'active' AND NOT b.private)::int)
-      FROM old_rows b JOIN new_rows n ON n.id = b.id JOIN harvest_object o ON o.package_id = n.id AND o.current
-      WHERE (b.state = 'active' AND NOT b.private) <> (n.state = 'active' AND NOT n.private)
-      GROUP BY 1 HAVING sum((n.state = 'active' AND NOT n.private)::int - (b.state = 'active' AND NOT b.private)::int) <> 0;
-  END IF;
+  INSERT INTO harvest_source_tally (source_id, datasets)
+    SELECT o.harvest_source_id,
+      sum((n.state = 'active' AND NOT n.private)::int - (b.state = 'active' AND NOT b.private)::int)
+    FROM old_rows b JOIN new_rows n ON n.id = b.id JOIN harvest_object o ON o.package_id = n.id AND o.current
+    WHERE (b.state = 'active' AND NOT b.private) <> (n.state = 'active' AND NOT n.private)
+    GROUP BY 1;
   RETURN NULL;
 END $$;
 
-CREATE TRIGGER package_tally_insert AFTER INSERT ON package
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION package_tally();
 CREATE TRIGGER package_tally_update AFTER UPDATE ON package
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION package_tally();
 
