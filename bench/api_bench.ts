@@ -151,6 +151,8 @@ try {
     let floorP99 = 0;
     for (const [label, target] of endpoints) {
       await settle(`${api}/status_show`, token);
+      // One request first: wrk then measures the steady state, and the first computation is the last column.
+      await alone(target, token, 1);
       const r = await drive(target, token);
       const computed = await alone(target.replace(url, uncached.url), token);
       if (label.includes("floor")) floorP99 = r.p99;
