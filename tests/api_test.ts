@@ -158,6 +158,13 @@ Deno.test("package_search filters with q, fq, sort and paging over harvested dat
   );
   const text = await search({ q: "hospital admissions" });
   assert(text.count > 0 && text.results.every((d) => /hospital/i.test(d.title as string)));
+  // A text term also matches the start of a name (a prefix, not any substring); LIKE's wildcards are literal.
+  const one = remote.catalog.datasets[0]!.name as string;
+  const prefix = one.slice(0, one.lastIndexOf("-") + 2);
+  const byPrefix = await search({ q: prefix, rows: "1000" });
+  assert(byPrefix.results.some((d) => d.name === one), `q=${prefix} finds ${one}`);
+  assertEquals((await search({ q: "%", rows: "0" })).count, 0);
+  assertEquals((await search({ q: one.slice(3, -3), rows: "0" })).count, 0, "a substring in the middle of a name");
   const sorted = await search({ sort: "name asc", rows: "10", start: "5" });
   const allNames = remote.catalog.datasets.map((d) => d.name as string).sort();
   assertEquals(sorted.results.map((d) => d.name), allNames.slice(5, 15));

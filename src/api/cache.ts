@@ -49,8 +49,6 @@ interface Entry {
 export class AnswerCache {
   readonly #entries = new Map<string, Entry>();
   readonly #computing = new Map<string, Promise<unknown>>();
-  hits = 0;
-  misses = 0;
 
   constructor(
     private readonly sql: Queryable,
@@ -82,7 +80,6 @@ export class AnswerCache {
   ): Promise<{ value: T; hit: boolean }> {
     const entry = this.#entries.get(key);
     if (entry && entry.snapshot === snapshot) {
-      this.hits++;
       // Least recently used goes first: re-inserting moves the entry to the end.
       this.#entries.delete(key);
       this.#entries.set(key, entry);
@@ -92,7 +89,6 @@ export class AnswerCache {
       }
       return { value: entry.value as T, hit: true };
     }
-    this.misses++;
     return { value: await this.#compute(key, snapshot, compute, size), hit: false };
   }
 

@@ -74,10 +74,13 @@ async function readInput(req: Request, url: URL): Promise<Record<string, unknown
   return { ...query, ...body as Record<string, unknown> };
 }
 
-/** Builds the HTTP app over the given services. */
-/** What the API's middleware hands its routes: the caller, and the snapshot the request began at. */
-type ApiVariables = { actor: Actor; snapshot: string | undefined };
+/**
+ * What the API's middleware hands its routes: the caller, and the database snapshot the request
+ * began at, read once on first use (undefined with the answer cache off).
+ */
+type ApiVariables = { actor: Actor; snapshot: (() => Promise<string>) | undefined };
 
+/** Builds the HTTP app over the given services. */
 export function createApp(services: Services): Hono<{ Variables: ApiVariables }> {
   const app = new Hono<{ Variables: ApiVariables }>();
   const cache = new AnswerCache(
@@ -88,14 +91,17 @@ export function createApp(services: Services): Hono<{ Variables: ApiVariables }>
 
   app.use("/api/*", async (c, next) => {
     const header = c.req.header("Authorization") ?? c.req.header("X-CKAN-API-Key");
-    // One query tells whether anything was written since cached answers (and actors) were computed.
-    const snapshot = cache.enabled ? await cache.snapshot() : undefined;
+    // One query tells whether anything was written since cached answers (and actors) were computed;
+    // requests that use neither a token nor a cached action do not make it.
+    let read: Promise<string> | undefined;
+    const snapshot = cache.enabled ? () => read ??= cache.snapshot() : undefined;
     c.set("snapshot", snapshot);
     let actor = ANONYMOUS;
     if (header) {
       const found = snapshot === undefined
         ? await actorForToken(services.sql, header)
-        : (await cache.get(`token\u0000${header}`, snapshot, () => actorForToken(services.sql, header))).value;
+        : (await cache.get(`token\u0000${header}`, await snapshot(), () => actorForToken(services.sql, header)))
+          .value;
       if (!found) {
         return c.json({
           help: helpUrl(services, ""),
@@ -136,7 +142,7 @@ export function createApp(services: Services): Hono<{ Variables: ApiVariables }>
       if (snapshot !== undefined && CACHED_ACTIONS.has(name)) {
         const { value: result, hit } = await cache.get(
           answerKey(name, input, actor),
-          snapshot,
+          await snapshot(),
           async () => JSON.stringify(await runAction(action, { services, actor }, input)) ?? "null",
           (body) => body.length,
         );

@@ -14,7 +14,7 @@ export async function hashToken(token: string): Promise<string> {
 }
 
 /** How stale a token's `last_access` may get, in seconds: it is written at most once a minute. */
-export const LAST_ACCESS_RESOLUTION = 60;
+const LAST_ACCESS_RESOLUTION = 60;
 
 /**
  * The actor an `Authorization` header value names, or undefined when it names none (or a revoked one).

@@ -1,6 +1,6 @@
 import { PROCESS_ID } from "../db/consumers.ts";
 import type { Queryable } from "../db/mod.ts";
-import { jobTallies } from "./tallies.ts";
+import { jobTallies, type JobTally } from "./tallies.ts";
 import { NotFoundError } from "../errors/mod.ts";
 import { emptyStats, harvestTime, type JobStats, REPORT_STATUSES } from "./dicts.ts";
 import { JOB_TRANSITIONS, type JobStatus, type JobTransition } from "./states.ts";
@@ -29,7 +29,12 @@ export async function getJob(sql: Queryable, id: string): Promise<JobRow> {
  * The stats of each job, as the original computes them: counts by report status; `errored` replaced
  * by the number of distinct objects with error rows when there are any; plus the gather errors.
  */
-export async function jobStats(sql: Queryable, allJobIds: string[]): Promise<Map<string, JobStats>> {
+export async function jobStats(
+  sql: Queryable,
+  allJobIds: string[],
+  /** The jobs' counters when the caller has read them already. */
+  read?: Map<string, JobTally>,
+): Promise<Map<string, JobStats>> {
   const out = new Map(allJobIds.map((id) => [id, emptyStats()]));
   if (allJobIds.length === 0) return out;
   // Reports frozen by a history clear-up are read as frozen: the objects they counted may be gone.
@@ -40,8 +45,10 @@ export async function jobStats(sql: Queryable, allJobIds: string[]): Promise<Map
   const jobIds = allJobIds.filter((id) => !frozenIds.has(id));
   if (jobIds.length === 0) return out;
   // Counted as objects change (harvest/tallies.ts), not over the job's objects on every read.
-  for (const [job, tally] of await jobTallies(sql, jobIds)) {
+  const tallies = read ?? await jobTallies(sql, jobIds);
+  for (const job of jobIds) {
     const stats = out.get(job)!;
+    const tally = tallies.get(job)!;
     for (const [status, n] of tally.byStatus) {
       if ((REPORT_STATUSES as readonly string[]).includes(status)) stats[status as keyof JobStats] = n;
     }
@@ -91,7 +98,8 @@ export async function jobDicts(
   jobs: JobRow[],
   options: { summaries?: boolean } = {},
 ): Promise<Record<string, unknown>[]> {
-  const stats = await jobStats(sql, jobs.map((j) => j.id));
+  const tallies = await jobTallies(sql, jobs.map((j) => j.id));
+  const stats = await jobStats(sql, jobs.map((j) => j.id), tallies);
   const out: Record<string, unknown>[] = [];
   for (const j of jobs) {
     const dict: Record<string, unknown> = {
@@ -107,7 +115,7 @@ export async function jobDicts(
     };
     if (options.summaries) {
       Object.assign(dict, await errorSummaries(sql, j.id));
-      const progress = (await jobTallies(sql, [j.id])).get(j.id)!;
+      const progress = tallies.get(j.id)!;
       dict.objects_total = progress.total;
       dict.objects_done = progress.done;
     }
