@@ -12,6 +12,7 @@ import { readPackages } from "./package.ts";
 
 export {
   findPackage,
+  insertPackages,
   markPackagesDeleted,
   nameTaken,
   packageIdTaken,

@@ -114,51 +114,92 @@ function resourceRow(r: z.output<typeof resourceSchema>, packageId: string, posi
   };
 }
 
+/** The rows of a lot of dataset writes, one array per table, each row naming its dataset. */
+function rowsOf(writes: PackageWrite[]) {
+  const resourceIds = new Set<string>();
+  const packages: Record<string, unknown>[] = [];
+  const extras: { package_id: string; key: string; value: string }[] = [];
+  const tags: { package_id: string; name: string; vocabulary_id: string | null }[] = [];
+  const groups: { package_id: string; group_id: string }[] = [];
+  const resources: ReturnType<typeof resourceRow>[] = [];
+  for (const w of writes) {
+    const p = w.pkg;
+    const tagRows = [...new Map((p.tags ?? []).filter((t) => t.name.length > 0).map((t) => [t.name, t])).values()];
+    const extraPairs = [...new Map((p.extras ?? []).map((e) => [e.key, e.value])).entries()];
+    packages.push({
+      id: w.id,
+      name: w.name,
+      title: p.title ?? "",
+      notes: p.notes,
+      url: p.url,
+      version: p.version,
+      author: p.author,
+      author_email: p.author_email,
+      maintainer: p.maintainer,
+      maintainer_email: p.maintainer_email,
+      license_id: p.license_id,
+      owner_org: w.ownerOrg,
+      private: p.private,
+      state: p.state ?? "active",
+      type: p.type ?? "dataset",
+      tag_text: tagRows.map((t) => t.name).join(" "),
+      extent: extentOf(extraPairs.find(([key]) => key === "spatial")?.[1]) ?? null,
+    });
+    for (const [key, value] of extraPairs) extras.push({ package_id: w.id, key, value });
+    for (const t of tagRows) tags.push({ package_id: w.id, name: t.name, vocabulary_id: t.vocabulary_id });
+    for (const g of new Set(w.groupIds)) groups.push({ package_id: w.id, group_id: g });
+    (p.resources ?? []).forEach((r, i) => {
+      const id = r.id && !resourceIds.has(r.id) ? r.id : crypto.randomUUID();
+      resourceIds.add(id);
+      resources.push(resourceRow(r, w.id, i, id));
+    });
+  }
+  return { packages, extras, tags, groups, resources };
+}
+
+type Rows = ReturnType<typeof rowsOf>;
+
 /**
- * Writes one dataset with its extras, tags, groups and resources, replacing what was there. Runs
- * inside the caller's transaction so the dataset and its harvest object change together. A create
- * is one statement (the row and its children); an update is two (the row with the old children
- * removed, then the new children): a harvest writes thousands of datasets, and each statement is a
- * round trip.
+ * The statement that writes a lot of datasets with their children: `p` (the datasets written, as
+ * `conflict` decides) first, then each child table in one INSERT joined to `p`, so a dataset skipped
+ * on a conflict gets no children. A remote resource id another dataset already uses (two sources,
+ * one remote) gets a fresh id instead; that check is a scalar subquery, one index probe per
+ * resource: as EXISTS, the generic plan hashed the whole resource table for every lot.
  */
-export async function writePackage(tx: Queryable, w: PackageWrite): Promise<boolean> {
-  const p = w.pkg;
-  const tags = [...new Map((p.tags ?? []).filter((t) => t.name.length > 0).map((t) => [t.name, t])).values()];
-  const extras = [...new Map((p.extras ?? []).map((e) => [e.key, e.value])).entries()];
-  const tagText = tags.map((t) => t.name).join(" ");
-  const extent = extentOf(extras.find(([key]) => key === "spatial")?.[1]) ?? null;
-  const values = tx`(${w.id}, ${w.name}, ${p.title ?? ""}, ${p.notes}, ${p.url}, ${p.version}, ${p.author},
-      ${p.author_email}, ${p.maintainer}, ${p.maintainer_email}, ${p.license_id}, ${w.ownerOrg},
-      ${p.private}, ${p.state ?? "active"}, ${p.type ?? "dataset"}, now(), now(),
-      setweight(to_tsvector('english', ${p.title ?? ""} || ' ' || ${w.name}), 'A') ||
-      setweight(to_tsvector('english', ${tagText}), 'B') ||
-      setweight(to_tsvector('english', coalesce(${p.notes}::text, '')), 'C'), ${extent}::box)`;
+function writeStatement(tx: Queryable, rows: Rows, conflict: "skip" | "update") {
   const columns = tx`(id, name, title, notes, url, version, author, author_email, maintainer,
       maintainer_email, license_id, owner_org, private, state, type, metadata_created, metadata_modified,
       search_vector, extent)`;
-  const groupIds = [...new Set(w.groupIds)];
-  const seen = new Set<string>();
-  const resources = (p.resources ?? []).map((r, i) => {
-    const id = r.id && !seen.has(r.id) ? r.id : crypto.randomUUID();
-    seen.add(id);
-    return resourceRow(r, w.id, i, id);
-  });
-  // The children of the dataset `p` names. A remote resource id another dataset already uses (two
-  // sources, one remote) gets a fresh id instead. That check is a scalar subquery, one index probe
-  // per resource: as EXISTS, the generic plan hashed the whole resource table for every dataset.
-  const children = tx`
+  const values = tx`SELECT x.id, x.name, x.title, x.notes, x.url, x.version, x.author, x.author_email,
+      x.maintainer, x.maintainer_email, x.license_id, x.owner_org, x.private, x.state, x.type, now(), now(),
+      setweight(to_tsvector('english', x.title || ' ' || x.name), 'A') ||
+      setweight(to_tsvector('english', x.tag_text), 'B') ||
+      setweight(to_tsvector('english', coalesce(x.notes, '')), 'C'), x.extent::box
+    FROM jsonb_to_recordset(${tx.json(rows.packages as never)}) AS x(id text, name text, title text, notes text,
+      url text, version text, author text, author_email text, maintainer text, maintainer_email text,
+      license_id text, owner_org text, private boolean, state text, type text, tag_text text, extent text)`;
+  const onConflict = conflict === "skip" ? tx`ON CONFLICT DO NOTHING` : tx`ON CONFLICT (id) DO UPDATE SET
+      name = excluded.name, title = excluded.title, notes = excluded.notes, url = excluded.url,
+      version = excluded.version, author = excluded.author, author_email = excluded.author_email,
+      maintainer = excluded.maintainer, maintainer_email = excluded.maintainer_email,
+      license_id = excluded.license_id, owner_org = excluded.owner_org, private = excluded.private,
+      state = excluded.state, type = excluded.type, metadata_modified = now(),
+      search_vector = excluded.search_vector, extent = excluded.extent`;
+  const json = (v: unknown[]) => tx.json(v as never);
+  return tx`
+    WITH p AS (INSERT INTO package ${columns} ${values} ${onConflict} RETURNING id),
     e AS (
       INSERT INTO package_extra (package_id, key, value)
-      SELECT p.id, x.key, x.value FROM p, jsonb_to_recordset(${
-    tx.json(extras.map(([key, value]) => ({ key, value })))
-  }) AS x(key text, value text)),
+      SELECT x.package_id, x.key, x.value FROM jsonb_to_recordset(${json(rows.extras)})
+        AS x(package_id text, key text, value text) JOIN p ON p.id = x.package_id),
     t AS (
       INSERT INTO package_tag (package_id, name, vocabulary_id)
-      SELECT p.id, x.name, x.vocabulary_id FROM p, jsonb_to_recordset(${tx.json(tags as never)})
-        AS x(name text, vocabulary_id text)),
+      SELECT x.package_id, x.name, x.vocabulary_id FROM jsonb_to_recordset(${json(rows.tags)})
+        AS x(package_id text, name text, vocabulary_id text) JOIN p ON p.id = x.package_id),
     g AS (
       INSERT INTO package_group (package_id, group_id)
-      SELECT p.id, x FROM p, jsonb_array_elements_text(${tx.json(groupIds)}) AS x),
+      SELECT x.package_id, x.group_id FROM jsonb_to_recordset(${json(rows.groups)})
+        AS x(package_id text, group_id text) JOIN p ON p.id = x.package_id),
     r AS (
       INSERT INTO resource (id, package_id, position, url, name, description, format, mimetype, size, hash,
         created, last_modified, extras)
@@ -166,32 +207,43 @@ export async function writePackage(tx: Queryable, w: PackageWrite): Promise<bool
           THEN gen_random_uuid()::text ELSE x.id END,
         p.id, x.position, x.url, x.name, x.description, x.format, x.mimetype, x.size, x.hash,
         x.created::timestamptz, x.last_modified::timestamptz, coalesce(x.extras, '{}')
-      FROM p, jsonb_to_recordset(${tx.json(resources as never)}) AS x(id text, position int, url text, name text,
-        description text, format text, mimetype text, size bigint, hash text, created text, last_modified text,
-        extras jsonb))`;
-  const hasChildren = extras.length + tags.length + groupIds.length + resources.length > 0;
-  if (w.create) {
-    // A name or id another writer took since it was chosen: nothing is written, the caller picks again.
-    const inserted = await tx`
-      WITH p AS (INSERT INTO package ${columns} VALUES ${values} ON CONFLICT DO NOTHING RETURNING id)
-      ${hasChildren ? tx`, ${children}` : tx``}
-      SELECT id FROM p`;
-    return inserted.length > 0;
-  }
+      FROM jsonb_to_recordset(${json(rows.resources)}) AS x(id text, package_id text, position int, url text,
+        name text, description text, format text, mimetype text, size bigint, hash text, created text,
+        last_modified text, extras jsonb) JOIN p ON p.id = x.package_id)
+    SELECT id FROM p`;
+}
+
+/**
+ * Creates a lot of datasets with their extras, tags, groups and resources in one statement (a
+ * harvest writes thousands, and each statement is a round trip and an executor start). A dataset
+ * whose id or name another one took since it was chosen, in the table or earlier in the lot, is not
+ * written: the answer holds the ids that were, and the caller picks again for the others. Two
+ * datasets of the lot cannot both take one remote resource id (neither part of the statement sees
+ * the other's rows): the second gets a fresh one.
+ */
+export async function insertPackages(tx: Queryable, writes: PackageWrite[]): Promise<Set<string>> {
+  const ids = new Set<string>();
+  // The same id twice in one statement would be skipped by its conflict, yet look written.
+  const unique = writes.filter((w) => !ids.has(w.id) && ids.add(w.id));
+  if (unique.length === 0) return new Set();
+  const rows = await writeStatement(tx, rowsOf(unique), "skip");
+  return new Set(rows.map((r) => r.id as string));
+}
+
+/**
+ * Writes one dataset with its extras, tags, groups and resources, replacing what was there. Runs
+ * inside the caller's transaction so the dataset and its harvest object change together. A create
+ * is one statement (the row and its children); an update is two (the old children removed, then the
+ * row and the new children). Answers false for a create whose id or name was taken.
+ */
+export async function writePackage(tx: Queryable, w: PackageWrite): Promise<boolean> {
+  if (w.create) return (await insertPackages(tx, [w])).has(w.id);
   await tx`
     WITH e AS (DELETE FROM package_extra WHERE package_id = ${w.id}),
       t AS (DELETE FROM package_tag WHERE package_id = ${w.id}),
-      g AS (DELETE FROM package_group WHERE package_id = ${w.id}),
-      r AS (DELETE FROM resource WHERE package_id = ${w.id})
-    INSERT INTO package ${columns} VALUES ${values}
-    ON CONFLICT (id) DO UPDATE SET
-      name = excluded.name, title = excluded.title, notes = excluded.notes, url = excluded.url,
-      version = excluded.version, author = excluded.author, author_email = excluded.author_email,
-      maintainer = excluded.maintainer, maintainer_email = excluded.maintainer_email,
-      license_id = excluded.license_id, owner_org = excluded.owner_org, private = excluded.private,
-      state = excluded.state, type = excluded.type, metadata_modified = now(),
-      search_vector = excluded.search_vector, extent = excluded.extent`;
-  if (hasChildren) await tx`WITH p AS (SELECT ${w.id}::text AS id), ${children} SELECT 1`;
+      g AS (DELETE FROM package_group WHERE package_id = ${w.id})
+    DELETE FROM resource WHERE package_id = ${w.id}`;
+  await writeStatement(tx, rowsOf([w]), "update");
   return true;
 }
 

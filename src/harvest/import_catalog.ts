@@ -3,11 +3,13 @@ import { AuthorizationError, ValidationError } from "../errors/mod.ts";
 import {
   ensureNameIsUnique,
   findPackage,
+  insertPackages,
   markPackagesDeleted,
   mungeTitleToName,
   packageIdTaken,
   type PackageInput,
   packageInputSchema,
+  type PackageWrite,
   readPackages,
   writePackage,
 } from "../catalog/mod.ts";
@@ -39,6 +41,56 @@ export async function readLotLinks(tx: Queryable, pairs: { sourceId: string; gui
   return links;
 }
 
+/** A dataset create held back until its lot's statement: the write, and the name it was made from. */
+interface HeldCreate {
+  catalog: TxImportCatalog;
+  write: PackageWrite;
+  ideal: string;
+}
+
+/**
+ * What the imports of one lot share inside its transaction: the dataset creates held back to be
+ * written in one statement at the end (`flush`), and the groups looked up so far. A create whose
+ * id or name turned out to be taken is written again on its own, as a lone import would.
+ */
+export class LotWrites {
+  #held: HeldCreate[] = [];
+  readonly #groups = new Map<string, GroupRef>();
+
+  constructor(private readonly tx: Tx) {}
+
+  hold(create: HeldCreate): void {
+    this.#held.push(create);
+  }
+
+  holds(catalog: TxImportCatalog): boolean {
+    return this.#held.some((h) => h.catalog === catalog);
+  }
+
+  async findGroup(idOrName: string, kind: "group" | "organization"): Promise<GroupRef | undefined> {
+    const key = `${kind}\u0000${idOrName}`;
+    const known = this.#groups.get(key);
+    if (known) return known;
+    // Only a group found is kept: one missing now may be created by a later import of the lot.
+    const found = await findGroup(this.tx, idOrName, { kind });
+    if (found) this.#groups.set(key, found);
+    return found;
+  }
+
+  /** Writes the held creates: one statement for the lot, then one by one those that conflicted. */
+  async flush(): Promise<void> {
+    const held = this.#held;
+    this.#held = [];
+    if (held.length === 0) return;
+    const written = await insertPackages(this.tx, held.map((h) => h.write));
+    for (const h of held) {
+      if (!written.has(h.write.id) || held.find((o) => o.write.id === h.write.id) !== h) {
+        await h.catalog.createAlone(h.write, h.ideal);
+      }
+    }
+  }
+}
+
 /** The import's view of the catalog, bound to one object inside its transaction. */
 export class TxImportCatalog implements ImportCatalog {
   /** What the import did, which decides the object's report status. */
@@ -57,6 +109,8 @@ export class TxImportCatalog implements ImportCatalog {
     private readonly contentHash: string | null,
     /** The lot's links read ahead, if the import runs in a lot. */
     private readonly links?: LotLinks,
+    /** The lot's shared writes, if the import runs in a lot: its creates are then held until the end. */
+    private readonly lot?: LotWrites,
   ) {}
 
   /** The dataset an earlier write of this import made, as a link to update. */
@@ -85,7 +139,7 @@ export class TxImportCatalog implements ImportCatalog {
   }
 
   async findGroup(idOrName: string, kind: "group" | "organization"): Promise<GroupRef | undefined> {
-    return await findGroup(this.tx, idOrName, { kind });
+    return this.lot ? await this.lot.findGroup(idOrName, kind) : await findGroup(this.tx, idOrName, { kind });
   }
 
   /**
@@ -131,6 +185,8 @@ export class TxImportCatalog implements ImportCatalog {
     pkg.extras = (pkg.extras ?? []).filter((e) => !HARVEST_FIELDS.has(e.key));
     const { object } = this.ctx;
     const tx = this.tx;
+    // A second write of this import updates what the first wrote: that must be in the table.
+    if (this.lot?.holds(this)) await this.lot.flush();
     // The current object of (source, guid), or else the last one whose dataset this source withdrew;
     // a second write of the same object updates the dataset its first write made.
     const linked = this.link ? await this.#written(this.link) : await this.#linked();
@@ -193,28 +249,45 @@ export class TxImportCatalog implements ImportCatalog {
       this.outcome = "added";
       return true;
     }
-    // The remote id and the munged name when both are free (the common case, one statement); else a
-    // fresh id and the name made unique as the original does.
-    let id = pkg.id ?? crypto.randomUUID();
-    const ideal = mungeTitleToName(pkg.name || pkg.title || object.guid);
-    let name: string | undefined = ideal;
+    // The remote id and the munged name when both are free (the common case: in a lot, one statement
+    // for all its creates); else a fresh id and the name made unique as the original does.
+    const write = {
+      id: pkg.id ?? crypto.randomUUID(),
+      name: mungeTitleToName(pkg.name || pkg.title || object.guid),
+      pkg,
+      ownerOrg,
+      groupIds,
+      create: true,
+    };
+    this.link = write.id;
+    this.outcome = "added";
+    // Held for the lot's statement, unless a target CKAN must see the dataset at once.
+    if (this.lot && !this.target) this.lot.hold({ catalog: this, write, ideal: write.name });
+    else await this.createAlone(write, write.name);
+    return true;
+  }
+
+  /** Creates the dataset now, picking another id and name while the chosen ones are taken. */
+  async createAlone(first: PackageWrite, ideal: string): Promise<void> {
+    const tx = this.tx;
+    let { id, name } = first;
     for (let attempt = 0;; attempt++) {
-      if (await writePackage(tx, { id, name, pkg, ownerOrg, groupIds, create: true })) break;
+      if (await writePackage(tx, { ...first, id, name })) break;
       if (attempt >= 5) throw ValidationError.of("name", `Cannot write dataset ${name}: its name keeps being taken`);
       if (await packageIdTaken(tx, id)) id = crypto.randomUUID();
-      name = await ensureNameIsUnique(tx, ideal, { append: this.ctx.settings.nameAppend });
-      if (!name) {
+      const free = await ensureNameIsUnique(tx, ideal, { append: this.ctx.settings.nameAppend });
+      if (!free) {
         throw ValidationError.of("name", `Cannot find a free name for "${ideal}": ${ideal}1 to ${ideal}999 are taken`);
       }
+      name = free;
     }
     this.link = id;
     await this.#push(id);
-    this.outcome = "added";
-    return true;
   }
 
   async deleteDataset(): Promise<boolean> {
     const { object, source } = this.ctx;
+    if (this.lot?.holds(this)) await this.lot.flush();
     const done = await withdrawDataset(this.tx, this.target, source.id, object.guid, object.id);
     if (done) this.outcome = "deleted";
     return done;

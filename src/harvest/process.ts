@@ -11,7 +11,7 @@ import { isConnectionError } from "../db/mod.ts";
 import { messageOf, ValidationError } from "../errors/mod.ts";
 import type { FetchContext, Harvester, ImportContext, StageResult } from "./interface.ts";
 import type { ReportStatus } from "./dicts.ts";
-import { type LotLinks, readLotLinks, TxImportCatalog, withdrawDataset } from "./import_catalog.ts";
+import { type LotLinks, LotWrites, readLotLinks, TxImportCatalog, withdrawDataset } from "./import_catalog.ts";
 import {
   type ClaimedObject,
   claimObjects,
@@ -114,20 +114,27 @@ export async function processObjects(
             tx,
             ready.map((r) => ({ sourceId: r.obj.harvest_source_id, guid: r.obj.guid })),
           );
-          const out: Imported[] = [];
+          const lot = new LotWrites(tx);
+          const results: [string, ImportResult][] = [];
           for (const r of ready) {
-            out.push({ id: r.obj.id, ...await importInTransaction(services, tx, r.base, r.harvester, r.hash, links) });
+            results.push([r.obj.id, await importInTransaction(services, tx, r.base, r.harvester, r.hash, links, lot)]);
           }
+          // The lot's creates, in one statement; only then is every dataset's id known.
+          await lot.flush();
+          const out = results.map(([id, result]) => importedOf(id, result));
           await finishImports(tx, out);
           return out;
         })
       );
       for (const { id, status } of imported) outcomes.set(id, status);
+      services.metrics.importLots.inc({ written: "together" });
       await noteWrites(services, ready.length);
       return outcomes;
     } catch (error) {
       if (isConnectionError(error)) throw error;
       // Some import of the lot failed and rolled the lot back: one by one now.
+      log.debug("A lot of {n} imports is written one by one: {error}", { n: ready.length, error: messageOf(error) });
+      services.metrics.importLots.inc({ written: "one_by_one" });
     }
   }
   for (const r of ready) outcomes.set(r.obj.id, await importAlone(services, r));
@@ -230,7 +237,7 @@ async function importAlone(services: Services, r: Ready): Promise<ReportStatus> 
   try {
     return await retryOnConflict(() =>
       sql.begin(async (tx) => {
-        const imported = { id: r.obj.id, ...await importInTransaction(services, tx, r.base, r.harvester, r.hash) };
+        const imported = importedOf(r.obj.id, await importInTransaction(services, tx, r.base, r.harvester, r.hash));
         await finishImports(tx, [imported]);
         return imported.status;
       })
@@ -282,6 +289,18 @@ async function withdraw(services: Services, obj: ClaimedObject): Promise<ReportS
   });
 }
 
+/** What an import did: its report status, and for a dataset written, the catalog that wrote it. */
+interface ImportResult {
+  status: ReportStatus;
+  catalog?: TxImportCatalog;
+  mapping?: string;
+}
+
+/** An import's final state for `finishImports`: read once the lot's creates are written. */
+function importedOf(id: string, { status, catalog, mapping }: ImportResult): Imported {
+  return { id, status, link: catalog?.link, changes: catalog?.changes, mapping };
+}
+
 /** Runs a harvester's import inside `tx`, saving its errors there; answers the report status. */
 async function importInTransaction(
   services: Services,
@@ -290,7 +309,8 @@ async function importInTransaction(
   harvester: Harvester,
   hash: string | null,
   links?: LotLinks,
-): Promise<{ status: ReportStatus; link: string | undefined; changes?: unknown[]; mapping?: string }> {
+  lot?: LotWrites,
+): Promise<ImportResult> {
   const errors: [string, string, number | undefined][] = [];
   const importBase = {
     ...base,
@@ -306,7 +326,7 @@ async function importInTransaction(
   // Groups are created on their own connection, except on embedded PGlite, whose one session a
   // second connection could only reach after this transaction ends.
   const groupSql = services.db.mode === "postgres" ? services.sql : tx;
-  const catalog = new TxImportCatalog(tx, groupSql, services.target, importBase, hash, links);
+  const catalog = new TxImportCatalog(tx, groupSql, services.target, importBase, hash, links, lot);
   const ctx: ImportContext = { ...importBase, catalog };
   let result: StageResult;
   try {
@@ -316,12 +336,11 @@ async function importInTransaction(
     throw new ImportFailed([...errors, [describeImportError(error, base.object.guid), "Import", undefined]]);
   }
   for (const [message, stage, line] of errors) await saveObjectError(tx, base.object.id, message, stage, line);
-  if (result === "unchanged") return { status: "not modified", link: undefined };
-  if (result !== true) return { status: "errored", link: undefined };
+  if (result === "unchanged") return { status: "not modified" };
+  if (result !== true) return { status: "errored" };
   return {
     status: catalog.outcome ?? await fallbackStatus(tx, base.object.id),
-    link: catalog.link,
-    changes: catalog.changes,
+    catalog,
     mapping: harvester.mappingVersion?.(base.source.config),
   };
 }
@@ -340,8 +359,8 @@ export async function reimportObject(services: Services, objectId: string): Prom
   try {
     return await retryOnConflict(() =>
       sql.begin(async (tx) => {
-        const { status, link, mapping } = await importInTransaction(services, tx, base, harvester, obj.content_hash);
-        if (link) await makeCurrent(tx, obj.id, link, mapping);
+        const { status, catalog, mapping } = await importInTransaction(services, tx, base, harvester, obj.content_hash);
+        if (catalog?.link) await makeCurrent(tx, obj.id, catalog.link, mapping);
         return status;
       })
     );

@@ -24,6 +24,8 @@ export class MetricsRegistry {
   /** Remote requests by source (the harvest source name, or "-" outside a harvest) and host. */
   readonly remoteLatency: client.Histogram<"source" | "host">;
   readonly remoteErrors: client.Counter<"source" | "host" | "kind">;
+  /** Lots of objects imported: together in one transaction, or one by one after an import of the lot failed. */
+  readonly importLots: client.Counter<"written">;
   #sources: GaugeSources | undefined;
 
   constructor() {
@@ -40,6 +42,12 @@ export class MetricsRegistry {
       name: "harvest_remote_request_errors_total",
       help: "Failed requests to remote catalogs (network errors, timeouts, HTTP errors, refused addresses)",
       labelNames: ["source", "host", "kind"] as const,
+      registers,
+    });
+    this.importLots = new client.Counter({
+      name: "harvest_import_lots_total",
+      help: "Lots of objects imported by this process: written together, or one by one after one import failed",
+      labelNames: ["written"] as const,
       registers,
     });
     const read = () => {

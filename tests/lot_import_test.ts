@@ -1,0 +1,81 @@
+/**
+ * The creates of one lot are written in one statement (`LotWrites`): what a lone import resolves one
+ * dataset at a time (a name or an id already taken, a remote resource id used twice) must come out
+ * the same when the datasets arrive together, without the lot falling back to one by one.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { testServices } from "./helpers.ts";
+import { getAction, runAction, SITE_ACTOR } from "../src/actions/mod.ts";
+import { runJobInProcess } from "../src/harvest/run.ts";
+import { getSource } from "../src/harvest/sources.ts";
+import { serveCkanCatalog } from "../src/demo/ckan_server.ts";
+
+type Dict = Record<string, unknown>;
+
+const dataset = (id: string, name: string, extra: Dict = {}) => ({
+  id,
+  name,
+  title: name,
+  notes: `About ${name}`,
+  state: "active",
+  private: false,
+  metadata_modified: "2026-01-01T00:00:00",
+  tags: [{ name: "lots" }],
+  extras: [{ key: "origin", value: id }],
+  resources: [],
+  ...extra,
+});
+
+Deno.test("one lot's creates: taken names and ids, a shared resource id and twin names resolve as alone, in one statement", async () => {
+  await using services = await testServices();
+  const ctx = { services, actor: SITE_ACTOR };
+  const act = (action: string, input: Dict) => runAction(getAction(action)!, ctx, input) as Promise<Dict>;
+  // A local dataset already holds this id and this name.
+  await act("package_create", { id: "taken-id", name: "taken-name", title: "Local" });
+  const datasets = [
+    dataset("twin-1", "twin"),
+    dataset("twin-2", "twin"),
+    dataset("res-a", "res-a", { resources: [{ id: "shared-resource", url: "https://remote.example/a.csv" }] }),
+    dataset("res-b", "res-b", { resources: [{ id: "shared-resource", url: "https://remote.example/b.csv" }] }),
+    dataset("taken-id", "fresh-name"),
+    dataset("wants-taken-name", "taken-name"),
+  ];
+  await using remote = serveCkanCatalog({ organizations: [], groups: [], datasets });
+  await act("harvest_source_create", { name: "lots", url: remote.url, source_type: "ckan", check_url: false });
+  const before = await services.metrics.importLots.get();
+  const summary = await runJobInProcess(ctx, await getSource(services.sql, "lots"));
+  assertEquals(summary.stats.added, 6, JSON.stringify(summary));
+  assertEquals(summary.stats.errored, 0);
+
+  // The six came as one lot, written together: no import failed and sent the lot one by one.
+  const lots = (await services.metrics.importLots.get()).values;
+  const count = (written: string) => lots.find((v) => v.labels.written === written)?.value ?? 0;
+  assertEquals(count("one_by_one") - (before.values.find((v) => v.labels.written === "one_by_one")?.value ?? 0), 0);
+  assert(count("together") >= 1);
+
+  const rows = await services.sql<{ origin: string; id: string; name: string }[]>`
+    SELECT e.value AS origin, p.id, p.name FROM package p JOIN package_extra e ON e.package_id = p.id
+    WHERE e.key = 'origin' ORDER BY e.value`;
+  const byOrigin = new Map(rows.map((r) => [r.origin, r]));
+  assertEquals(rows.length, 6);
+  // Twin names: the first keeps it, the second gets the next free one.
+  assertEquals(new Set([byOrigin.get("twin-1")!.name, byOrigin.get("twin-2")!.name]), new Set(["twin", "twin1"]));
+  // A remote id another dataset holds: a fresh id, the name asked for.
+  assert(byOrigin.get("taken-id")!.id !== "taken-id");
+  assertEquals(byOrigin.get("taken-id")!.name, "fresh-name");
+  // A name another dataset holds: the next free one; the local dataset is untouched.
+  assertEquals(byOrigin.get("wants-taken-name")!.name, "taken-name1");
+  const [local] = await services.sql`SELECT name, title FROM package WHERE id = 'taken-id'`;
+  assertEquals(local, { name: "taken-name", title: "Local" });
+  // One remote resource id in two datasets: each dataset has its resource, under distinct ids.
+  const resources = await services.sql<{ id: string; url: string; package_id: string }[]>`
+    SELECT id, url, package_id FROM resource ORDER BY url`;
+  assertEquals(resources.map((r) => r.url), ["https://remote.example/a.csv", "https://remote.example/b.csv"]);
+  assertEquals(new Set(resources.map((r) => r.id)).size, 2);
+  assert(resources.some((r) => r.id === "shared-resource"));
+  assertEquals(resources.map((r) => r.package_id), [byOrigin.get("res-a")!.id, byOrigin.get("res-b")!.id]);
+  // Children land on their own dataset: each has its tag and its one extra.
+  const [children] = await services.sql`
+    SELECT count(*)::int AS tags, count(DISTINCT package_id)::int AS datasets FROM package_tag WHERE name = 'lots'`;
+  assertEquals(children, { tags: 6, datasets: 6 });
+});
