@@ -27,7 +27,8 @@ const { values: args } = parseArgs({
   },
 });
 const N = Number(args.n);
-const TARGETS = { cold: 1000, noChange: 5000, rssMb: 300 };
+/** Cold harvest as a share of the floor measured in the same run, per mode; peak RSS on PostgreSQL. */
+const TARGETS = { coldShare: { postgres: 0.5, embedded: 0.4 } as Record<string, number>, rssMb: 300 };
 
 /** A CLI run; a harvest's time is the job's own, from its summary line. */
 async function runCli(cliArgs: string[], env: Record<string, string>) {
@@ -106,8 +107,8 @@ async function benchMode(mode: string, n: number, withFloor: boolean) {
 const rate = (n: number, s: number) => Math.round(n / s);
 console.log(`Harvest benchmark: N = ${N} datasets, run-test --concurrency ${args.concurrency}, ${Deno.build.os}`);
 console.log(
-  `Targets: cold >= ${TARGETS.cold} datasets/s and no-change >= ${TARGETS.noChange} datasets/s on PostgreSQL; ` +
-    `peak RSS < ${TARGETS.rssMb} MB and flat when N grows tenfold`,
+  `Targets: cold >= ${TARGETS.coldShare.postgres} of the floor on PostgreSQL and >= ${TARGETS.coldShare.embedded} ` +
+    `on the embedded database; peak RSS < ${TARGETS.rssMb} MB on PostgreSQL and flat when N grows tenfold`,
 );
 const SMALL = Math.max(100, Math.round(N / 10));
 for (const mode of args.modes!.split(",")) {
@@ -116,9 +117,14 @@ for (const mode of args.modes!.split(",")) {
   const huge = args.tenfold ? await benchMode(mode, N * 10, false) : undefined;
   const floorRate = rate(N, big.floorSeconds!);
   console.log(`\n[${mode}]`);
-  console.log(`  cold harvest:       ${rate(N, big.cold.seconds)} datasets/s (${big.cold.seconds.toFixed(1)} s)`);
+  const share = (seconds: number) => (rate(N, seconds) / floorRate).toFixed(2);
   console.log(
-    `  no-change harvest:  ${rate(N, big.unchanged.seconds)} datasets/s (${big.unchanged.seconds.toFixed(1)} s)`,
+    `  cold harvest:       ${rate(N, big.cold.seconds)} datasets/s (${big.cold.seconds.toFixed(1)} s), ` +
+      `${share(big.cold.seconds)} of the floor`,
+  );
+  console.log(
+    `  no-change harvest:  ${rate(N, big.unchanged.seconds)} datasets/s (${big.unchanged.seconds.toFixed(1)} s), ` +
+      `${share(big.unchanged.seconds)} of the floor`,
   );
   console.log(`  floor (fetch pages + one bulk insert): ${floorRate} datasets/s (${big.floorSeconds!.toFixed(1)} s)`);
   console.log(
@@ -135,12 +141,10 @@ for (const mode of args.modes!.split(",")) {
       } MB no-change`,
     );
   }
-  if (mode === "postgres") {
-    const verdict = (ok: boolean) => ok ? "meets" : "misses";
-    console.log(
-      `  targets: cold ${verdict(rate(N, big.cold.seconds) >= TARGETS.cold)}, no-change ${
-        verdict(rate(N, big.unchanged.seconds) >= TARGETS.noChange)
-      }, RSS ${verdict(big.cold.peakRssMb < TARGETS.rssMb)}`,
-    );
-  }
+  const verdict = (ok: boolean) => ok ? "meets" : "misses";
+  const coldTarget = TARGETS.coldShare[mode] ?? 0.5;
+  console.log(
+    `  targets: cold ${verdict(rate(N, big.cold.seconds) >= coldTarget * floorRate)} (${coldTarget} of the floor)` +
+      (mode === "postgres" ? `, RSS ${verdict(big.cold.peakRssMb < TARGETS.rssMb)}` : ""),
+  );
 }

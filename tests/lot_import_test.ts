@@ -26,6 +26,11 @@ const dataset = (id: string, name: string, extra: Dict = {}) => ({
   ...extra,
 });
 
+const lotCount = async (
+  services: { metrics: { importLots: { get(): Promise<{ values: { labels: Dict; value: number }[] }> } } },
+  written: string,
+) => (await services.metrics.importLots.get()).values.find((v) => v.labels.written === written)?.value ?? 0;
+
 Deno.test("one lot's creates: taken names and ids, a shared resource id and twin names resolve as alone, in one statement", async () => {
   await using services = await testServices();
   const ctx = { services, actor: SITE_ACTOR };
@@ -47,10 +52,10 @@ Deno.test("one lot's creates: taken names and ids, a shared resource id and twin
   assertEquals(summary.stats.added, 6, JSON.stringify(summary));
   assertEquals(summary.stats.errored, 0);
 
-  // The six came as one lot, written together: no import failed and sent the lot one by one.
+  // The six came as one lot, written together: no import failed and split the lot.
   const lots = (await services.metrics.importLots.get()).values;
   const count = (written: string) => lots.find((v) => v.labels.written === written)?.value ?? 0;
-  assertEquals(count("one_by_one") - (before.values.find((v) => v.labels.written === "one_by_one")?.value ?? 0), 0);
+  assertEquals(count("split") - (before.values.find((v) => v.labels.written === "split")?.value ?? 0), 0);
   assert(count("together") >= 1);
 
   const rows = await services.sql<{ origin: string; id: string; name: string }[]>`
@@ -78,4 +83,31 @@ Deno.test("one lot's creates: taken names and ids, a shared resource id and twin
   const [children] = await services.sql`
     SELECT count(*)::int AS tags, count(DISTINCT package_id)::int AS datasets FROM package_tag WHERE name = 'lots'`;
   assertEquals(children, { tags: 6, datasets: 6 });
+});
+
+Deno.test("one bad record in a lot of 100 costs the lot a few halvings, and every other record is added", async () => {
+  await using services = await testServices();
+  const ctx = { services, actor: SITE_ACTOR };
+  const act = (action: string, input: Dict) => runAction(getAction(action)!, ctx, input) as Promise<Dict>;
+  const datasets = Array.from({ length: 100 }, (_, i) => dataset(`d-${String(i).padStart(3, "0")}`, `d-${i}`));
+  // Tags must be names: this record fails its import, and with it the transaction of its lot.
+  datasets[37] = { ...datasets[37]!, tags: [12345] } as never;
+  await using remote = serveCkanCatalog({ organizations: [], groups: [], datasets }, { rowsMax: 1000 });
+  await act("harvest_source_create", {
+    name: "halves",
+    url: remote.url,
+    source_type: "ckan",
+    config: JSON.stringify({ rows: 1000 }),
+    check_url: false,
+  });
+  const summary = await runJobInProcess(ctx, await getSource(services.sql, "halves"));
+  assertEquals([summary.stats.added, summary.stats.errored], [99, 1], JSON.stringify(summary));
+  const [error] = await services.sql<{ guid: string; message: string }[]>`
+    SELECT o.guid, e.message FROM harvest_object_error e JOIN harvest_object o ON o.id = e.harvest_object_id`;
+  assertEquals(error!.guid, "d-037");
+  assert(error!.message.includes("tags"), error!.message);
+  // The lot was halved around the bad record: at most two failed lots per halving (log2 100 < 7).
+  const splits = await lotCount(services, "split");
+  assert(splits >= 1 && splits <= 7, `${splits} lots were split`);
+  assertEquals([...await services.sql`SELECT count(*)::int AS n FROM package`], [{ n: 99 }]);
 });

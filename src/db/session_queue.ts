@@ -3,6 +3,7 @@ import type { PGlite } from "@electric-sql/pglite";
 // Extended-protocol messages that only make sense together with the Sync that follows them.
 const BUFFERED = new Set([0x50, 0x42, 0x44, 0x45, 0x43]); // Parse, Bind, Describe, Execute, Close
 const TERMINATE = 0x58;
+const FLUSH = 0x48;
 
 /**
  * Shares PGlite's single backend session between many client connections.
@@ -12,6 +13,11 @@ const TERMINATE = 0x58;
  * is handed to pglite-socket's `PGLiteSocketHandler` instead: it keeps each client's messages until
  * the Sync (or simple Query) that ends them, runs them as one unit, and while a client is inside a
  * transaction it holds the session so no other client's statements run inside that transaction.
+ * It also holds the session from a Flush to the client's next Sync: postgres.js sends a statement
+ * it has not prepared (an unnamed one, as `sql.unsafe` with parameters) as Parse, Describe and
+ * Flush, and its Bind only once the description is back; another client's Parse in between
+ * replaced the unnamed statement ("unnamed prepared statement does not exist" in a 20,000-dataset
+ * harvest on the embedded database).
  */
 export class SessionQueue {
   #db: PGlite;
@@ -60,7 +66,7 @@ export class SessionQueue {
         },
       });
     } finally {
-      this.#owner = this.#db.isInTransaction() ? handlerId : null;
+      this.#owner = type === FLUSH || this.#db.isInTransaction() ? handlerId : null;
       this.#ownerIdleSince = Date.now();
       this.#release();
     }

@@ -177,8 +177,9 @@ export class TxImportCatalog implements ImportCatalog {
     const parsed = packageInputSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
+      const field = issue.path.join(".") || "package";
       throw new ValidationError({
-        [issue.path.join(".") || "package"]: [`Invalid package with GUID ${this.ctx.object.guid}: ${issue.message}`],
+        [field]: [`Invalid package with GUID ${this.ctx.object.guid}: ${field}: ${issue.message}`],
       });
     }
     const pkg = parsed.data;

@@ -176,7 +176,12 @@ export async function failByGuid(
     RETURNING id, guid`;
 }
 
-/** The current objects of a source's active datasets that this job did not gather. */
+/**
+ * The current objects of a source's active datasets that this job did not gather. The job's guids
+ * are read once into a hash (`NOT IN` a subquery, guid being NOT NULL): as `NOT EXISTS`, a job
+ * newer than the table's statistics was estimated at one object, and the plan scanned the whole
+ * table once per current object (33 s at 20,000 datasets on the embedded database).
+ */
 export async function missingFromJob(
   tx: Queryable,
   sourceId: string,
@@ -185,7 +190,7 @@ export async function missingFromJob(
   return await tx<{ guid: string; package_id: string }[]>`
     SELECT c.guid, c.package_id FROM harvest_object c JOIN package p ON p.id = c.package_id
     WHERE c.harvest_source_id = ${sourceId} AND c.current AND p.state = 'active'
-      AND NOT EXISTS (SELECT 1 FROM harvest_object n WHERE n.harvest_job_id = ${jobId} AND n.guid = c.guid)`;
+      AND c.guid NOT IN (SELECT n.guid FROM harvest_object n WHERE n.harvest_job_id = ${jobId})`;
 }
 
 /** The number of a source's active harvested datasets. */

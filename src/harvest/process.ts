@@ -86,9 +86,8 @@ interface Ready {
 
 /**
  * Processes several objects: one statement claims them all, each is fetched, and the imports run in
- * one transaction (one commit for the lot). When any import of the lot fails, the transaction is
- * rolled back and the lot is imported again one object per transaction, so one bad record never
- * costs the others anything. Answers each object's outcome ("skipped" for one held elsewhere).
+ * one transaction (one commit for the lot; see `importLot` for a lot with a bad record). Answers
+ * each object's outcome ("skipped" for one held elsewhere).
  */
 export async function processObjects(
   services: Services,
@@ -106,40 +105,52 @@ export async function processObjects(
     if (typeof prepared === "string") outcomes.set(obj.id, prepared);
     else ready.push(prepared);
   }
-  if (ready.length > 1) {
-    try {
-      const imported = await retryOnConflict(() =>
-        sql.begin(async (tx) => {
-          const links = await readLotLinks(
-            tx,
-            ready.map((r) => ({ sourceId: r.obj.harvest_source_id, guid: r.obj.guid })),
-          );
-          const lot = new LotWrites(tx);
-          const results: [string, ImportResult][] = [];
-          for (const r of ready) {
-            results.push([r.obj.id, await importInTransaction(services, tx, r.base, r.harvester, r.hash, links, lot)]);
-          }
-          // The lot's creates, in one statement; only then is every dataset's id known.
-          await lot.flush();
-          const out = results.map(([id, result]) => importedOf(id, result));
-          await finishImports(tx, out);
-          return out;
-        })
-      );
-      for (const { id, status } of imported) outcomes.set(id, status);
-      services.metrics.importLots.inc({ written: "together" });
-      await noteWrites(services, ready.length);
-      return outcomes;
-    } catch (error) {
-      if (isConnectionError(error)) throw error;
-      // Some import of the lot failed and rolled the lot back: one by one now.
-      log.debug("A lot of {n} imports is written one by one: {error}", { n: ready.length, error: messageOf(error) });
-      services.metrics.importLots.inc({ written: "one_by_one" });
-    }
-  }
-  for (const r of ready) outcomes.set(r.obj.id, await importAlone(services, r));
+  await importLot(services, ready, outcomes);
   await noteWrites(services, ready.length);
   return outcomes;
+}
+
+/**
+ * Imports fetched objects in one transaction. When an import of the lot fails, the transaction is
+ * rolled back and each half is imported as a lot of its own, down to one object per transaction:
+ * one bad record costs its lot about twice its logarithm in transactions, not one per object.
+ */
+async function importLot(services: Services, ready: Ready[], outcomes: Map<string, ObjectOutcome>): Promise<void> {
+  if (ready.length === 0) return;
+  if (ready.length === 1) {
+    outcomes.set(ready[0]!.obj.id, await importAlone(services, ready[0]!));
+    return;
+  }
+  try {
+    const imported = await retryOnConflict(() =>
+      services.sql.begin(async (tx) => {
+        const links = await readLotLinks(
+          tx,
+          ready.map((r) => ({ sourceId: r.obj.harvest_source_id, guid: r.obj.guid })),
+        );
+        const lot = new LotWrites(tx);
+        const results: [string, ImportResult][] = [];
+        for (const r of ready) {
+          results.push([r.obj.id, await importInTransaction(services, tx, r.base, r.harvester, r.hash, links, lot)]);
+        }
+        // The lot's creates, in one statement; only then is every dataset's id known.
+        await lot.flush();
+        const out = results.map(([id, result]) => importedOf(id, result));
+        await finishImports(tx, out);
+        return out;
+      })
+    );
+    for (const { id, status } of imported) outcomes.set(id, status);
+    services.metrics.importLots.inc({ written: "together" });
+  } catch (error) {
+    if (isConnectionError(error)) throw error;
+    // Some import of the lot failed and rolled the lot back: each half on its own now.
+    log.debug("A lot of {n} imports is split in two: {error}", { n: ready.length, error: messageOf(error) });
+    services.metrics.importLots.inc({ written: "split" });
+    const half = Math.ceil(ready.length / 2);
+    await importLot(services, ready.slice(0, half), outcomes);
+    await importLot(services, ready.slice(half), outcomes);
+  }
 }
 
 /** What every stage context of an object holds. */

@@ -8,7 +8,7 @@ import { type ObjectOutcome, processObjects } from "./process.ts";
 import { dropObjects, guidsOf } from "./objects.ts";
 
 /** Objects imported per transaction by `run-test`. */
-const BATCH = 25;
+const BATCH = 100;
 import type { SourceRow } from "./sources.ts";
 import type { Harvester } from "./interface.ts";
 import { emptyStats, type JobStats } from "./dicts.ts";
