@@ -42,6 +42,7 @@ export const OWNERS: Record<string, string> = {
   schema_migration: "db/migrate.ts",
   harvest_lock: "db/locks.ts",
   harvest_consumer: "db/consumers.ts",
+  harvest_host_slot: "db/host_slots.ts",
   harvest_queue: "queue/postgres.ts",
   harvest_log: "log/mod.ts",
   user: "auth/users.ts",

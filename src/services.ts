@@ -12,6 +12,7 @@ import { sendStatusMails } from "./mail/mod.ts";
 import { attachDatabaseLog } from "./log/mod.ts";
 import { loadPlugins } from "./plugins/mod.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
+import { HostSlots } from "./db/host_slots.ts";
 
 export type { Hooks, Services } from "./services_type.ts";
 
@@ -43,6 +44,10 @@ export async function openServices(config: Config, options: { maxConnections?: n
     userAgent: v["ckan.harvest.http.user_agent"],
     timeoutMs: v["ckan.harvest.http.timeout"] * 1000,
     maxBytes: v["ckan.harvest.http.max_response_mb"] * 1024 * 1024,
+    perHostConcurrency: v["ckan.harvest.http.per_host_concurrency"],
+    // Shared through PostgreSQL. Not on the embedded database: its one session is held by a transaction
+    // for as long as it runs, and an import that fetches (a remote group) would wait on itself.
+    hostLimit: db.mode === "postgres" ? new HostSlots(db.sql) : undefined,
     observer: {
       request: (labels, seconds) => metrics.remoteLatency.observe(labels, seconds),
       error: (labels) => metrics.remoteErrors.inc(labels),

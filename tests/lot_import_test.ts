@@ -83,6 +83,19 @@ Deno.test("one lot's creates: taken names and ids, a shared resource id and twin
   const [children] = await services.sql`
     SELECT count(*)::int AS tags, count(DISTINCT package_id)::int AS datasets FROM package_tag WHERE name = 'lots'`;
   assertEquals(children, { tags: 6, datasets: 6 });
+
+  // Clearing the source purges its datasets, and their children go with them (migration 0014's
+  // trigger, in place of per-row foreign keys); the local dataset keeps its own.
+  await act("package_patch", { id: "taken-id", tags: [{ name: "local" }], extras: [{ key: "k", value: "v" }] });
+  await act("harvest_source_clear", { id: "lots" });
+  const left = await services.sql<{ t: string; n: number }[]>`
+    SELECT 'extra' AS t, count(*)::int AS n FROM package_extra UNION ALL
+    SELECT 'tag', count(*)::int FROM package_tag UNION ALL
+    SELECT 'resource', count(*)::int FROM resource UNION ALL
+    SELECT 'orphans', count(*)::int FROM (
+      SELECT package_id FROM package_extra UNION ALL SELECT package_id FROM package_tag
+      UNION ALL SELECT package_id FROM resource) c WHERE NOT EXISTS (SELECT 1 FROM package p WHERE p.id = c.package_id)`;
+  assertEquals(Object.fromEntries(left.map((r) => [r.t, r.n])), { extra: 1, tag: 1, resource: 0, orphans: 0 });
 });
 
 Deno.test("one bad record in a lot of 100 costs the lot a few halvings, and every other record is added", async () => {

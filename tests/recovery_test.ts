@@ -74,6 +74,8 @@ for (const [backend, settings] of Object.entries(BACKENDS)) {
       assert(held.length > 0, "the worker to kill took objects");
       const killed = performance.now();
       await doomed.stop("SIGKILL");
+      // What it held when it died: it may have claimed more between the read above and the kill.
+      held = [...new Set([...held, ...await heldBy(doomed.child.pid)])];
       // Its leases are released (and the work queued again) once it has been silent for dead_after.
       let released = Number.NaN;
       while (performance.now() - killed < 60_000) {

@@ -223,6 +223,12 @@ export const CONFIG_KEYS = {
     default: "ckan-harvest-ts/0.1 (+https://github.com/ckan/ckanext-harvest)",
     doc: "User-Agent sent to remote catalogs (a source's `user_agent` config overrides it)",
   },
+  "ckan.harvest.http.per_host_concurrency": {
+    schema: int(1, 100),
+    default: 4,
+    doc: "Requests in flight at once to one remote host, counted across every process that shares the " +
+      "PostgreSQL database (all workers on all machines; per process on the embedded database)",
+  },
   "ckan.harvest.http.max_response_mb": {
     schema: int(1, 10_000),
     default: 100,

@@ -1,6 +1,7 @@
 import { NotModifiedError, RemoteError } from "../errors/mod.ts";
 import { BlockedUrlError, FETCHED_SCHEMES, type UrlGuard } from "./guard.ts";
 import { PinnedConnector } from "./pinned.ts";
+import { type HostLimit, Semaphore } from "./host_limit.ts";
 
 /** What the client reports about each request, for the metrics (wired by whoever builds the client). */
 export interface HttpObserver {
@@ -22,8 +23,10 @@ export interface HttpOptions {
   attempts?: number;
   /** Longest wait between attempts, whatever `Retry-After` says. */
   maxBackoffMs?: number;
-  /** Requests in flight at once per host. */
+  /** Requests in flight at once per host (in this process, and across processes with `hostLimit`). */
   perHostConcurrency?: number;
+  /** Shares the per-host limit with other processes (the database's request slots). */
+  hostLimit?: HostLimit;
   /**
    * Vets every hop and pins the connection to the address it vetted (the SSRF guard). Without one, any
    * address is allowed, but still only http: and https: URLs are fetched.
@@ -55,26 +58,6 @@ export interface RequestOptions {
   maxBytes?: number;
 }
 
-class Semaphore {
-  #free: number;
-  #waiters: (() => void)[] = [];
-  constructor(n: number) {
-    this.#free = n;
-  }
-  async acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#waiters.push(resolve));
-  }
-  release(): void {
-    const next = this.#waiters.shift();
-    if (next) next();
-    else this.#free++;
-  }
-}
-
 function retryAfterMs(header: string | null): number | undefined {
   if (!header) return undefined;
   const seconds = Number(header);
@@ -89,8 +72,9 @@ function retryAfterMs(header: string | null): number | undefined {
  * failure is a `RemoteError` whose message names the URL and what went wrong.
  */
 export class HttpClient {
-  #options: Required<Omit<HttpOptions, "guard" | "observer" | "caCerts">>;
+  #options: Required<Omit<HttpOptions, "guard" | "observer" | "caCerts" | "hostLimit">>;
   #guard: UrlGuard | undefined;
+  #hostLimit: HostLimit | undefined;
   #observer: HttpObserver;
   #connector: PinnedConnector;
   /** The harvest source requests are made for, as the metrics label. */
@@ -98,16 +82,22 @@ export class HttpClient {
   #hosts = new Map<string, Semaphore>();
 
   constructor(options: HttpOptions) {
-    const { guard, observer, caCerts, ...rest } = options;
+    const { guard, observer, caCerts, hostLimit, ...rest } = options;
     this.#options = { attempts: 3, maxBackoffMs: 30_000, perHostConcurrency: 4, ...rest };
     this.#guard = guard;
+    this.#hostLimit = hostLimit;
     this.#observer = observer ?? NO_OBSERVER;
     this.#connector = new PinnedConnector({ caCerts });
   }
 
   /** The same client (limits, guard, pinned connections, per-host queues) counting for `source` in the metrics. */
   forSource(source: string): HttpClient {
-    const view = new HttpClient({ ...this.#options, guard: this.#guard, observer: this.#observer });
+    const view = new HttpClient({
+      ...this.#options,
+      guard: this.#guard,
+      observer: this.#observer,
+      hostLimit: this.#hostLimit,
+    });
     view.#connector = this.#connector;
     view.#hosts = this.#hosts;
     view.#source = source;
@@ -195,12 +185,25 @@ export class HttpClient {
     url: string,
     options: RequestOptions = {},
   ): Promise<{ text: string; contentType: string; validators: Validators }> {
+    return await this.#limited(url, options.signal, () => this.#withRetries(url, options));
+  }
+
+  /**
+   * Runs a request (with its retries) within the host's limit: a place in this process's queue for
+   * the host first, then a slot shared with every other process, when there is a `hostLimit`.
+   */
+  async #limited<T>(url: string, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
     const host = new URL(url).host;
     let sem = this.#hosts.get(host);
     if (!sem) this.#hosts.set(host, sem = new Semaphore(this.#options.perHostConcurrency));
     await sem.acquire();
     try {
-      return await this.#withRetries(url, options);
+      const release = await this.#hostLimit?.acquire(host, this.#options.perHostConcurrency, signal);
+      try {
+        return await run();
+      } finally {
+        await release?.();
+      }
     } finally {
       sem.release();
     }
@@ -214,6 +217,14 @@ export class HttpClient {
     url: string,
     body: unknown,
     options: RequestOptions & { what?: string } = {},
+  ): Promise<{ status: number; body: unknown }> {
+    return await this.#limited(url, options.signal, () => this.#postJson(url, body, options));
+  }
+
+  async #postJson(
+    url: string,
+    body: unknown,
+    options: RequestOptions & { what?: string },
   ): Promise<{ status: number; body: unknown }> {
     for (let attempt = 1;; attempt++) {
       const timeout = AbortSignal.timeout(this.#options.timeoutMs);
