@@ -83,10 +83,11 @@ export class LotWrites {
     this.#held = [];
     if (held.length === 0) return;
     const written = await insertPackages(this.tx, held.map((h) => h.write));
+    // The statement wrote at most the first create of each id; a later one with that id goes alone.
+    const seen = new Set<string>();
     for (const h of held) {
-      if (!written.has(h.write.id) || held.find((o) => o.write.id === h.write.id) !== h) {
-        await h.catalog.createAlone(h.write, h.ideal);
-      }
+      const first = !seen.has(h.write.id) && seen.add(h.write.id);
+      if (!first || !written.has(h.write.id)) await h.catalog.createAlone(h.write, h.ideal);
     }
   }
 }
