@@ -66,6 +66,7 @@ export const OWNERS: Record<string, string> = {
   harvest_plan: "harvest/plans.ts",
   harvest_source_tally: "harvest/tallies.ts",
   harvest_job_tally: "harvest/tallies.ts",
+  harvest_job_window: "harvest/window.ts",
 };
 
 /**

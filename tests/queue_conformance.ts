@@ -131,6 +131,31 @@ export function queueConformance(backend: Backend): void {
     }
   });
 
+  Deno.test(`${backend.name} queue: fast-lane messages are handled before the bulk lane's backlog`, async () => {
+    const queue = await backend.open(site());
+    try {
+      const bulk = Array.from({ length: 40 }, (_, i) => `bulk${i}`);
+      const fast = Array.from({ length: 5 }, (_, i) => `fast${i}`);
+      await queue.publish("fetch", bulk);
+      await queue.publish("fetch", fast, "fast");
+      assertEquals(await queue.depth("fetch"), 45, "depth counts both lanes");
+      const concurrency = 2;
+      const got = await collect(queue, 45, { concurrency });
+      assertEquals(got.toSorted(), [...bulk, ...fast].sort(), "every message of both lanes, once");
+      // The fast messages came first: at most a round of bulk messages already in hand (two per slot,
+      // on a broker that pushes) came before the last of them, not the 40 waiting ahead of them.
+      const lastFast = Math.max(...fast.map((b) => got.indexOf(b)));
+      assert(lastFast < fast.length + 2 * concurrency, `the last fast message was handled at position ${lastFast}`);
+      // Purge empties both lanes.
+      await queue.publish("fetch", ["a"], "fast");
+      await queue.publish("fetch", ["b"]);
+      assertEquals(await queue.purge("fetch"), 2);
+      assertEquals(await queue.depth("fetch"), 0);
+    } finally {
+      await queue.close();
+    }
+  });
+
   Deno.test(`${backend.name} queue: purge removes waiting messages; names are namespaced by site id`, async () => {
     const a = await backend.open(site());
     const b = await backend.open(site());

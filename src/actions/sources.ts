@@ -216,6 +216,10 @@ async function placementProblems(
       problems.push(`${key} must be a positive number, not ${JSON.stringify(value)}`);
     }
   }
+  const cap = parsed.concurrency;
+  if (cap !== undefined && (typeof cap !== "number" || !Number.isInteger(cap) || cap < 1 || cap > 100_000)) {
+    problems.push(`concurrency must be a whole number of objects from 1 to 100000, not ${JSON.stringify(cap)}`);
+  }
   if (ownerOrg) {
     for (const key of PLACEMENT_KEYS) {
       const value = parsed[key];

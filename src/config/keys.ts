@@ -129,6 +129,25 @@ export const CONFIG_KEYS = {
     doc: "Seconds without a heartbeat (every 3 s) after which a worker, consumer or scheduler counts as dead and the " +
       "work it held is queued again by the others",
   },
+  "ckan.harvest.fast_lane.max_objects": {
+    schema: int(0, 10_000_000),
+    default: 1000,
+    doc: "The fast lane's share of a job: the first this many objects of every job are queued on the fast lane, " +
+      "which consumers serve before the bulk lane, and a scheduled run of a source whose last job had at most " +
+      "this many objects is gathered from the fast lane (manual runs always are); 0 puts only manual gathers there",
+  },
+  "ckan.harvest.source_concurrency": {
+    schema: int(0, 100_000),
+    default: 0,
+    doc: "Objects of one source queued or being fetched and imported at once, counted across every worker; the " +
+      "rest wait in the database and are queued as earlier ones finish. A source's `concurrency` config " +
+      "overrides it; 0 = no cap",
+  },
+  "ckan.harvest.gather.concurrency": {
+    schema: int(1, 64),
+    default: 2,
+    doc: "Gathers one gather consumer runs at once, so that a small source's gather does not wait behind a big one",
+  },
   "ckan.harvest.api.cache_entries": {
     schema: int(0, 1_000_000),
     default: 1000,

@@ -3,7 +3,10 @@ import type { Services } from "../services_type.ts";
 import { fetchMessage, gatherMessage } from "../queue/mod.ts";
 import { gatherJob } from "./gather.ts";
 import { processObjects } from "./process.ts";
-import { jobsOfObjects } from "./objects.ts";
+import { lotsByJob } from "./objects.ts";
+import { jobWithSource } from "./jobs.ts";
+import { parseConfig } from "./stage.ts";
+import { admit, finished, sourceCap } from "./window.ts";
 import { tick } from "./tick.ts";
 import { trimHistory } from "./source_history.ts";
 import { completeJob } from "./lifecycle.ts";
@@ -21,7 +24,11 @@ function parse<T>(body: string, schema: { safeParse(v: unknown): { success: true
   }
 }
 
-/** Handles one gather message: gathers the job and publishes its objects batch by batch. */
+/**
+ * Handles one gather message: gathers the job and queues its objects batch by batch, the first
+ * `ckan.harvest.fast_lane.max_objects` on the fast lane and the rest on the bulk lane; or, for a
+ * source with a concurrency cap, through its window (window.ts).
+ */
 export async function handleGather(services: Services, body: string): Promise<void> {
   const message = parse(body, gatherMessage);
   if (!message) {
@@ -29,8 +36,19 @@ export async function handleGather(services: Services, body: string): Promise<vo
     return;
   }
   const jobId = message.harvest_job_id;
+  const row = await jobWithSource(services.sql, jobId);
+  const cap = row ? sourceCap(services, parseConfig(row.source.config)) : 0;
+  let fastLeft = services.config.values["ckan.harvest.fast_lane.max_objects"];
+  const bodies = (ids: string[]) => ids.map((id) => JSON.stringify({ harvest_object_id: id }));
   await gatherJob(services, jobId, {
-    publish: (ids) => services.queue.publish("fetch", ids.map((id) => JSON.stringify({ harvest_object_id: id }))),
+    park: cap > 0,
+    publish: async (ids) => {
+      if (cap > 0) return await admit(services, jobId, cap);
+      const fast = ids.slice(0, Math.max(fastLeft, 0));
+      fastLeft -= fast.length;
+      if (fast.length > 0) await services.queue.publish("fetch", bodies(fast), "fast");
+      if (fast.length < ids.length) await services.queue.publish("fetch", bodies(ids.slice(fast.length)));
+    },
   });
   await completeJob(services, jobId);
 }
@@ -65,7 +83,9 @@ class FetchBatcher {
     processObjects(this.services, ids)
       .then(async (outcomes) => {
         const processed = ids.filter((id) => outcomes.get(id) !== "skipped");
-        for (const job of await jobsOfObjects(this.services.sql, processed)) await completeJob(this.services, job);
+        const lots = await lotsByJob(this.services.sql, processed);
+        await finished(this.services, lots.filter((l) => l.windowed));
+        for (const { job } of lots) await completeJob(this.services, job);
       })
       .then(() => lot.forEach((p) => p.done()), (error) => lot.forEach((p) => p.done(error ?? new Error("failed"))));
   }
@@ -96,7 +116,7 @@ export async function runConsumers(services: Services, options: ConsumerOptions)
   if (options.gather) {
     loops.push(services.queue.listen("gather", (body) => handleGather(services, body), {
       signal: options.signal,
-      concurrency: 1,
+      concurrency: services.config.values["ckan.harvest.gather.concurrency"],
     }));
   }
   if (options.fetch) {

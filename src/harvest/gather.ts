@@ -34,6 +34,7 @@ import {
   insertGathered,
   insertWithdrawals,
   missingFromJob,
+  parkObjects,
   saveObjectError,
 } from "./objects.ts";
 import { dropRelisted, holdDeletions } from "./deletions.ts";
@@ -61,6 +62,11 @@ export interface GatherOptions {
   guidFilter?: boolean;
   /** Gathers with this harvester instead of the source type's (`harvester apply` replays a preview). */
   harvester?: Harvester;
+  /**
+   * New objects are parked as they are inserted (the source has a concurrency cap): `publish` then
+   * only tells the source's window there are more (window.ts).
+   */
+  park?: boolean;
 }
 
 /** The deletion guard: why withdrawing `missing` of a source's `total` datasets waits for an operator, if it does. */
@@ -95,6 +101,7 @@ async function detectDeletions(
   jobId: string,
   source: SourceRow,
   listing: { complete: boolean; gathered: number; thresholdPercent: number },
+  park: boolean,
 ): Promise<string[]> {
   const { sql } = services;
   return await sql.begin(async (tx) => {
@@ -119,7 +126,9 @@ async function detectDeletions(
       });
       return [];
     }
-    return await insertWithdrawals(tx, jobId, source.id, missing);
+    const ids = await insertWithdrawals(tx, jobId, source.id, missing);
+    if (park) await parkObjects(tx, ids);
+    return ids;
   });
 }
 
@@ -202,6 +211,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
         source,
         batch,
         options.force ?? false,
+        options.park ?? false,
       );
       const fresh = oversized.length ? await failOversized(services, row.id, inserted, oversized, counter) : inserted;
       options.onBatch?.(batch.length, unchanged);
@@ -229,7 +239,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
       complete: listing.complete,
       gathered,
       thresholdPercent: deleteThreshold(ctx.config),
-    });
+    }, options.park ?? false);
     if (ids.length > 0) await options.publish(ids);
   }
   // A document that answered 304 keeps its validators from the baseline, for the next conditional request.
@@ -266,6 +276,7 @@ async function insertObjects(
   source: SourceRow,
   batch: GatheredRecord[],
   force: boolean,
+  park: boolean,
 ): Promise<{ fresh: string[]; unchanged: number }> {
   const { sql } = services;
   const seen = new Set<string>();
@@ -302,9 +313,11 @@ async function insertObjects(
     });
     await insertExtras(tx, extras);
     if (ids.length === 0) return { fresh: [], unchanged: 0 };
-    if (force) return { fresh: ids, unchanged: 0 };
     const known = batch.filter((r) => r.unchanged).map((r) => byGuid.get(r.guid)!.id);
-    const done = await completeUnchanged(tx, ids, known);
-    return { fresh: ids.filter((id) => !done.has(id)), unchanged: done.size };
+    const done = force ? new Set<string>() : await completeUnchanged(tx, ids, known);
+    const toQueue = ids.filter((id) => !done.has(id));
+    // In the same transaction: no one sees them unparked and unqueued.
+    if (park) await parkObjects(tx, toQueue);
+    return { fresh: toQueue, unchanged: done.size };
   });
 }

@@ -124,6 +124,14 @@ export async function jobDicts(
   return out;
 }
 
+/** How many records the source's last finished job had (its objects), from the job counters; none if it never ran. */
+export async function lastJobSize(sql: Queryable, sourceId: string): Promise<number | undefined> {
+  const [row] = await sql<{ n: number }[]>`
+    SELECT (SELECT coalesce(sum(t.objects), 0)::int FROM harvest_job_tally t WHERE t.job_id = j.id) AS n
+    FROM harvest_job j WHERE j.source_id = ${sourceId} AND j.status = 'Finished' ORDER BY j.created DESC LIMIT 1`;
+  return row?.n;
+}
+
 /**
  * The baseline of an incremental harvest: the newest other Finished job of the source that had a
  * gather, no gather errors, and no object that ended non-current with a status other than

@@ -8,6 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services_type.ts";
 import { ValidationError } from "../errors/mod.ts";
+import type { Lane } from "../queue/mod.ts";
 import {
   deleteUnstarted,
   finishJobIfComplete,
@@ -20,6 +21,7 @@ import {
 import { failUnfinished, saveObjectError } from "./objects.ts";
 import { saveGatherError } from "./gather.ts";
 import { getSource } from "./sources.ts";
+import { closeWindow } from "./window.ts";
 
 const log = getLogger(["harvest", "lifecycle"]);
 
@@ -54,11 +56,14 @@ export async function createJob(services: Services, sourceId: string): Promise<J
   }
 }
 
-/** Sets a job Running and puts it on the gather queue. */
-export async function queueJob(services: Services, job: JobRow): Promise<JobRow> {
+/**
+ * Sets a job Running and puts it on the gather queue: on the fast lane unless told otherwise (a
+ * person asked for this run; the tick says which lane a scheduled run goes on).
+ */
+export async function queueJob(services: Services, job: JobRow, lane: Lane = "fast"): Promise<JobRow> {
   const running = await markQueued(services.sql, job.id);
   if (!running) throw ValidationError.of("id", `Job ${job.id} is ${job.status} and cannot be queued`);
-  await services.queue.publish("gather", [JSON.stringify({ harvest_job_id: job.id })]);
+  await services.queue.publish("gather", [JSON.stringify({ harvest_job_id: job.id })], lane);
   return running;
 }
 
@@ -66,10 +71,10 @@ export async function queueJob(services: Services, job: JobRow): Promise<JobRow>
  * Creates a job and queues it; when the broker does not take it, the job is removed again, so no job
  * is left Running that nobody will gather.
  */
-export async function startJob(services: Services, sourceId: string): Promise<JobRow> {
+export async function startJob(services: Services, sourceId: string, lane: Lane = "fast"): Promise<JobRow> {
   const job = await createJob(services, sourceId);
   try {
-    return await queueJob(services, job);
+    return await queueJob(services, job, lane);
   } catch (error) {
     await deleteUnstarted(services.sql, job.id);
     throw error;
@@ -116,6 +121,7 @@ export async function timeOutJob(services: Services, job: JobRow, minutes: numbe
 export async function completeJob(services: Services, jobId: string): Promise<boolean> {
   if (!await finishJobIfComplete(services.sql, jobId)) return false;
   log.info("Job {jobId} finished", { jobId });
+  await closeWindow(services.sql, jobId);
   for (const hook of services.hooks.jobFinished) {
     try {
       await hook(services, jobId);

@@ -7,42 +7,12 @@
 import { PROCESS_ID } from "../db/consumers.ts";
 import type { Queryable, Sql, Tx } from "../db/mod.ts";
 import { ValidationError } from "../errors/mod.ts";
-import type { ObjectInfo } from "./interface.ts";
-import type { SourceRow } from "./sources.ts";
 import type { ReportStatus } from "./dicts.ts";
 import { OBJECT_TRANSITIONS, type ObjectTransition, UNFINISHED } from "./states.ts";
 
-/** A `harvest_object` row. */
-export interface ObjectRecord {
-  id: string;
-  guid: string;
-  current: boolean;
-  gathered: Date;
-  fetch_started: Date | null;
-  fetch_finished: Date | null;
-  import_started: Date | null;
-  import_finished: Date | null;
-  content: string | null;
-  state: string;
-  metadata_modified_date: Date | null;
-  retry_times: number;
-  harvest_job_id: string;
-  harvest_source_id: string;
-  package_id: string | null;
-  report_status: string | null;
-}
-
-/** An object claimed for fetch and import: the row with its extras, its job's status and its source. */
-export interface ClaimedObject extends ObjectInfo {
-  state: string;
-  retry_times: number;
-  content_hash: string | null;
-  job_status: string;
-  source: SourceRow;
-}
-
-/** The object extra that marks an object as the withdrawal of a record gone from the remote. */
-export const DELETED_EXTRA = "harvest_deleted";
+export type { ClaimedObject, ObjectRecord } from "./object_types.ts";
+export { DELETED_EXTRA } from "./object_types.ts";
+import { type ClaimedObject, DELETED_EXTRA, type ObjectRecord } from "./object_types.ts";
 
 const from = (t: ObjectTransition) => OBJECT_TRANSITIONS[t].from as readonly string[];
 const to = (t: ObjectTransition) => OBJECT_TRANSITIONS[t].to as string;
@@ -374,12 +344,43 @@ export async function fallbackStatus(tx: Queryable, objectId: string): Promise<R
   return o.n >= 2 ? "updated" : "added";
 }
 
-/** The jobs the given objects belong to, for the consumer's finish check after a lot. */
-export async function jobsOfObjects(sql: Queryable, objectIds: string[]): Promise<string[]> {
+/** The jobs of some objects, with how many of them each holds and whether its source has a window (window.ts). */
+export async function lotsByJob(
+  sql: Queryable,
+  objectIds: string[],
+): Promise<{ job: string; objects: number; windowed: boolean }[]> {
   if (objectIds.length === 0) return [];
-  const rows = await sql<{ harvest_job_id: string }[]>`
-    SELECT DISTINCT harvest_job_id FROM harvest_object WHERE id = ANY(${objectIds})`;
-  return rows.map((r) => r.harvest_job_id);
+  return await sql<{ job: string; objects: number; windowed: boolean }[]>`
+    SELECT o.harvest_job_id AS job, count(*)::int AS objects, w.job_id IS NOT NULL AS windowed
+    FROM harvest_object o LEFT JOIN harvest_job_window w ON w.job_id = o.harvest_job_id
+    WHERE o.id = ANY(${objectIds}) GROUP BY 1, 3`;
+}
+
+// --- A source's window (window.ts): objects that wait in the database, not on the queue ---
+
+/** Parks new objects: they stay WAITING and unqueued (no `queued_at`) until the window lets them go. */
+export async function parkObjects(sql: Queryable, ids: string[]): Promise<void> {
+  if (ids.length > 0) {
+    await sql`UPDATE harvest_object SET queued_at = NULL WHERE id = ANY(${ids}) AND state = 'WAITING'`;
+  }
+}
+
+/** Lets up to `n` of a job's parked objects go, the first gathered first; answers those to queue. */
+export async function unparkObjects(sql: Queryable, jobId: string, n: number): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    UPDATE harvest_object SET queued_at = now() WHERE id IN (
+      SELECT id FROM harvest_object WHERE harvest_job_id = ${jobId} AND queued_at IS NULL AND state = 'WAITING'
+      ORDER BY gathered, id LIMIT ${n} FOR UPDATE SKIP LOCKED)
+    RETURNING id`;
+  return rows.map((r) => r.id);
+}
+
+/** A job's objects queued or in work: unfinished and not parked. */
+export async function inFlightOf(sql: Queryable, jobId: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM harvest_object WHERE harvest_job_id = ${jobId}
+      AND state = ANY(${UNFINISHED as string[]}) AND queued_at IS NOT NULL`;
+  return row!.n;
 }
 
 // --- The catalog's links ---

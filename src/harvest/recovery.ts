@@ -26,9 +26,11 @@ export async function recoverDeadProcesses(
   const messages = await queue.releaseHolders?.(dead) ?? 0;
   const jobs = await releaseGathersOf(sql, dead);
   const objects = await releaseLeasesOf(sql, dead);
-  if (jobs.length) await queue.publish("gather", jobs.map((id) => JSON.stringify({ harvest_job_id: id })));
+  // Work that was already under way when its process died goes first: the fast lane.
+  if (jobs.length) await queue.publish("gather", jobs.map((id) => JSON.stringify({ harvest_job_id: id })), "fast");
   for (let i = 0; i < objects.length; i += 500) {
-    await queue.publish("fetch", objects.slice(i, i + 500).map((id) => JSON.stringify({ harvest_object_id: id })));
+    const bodies = objects.slice(i, i + 500).map((id) => JSON.stringify({ harvest_object_id: id }));
+    await queue.publish("fetch", bodies, "fast");
   }
   for (const id of dead) await forget(sql, id);
   if (jobs.length || objects.length || messages) {

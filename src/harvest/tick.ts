@@ -1,7 +1,8 @@
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services_type.ts";
 import { harvestTime } from "./dicts.ts";
-import { type JobRow, lastActivity, requeueLostGathers, runningJobs } from "./jobs.ts";
+import { type JobRow, lastActivity, lastJobSize, requeueLostGathers, runningJobs } from "./jobs.ts";
+import { recount } from "./window.ts";
 import { completeJob, JobExistsError, startJob, timeOutJob } from "./lifecycle.ts";
 import { requeueLostObjects } from "./objects.ts";
 import { dueSources, setNextRun } from "./sources.ts";
@@ -42,9 +43,12 @@ export function nextRun(frequency: string, now: Date): Date | undefined {
 async function startDueSources(services: Services, report: TickReport): Promise<void> {
   const { sql } = services;
   const due = await dueSources(sql);
+  const small = services.config.values["ckan.harvest.fast_lane.max_objects"];
   for (const source of due) {
     try {
-      const job = await startJob(services, source.id);
+      // A source whose last job was small (or that never ran) is gathered from the fast lane.
+      const size = await lastJobSize(sql, source.id);
+      const job = await startJob(services, source.id, size === undefined || size <= small ? "fast" : "bulk");
       report.started.push(job.id);
     } catch (error) {
       if (!(error instanceof JobExistsError)) {
@@ -76,7 +80,7 @@ async function recoverLostWork(services: Services, report: TickReport): Promise<
   const visibility = services.config.values["ckan.harvest.mq.visibility_timeout"];
   const jobs = await requeueLostGathers(sql, visibility);
   if (jobs.length > 0) {
-    await queue.publish("gather", jobs.map((id) => JSON.stringify({ harvest_job_id: id })));
+    await queue.publish("gather", jobs.map((id) => JSON.stringify({ harvest_job_id: id })), "fast");
     report.requeuedJobs += jobs.length;
     log.warning("Re-queued the gather of {n} job(s) whose message was lost", { n: jobs.length });
   }
@@ -112,6 +116,7 @@ export async function tick(services: Services, options: { sourceId?: string } = 
     }
     if (await completeJob(services, job.id)) report.finished.push(job.id);
   }
+  await recount(services);
   await recoverLostWork(services, report);
   return report;
 }

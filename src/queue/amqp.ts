@@ -1,7 +1,7 @@
-import { type ChannelModel, type ConfirmChannel, connect } from "amqplib";
+import { type ChannelModel, type ConfirmChannel, connect, type ConsumeMessage } from "amqplib";
 import { Buffer } from "node:buffer";
 import { getLogger } from "@logtape/logtape";
-import type { ListenOptions, Queue, QueueName } from "./types.ts";
+import { type Lane, LANES, type ListenOptions, type Queue, type QueueName } from "./types.ts";
 import { backoff, brokerAddress, sleep, untilAborted, within } from "./retry.ts";
 import { UnavailableError } from "../errors/mod.ts";
 
@@ -42,12 +42,14 @@ export class AmqpQueue implements Queue {
     return `amqp://${encodeURIComponent(o.user)}:${encodeURIComponent(o.password)}@${o.host}:${o.port}/${vhost}`;
   }
 
-  queueName(queue: QueueName): string {
-    return `ckan.harvest.${this.#options.siteId}.${queue}`;
+  /** The bulk lane keeps the original's queue name; the fast lane adds `.fast`. */
+  queueName(queue: QueueName, lane: Lane = "bulk"): string {
+    return `ckan.harvest.${this.#options.siteId}.${queue}${lane === "fast" ? ".fast" : ""}`;
   }
 
-  #routingKey(queue: QueueName): string {
-    return `ckanext-harvest:${this.#options.siteId}:${queue === "gather" ? "harvest_job_id" : "harvest_object_id"}`;
+  #routingKey(queue: QueueName, lane: Lane = "bulk"): string {
+    const id = queue === "gather" ? "harvest_job_id" : "harvest_object_id";
+    return `ckanext-harvest:${this.#options.siteId}:${id}${lane === "fast" ? ":fast" : ""}`;
   }
 
   /** `host:port` of the broker, without any password. */
@@ -86,8 +88,10 @@ export class AmqpQueue implements Queue {
     channel.on("error", () => {});
     await channel.assertExchange(EXCHANGE, "direct", { durable: true });
     for (const q of ["gather", "fetch"] as const) {
-      await channel.assertQueue(this.queueName(q), { durable: true });
-      await channel.bindQueue(this.queueName(q), EXCHANGE, this.#routingKey(q));
+      for (const lane of LANES) {
+        await channel.assertQueue(this.queueName(q, lane), { durable: true });
+        await channel.bindQueue(this.queueName(q, lane), EXCHANGE, this.#routingKey(q, lane));
+      }
     }
     return { model, channel };
   }
@@ -109,14 +113,14 @@ export class AmqpQueue implements Queue {
     return (await this.#publisher).channel;
   }
 
-  async publish(queue: QueueName, bodies: string[]): Promise<void> {
+  async publish(queue: QueueName, bodies: string[], lane: Lane = "bulk"): Promise<void> {
     if (bodies.length === 0) return;
     const deadline = Date.now() + this.#timeoutMs;
     for (let attempt = 1;; attempt++) {
       try {
         const channel = await this.#publisherChannel();
         for (const body of bodies) {
-          channel.publish(EXCHANGE, this.#routingKey(queue), Buffer.from(body), { persistent: true });
+          channel.publish(EXCHANGE, this.#routingKey(queue, lane), Buffer.from(body), { persistent: true });
         }
         await channel.waitForConfirms();
         return;
@@ -139,28 +143,53 @@ export class AmqpQueue implements Queue {
         opened = await untilAborted(this.#open(), options.signal);
         if (!opened) return;
         const { model, channel } = opened;
-        await channel.prefetch(concurrency);
         failures = 0;
         const inFlight = new Set<Promise<void>>();
+        const delivered: Record<Lane, ConsumeMessage[]> = { fast: [], bulk: [] };
+        const pump = () => {
+          while (inFlight.size < concurrency) {
+            const message = delivered.fast.shift() ?? delivered.bulk.shift();
+            if (!message) return;
+            const task = handler(message.content.toString())
+              .then(() => channel.ack(message), () => channel.nack(message, false, true))
+              .catch(() => {/* the channel closed: the broker delivers the message again */})
+              .finally(() => {
+                inFlight.delete(task);
+                pump();
+              });
+            inFlight.add(task);
+          }
+        };
         const closed = new Promise<void>((resolve) => {
           model.on("close", () => resolve());
           channel.on("close", () => resolve());
         });
-        const { consumerTag } = await channel.consume(this.queueName(queue), (message) => {
-          if (!message) return;
-          const task = handler(message.content.toString())
-            .then(() => channel.ack(message), () => channel.nack(message, false, true))
-            .catch(() => {/* the channel closed: the broker delivers the message again */})
-            .finally(() => inFlight.delete(task));
-          inFlight.add(task);
-        }, { noAck: false });
+        const tags: string[] = [];
+        for (const lane of LANES) {
+          // Per consumer (RabbitMQ's reading of a non-global prefetch): the bulk lane delivers at most
+          // `concurrency` messages ahead, the fast lane twice that, so that while its next messages are
+          // on their way, the bulk ones in hand do not take every slot. This process starts what it
+          // holds fast-lane first, `concurrency` at once.
+          await channel.prefetch(lane === "fast" ? 2 * concurrency : concurrency);
+          const { consumerTag } = await channel.consume(this.queueName(queue, lane), (message) => {
+            if (!message) return;
+            delivered[lane].push(message);
+            // Messages that arrive together are all queued before any starts, so fast ones go first.
+            queueMicrotask(pump);
+          }, { noAck: false });
+          tags.push(consumerTag);
+        }
         const aborted = new Promise<void>((resolve) => {
           if (options.signal.aborted) resolve();
           else options.signal.addEventListener("abort", () => resolve(), { once: true });
         });
         await Promise.race([closed, aborted]);
         if (options.signal.aborted) {
-          await channel.cancel(consumerTag).catch(() => {});
+          for (const tag of tags) await channel.cancel(tag).catch(() => {});
+          // Delivered but never started: the broker gives them to another consumer.
+          for (const message of [...delivered.fast.splice(0), ...delivered.bulk.splice(0)]) {
+            channel.nack(message, false, true);
+          }
           await Promise.allSettled(inFlight);
           await model.close().catch(() => {});
           return;
@@ -181,22 +210,30 @@ export class AmqpQueue implements Queue {
 
   async purge(queue: QueueName): Promise<number> {
     const channel = await this.#publisherChannel();
-    const { messageCount } = await within(
-      channel.purgeQueue(this.queueName(queue)),
-      this.#timeoutMs,
-      () => this.#unavailable(),
-    );
-    return messageCount;
+    let n = 0;
+    for (const lane of LANES) {
+      const { messageCount } = await within(
+        channel.purgeQueue(this.queueName(queue, lane)),
+        this.#timeoutMs,
+        () => this.#unavailable(),
+      );
+      n += messageCount;
+    }
+    return n;
   }
 
   async depth(queue: QueueName): Promise<number> {
     const channel = await this.#publisherChannel();
-    const { messageCount } = await within(
-      channel.checkQueue(this.queueName(queue)),
-      this.#timeoutMs,
-      () => this.#unavailable(),
-    );
-    return messageCount;
+    let n = 0;
+    for (const lane of LANES) {
+      const { messageCount } = await within(
+        channel.checkQueue(this.queueName(queue, lane)),
+        this.#timeoutMs,
+        () => this.#unavailable(),
+      );
+      n += messageCount;
+    }
+    return n;
   }
 
   async close(): Promise<void> {

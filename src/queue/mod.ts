@@ -12,8 +12,8 @@ import type { Config } from "../config/mod.ts";
 
 export { AmqpQueue, PostgresQueue, RedisQueue };
 
-export type { ListenOptions, Queue, QueueName } from "./types.ts";
-export { fetchMessage, gatherMessage } from "./types.ts";
+export type { Lane, ListenOptions, Queue, QueueName } from "./types.ts";
+export { fetchMessage, gatherMessage, LANES } from "./types.ts";
 export type { FetchMessage, GatherMessage } from "./types.ts";
 import type { Queue } from "./types.ts";
 

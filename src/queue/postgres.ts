@@ -1,7 +1,7 @@
 import { PROCESS_ID } from "../db/consumers.ts";
 import type { Sql } from "../db/mod.ts";
 import { getLogger } from "@logtape/logtape";
-import type { ListenOptions, Queue, QueueName } from "./types.ts";
+import type { Lane, ListenOptions, Queue, QueueName } from "./types.ts";
 import { backoff, sleep } from "./retry.ts";
 
 const log = getLogger(["harvest", "queue", "postgres"]);
@@ -18,31 +18,39 @@ export class PostgresQueue implements Queue {
     private readonly visibilitySeconds = 300,
   ) {}
 
-  #name(queue: QueueName): string {
-    return `ckan.harvest.${this.siteId}.${queue}`;
+  /** The bulk lane keeps the original's name; the fast lane adds `.fast`. */
+  #name(queue: QueueName, lane: Lane = "bulk"): string {
+    return `ckan.harvest.${this.siteId}.${queue}${lane === "fast" ? ".fast" : ""}`;
   }
 
-  async publish(queue: QueueName, bodies: string[]): Promise<void> {
+  async publish(queue: QueueName, bodies: string[], lane: Lane = "bulk"): Promise<void> {
     if (bodies.length === 0) return;
-    const name = this.#name(queue);
+    const name = this.#name(queue, lane);
     await this.sql`INSERT INTO harvest_queue ${this.sql(bodies.map((body) => ({ queue: name, body })))}`;
   }
 
   async listen(queue: QueueName, handler: (body: string) => Promise<void>, options: ListenOptions): Promise<void> {
-    const name = this.#name(queue);
+    const fast = this.#name(queue, "fast");
+    const bulk = this.#name(queue);
     const concurrency = options.concurrency ?? 1;
     const inFlight = new Set<Promise<void>>();
     let failures = 0;
     while (!options.signal.aborted) {
       const free = concurrency - inFlight.size;
-      let claimed: { id: string; body: string }[] = [];
+      let claimed: { id: string; body: string; fast: boolean }[] = [];
       try {
-        claimed = free <= 0 ? [] : await this.sql<{ id: string; body: string }[]>`
+        // One statement claims from the fast lane first and fills what is left from the bulk lane.
+        claimed = free <= 0 ? [] : await this.sql<{ id: string; body: string; fast: boolean }[]>`
+          WITH f AS (SELECT id FROM harvest_queue WHERE queue = ${fast}
+              AND (locked_until IS NULL OR locked_until < now()) ORDER BY id LIMIT ${free} FOR UPDATE SKIP LOCKED),
+            b AS (SELECT id FROM harvest_queue WHERE queue = ${bulk}
+              AND (locked_until IS NULL OR locked_until < now()) ORDER BY id
+              LIMIT greatest(${free}::int - (SELECT count(*) FROM f)::int, 0) FOR UPDATE SKIP LOCKED)
           UPDATE harvest_queue SET locked_until = now() + make_interval(secs => ${this.visibilitySeconds}),
             deliveries = deliveries + 1, locked_by = ${PROCESS_ID}
-          WHERE id IN (SELECT id FROM harvest_queue WHERE queue = ${name}
-            AND (locked_until IS NULL OR locked_until < now()) ORDER BY id LIMIT ${free} FOR UPDATE SKIP LOCKED)
-          RETURNING id, body`;
+          WHERE id IN (SELECT id FROM f UNION ALL SELECT id FROM b)
+          RETURNING id, body, queue = ${fast} AS fast`;
+        claimed.sort((a, b) => Number(b.fast) - Number(a.fast) || Number(BigInt(a.id) - BigInt(b.id)));
         failures = 0;
       } catch (error) {
         failures++;
@@ -78,13 +86,15 @@ export class PostgresQueue implements Queue {
   }
 
   async purge(queue: QueueName): Promise<number> {
-    const rows = await this.sql`DELETE FROM harvest_queue WHERE queue = ${this.#name(queue)} RETURNING id`;
+    const names = [this.#name(queue, "fast"), this.#name(queue)];
+    const rows = await this.sql`DELETE FROM harvest_queue WHERE queue = ANY(${names}) RETURNING id`;
     return rows.length;
   }
 
   async depth(queue: QueueName): Promise<number> {
+    const names = [this.#name(queue, "fast"), this.#name(queue)];
     const [row] = await this.sql<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM harvest_queue WHERE queue = ${this.#name(queue)}`;
+      SELECT count(*)::int AS n FROM harvest_queue WHERE queue = ANY(${names})`;
     return row!.n;
   }
 

@@ -1,7 +1,7 @@
 import { PROCESS_ID } from "../db/consumers.ts";
 import { Redis } from "ioredis";
 import { getLogger } from "@logtape/logtape";
-import type { ListenOptions, Queue, QueueName } from "./types.ts";
+import { type Lane, LANES, type ListenOptions, type Queue, type QueueName } from "./types.ts";
 import { backoff, brokerAddress, sleep, untilAborted, within } from "./retry.ts";
 import { UnavailableError } from "../errors/mod.ts";
 
@@ -89,9 +89,9 @@ export class RedisQueue implements Queue {
     return client;
   }
 
-  /** Stream keys, namespaced by site id as the original's list keys. */
-  key(queue: QueueName): string {
-    return `ckanext-harvest:${this.#options.siteId}:stream:${queue}`;
+  /** Stream keys, namespaced by site id as the original's list keys; the fast lane adds `:fast`. */
+  key(queue: QueueName, lane: Lane = "bulk"): string {
+    return `ckanext-harvest:${this.#options.siteId}:stream:${queue}${lane === "fast" ? ":fast" : ""}`;
   }
 
   async #ensureGroup(client: Redis, key: string, force = false): Promise<void> {
@@ -104,9 +104,9 @@ export class RedisQueue implements Queue {
     this.#groups.add(key);
   }
 
-  async publish(queue: QueueName, bodies: string[]): Promise<void> {
+  async publish(queue: QueueName, bodies: string[], lane: Lane = "bulk"): Promise<void> {
     if (bodies.length === 0) return;
-    const key = this.key(queue);
+    const key = this.key(queue, lane);
     await this.#command(async () => {
       await this.#ensureGroup(this.#client, key);
       const pipeline = this.#client.pipeline();
@@ -118,7 +118,8 @@ export class RedisQueue implements Queue {
   }
 
   async listen(queue: QueueName, handler: (body: string) => Promise<void>, options: ListenOptions): Promise<void> {
-    const key = this.key(queue);
+    // The fast lane first: reads list its stream first, and what was read is started fast-first.
+    const keys = LANES.map((lane) => this.key(queue, lane));
     const concurrency = options.concurrency ?? 1;
     // The process's own name: the one its heartbeat and leases carry, so its pending messages can be
     // handed on when it stops reporting alive.
@@ -127,9 +128,13 @@ export class RedisQueue implements Queue {
     const reader = this.#client.duplicate();
     reader.on("error", () => {});
     const inFlight = new Set<Promise<void>>();
+    // Entries read (so pending to this consumer) but not started yet, per lane: a read of both lanes
+    // may answer more than there is room for.
+    const waiting: Record<Lane, { id: string; body: string }[]> = { fast: [], bulk: [] };
     const minIdle = this.#options.visibilitySeconds * 1000;
     let failures = 0;
-    const start = (id: string, body: string) => {
+    let reclaimed = 0;
+    const start = (key: string, id: string, body: string) => {
       const task = handler(body)
         .then(async () => {
           await this.#command(() => this.#client.multi().xack(key, GROUP, id).xdel(key, id).exec());
@@ -137,6 +142,25 @@ export class RedisQueue implements Queue {
         .catch((error) => log.info("Message {id} not acknowledged: {error}", { id, error: String(error) }))
         .finally(() => inFlight.delete(task));
       inFlight.add(task);
+    };
+    const keep = async (key: string, entries: Entry[]) => {
+      const lane = LANES[keys.indexOf(key)]!;
+      for (const entry of entries) {
+        if (!entry || !entry[1]) continue;
+        const [id, fields] = entry;
+        const body = fields[fields.indexOf("body") + 1];
+        if (body === undefined) {
+          await this.#command(() => this.#client.multi().xack(key, GROUP, id).xdel(key, id).exec());
+        } else waiting[lane].push({ id, body });
+      }
+    };
+    const read = async (lanes: string[], free: number, block?: number) => {
+      const streams = [...lanes, ...lanes.map(() => ">")];
+      const reading = block === undefined
+        ? reader.xreadgroup("GROUP", GROUP, consumer, "COUNT", free, "STREAMS", ...streams)
+        : reader.xreadgroup("GROUP", GROUP, consumer, "COUNT", free, "BLOCK", block, "STREAMS", ...streams);
+      const answer = await untilAborted(reading as Promise<[string, Entry[]][] | null>, options.signal);
+      for (const [key, entries] of answer ?? []) await keep(key, entries);
     };
     try {
       while (!options.signal.aborted) {
@@ -156,46 +180,34 @@ export class RedisQueue implements Queue {
             await waited;
             if (options.signal.aborted) break;
           }
-          await this.#ensureGroup(reader, key);
-          const claimed = await untilAborted(
-            reader.xautoclaim(key, GROUP, consumer, minIdle, "0-0", "COUNT", free) as Promise<[string, Entry[]]>,
-            options.signal,
-          );
-          if (options.signal.aborted) break;
-          let entries = (claimed?.[1] ?? []).filter((e) => e && e[1]);
-          if (entries.length === 0) {
-            const read = await untilAborted(
-              reader.xreadgroup(
-                "GROUP",
-                GROUP,
-                consumer,
-                "COUNT",
-                free,
-                "BLOCK",
-                inFlight.size > 0 ? 100 : 1000,
-                "STREAMS",
-                key,
-                ">",
-              ) as Promise<[string, Entry[]][] | null>,
-              options.signal,
-            );
-            if (options.signal.aborted) break;
-            entries = read?.[0]?.[1] ?? [];
-          }
-          failures = 0;
-          for (const [id, fields] of entries) {
-            const body = fields[fields.indexOf("body") + 1];
-            if (body === undefined) {
-              await this.#command(() => this.#client.multi().xack(key, GROUP, id).xdel(key, id).exec());
-              continue;
+          for (const key of keys) await this.#ensureGroup(reader, key);
+          // Entries a dead consumer left pending past the visibility timeout, looked for once a second.
+          if (Date.now() - reclaimed > 1000) {
+            reclaimed = Date.now();
+            for (const key of keys) {
+              const claimed = await untilAborted(
+                reader.xautoclaim(key, GROUP, consumer, minIdle, "0-0", "COUNT", free) as Promise<[string, Entry[]]>,
+                options.signal,
+              );
+              await keep(key, claimed?.[1] ?? []);
             }
-            start(id, body);
+          }
+          // The fast lane is asked first every time, so bulk entries already read never delay it long.
+          if (!options.signal.aborted && waiting.fast.length < free) await read([keys[0]!], free - waiting.fast.length);
+          if (!options.signal.aborted && waiting.fast.length === 0 && waiting.bulk.length === 0) {
+            await read(keys, free, inFlight.size > 0 ? 100 : 1000);
+          }
+          if (options.signal.aborted) break;
+          failures = 0;
+          for (const lane of LANES) {
+            const key = keys[LANES.indexOf(lane)]!;
+            for (const entry of waiting[lane].splice(0, concurrency - inFlight.size)) start(key, entry.id, entry.body);
           }
         } catch (error) {
           const message = (error as Error).message ?? String(error);
           if (message.includes("NOGROUP")) {
             // Redis restarted without persistence: the stream and group are gone; recreate them.
-            this.#groups.delete(key);
+            for (const key of keys) this.#groups.delete(key);
             continue;
           }
           failures++;
@@ -214,12 +226,15 @@ export class RedisQueue implements Queue {
   }
 
   purge(queue: QueueName): Promise<number> {
-    const key = this.key(queue);
     return this.#command(async () => {
-      const n = await this.#client.xlen(key);
-      await this.#client.del(key);
-      this.#groups.delete(key);
-      await this.#ensureGroup(this.#client, key);
+      let n = 0;
+      for (const lane of LANES) {
+        const key = this.key(queue, lane);
+        n += await this.#client.xlen(key);
+        await this.#client.del(key);
+        this.#groups.delete(key);
+        await this.#ensureGroup(this.#client, key);
+      }
       return n;
     });
   }
@@ -230,8 +245,8 @@ export class RedisQueue implements Queue {
    */
   async releaseHolders(holders: string[]): Promise<number> {
     let moved = 0;
-    for (const queue of ["gather", "fetch"] as QueueName[]) {
-      const key = this.key(queue);
+    const keys = (["gather", "fetch"] as QueueName[]).flatMap((queue) => LANES.map((lane) => this.key(queue, lane)));
+    for (const key of keys) {
       for (const holder of holders) {
         for (;;) {
           const pending = await this.#command(() =>
@@ -256,7 +271,11 @@ export class RedisQueue implements Queue {
   }
 
   depth(queue: QueueName): Promise<number> {
-    return this.#command(() => this.#client.xlen(this.key(queue)));
+    return this.#command(async () => {
+      let n = 0;
+      for (const lane of LANES) n += await this.#client.xlen(this.key(queue, lane));
+      return n;
+    });
   }
 
   close(): Promise<void> {

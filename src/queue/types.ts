@@ -4,6 +4,14 @@ import { z } from "zod";
 /** The two queues of the original: gather carries job ids, fetch carries object ids. */
 export type QueueName = "gather" | "fetch";
 
+/**
+ * Each queue has two lanes. Consumers take from the fast lane first: manual runs, small sources and
+ * the first objects of every job go there (`ckan.harvest.fast_lane.*`), so a big source's backlog on
+ * the bulk lane never keeps a small source waiting.
+ */
+export type Lane = "fast" | "bulk";
+export const LANES: readonly Lane[] = ["fast", "bulk"];
+
 export const gatherMessage = z.object({ harvest_job_id: z.string().min(1) });
 export const fetchMessage = z.object({ harvest_object_id: z.string().min(1) });
 export type GatherMessage = z.infer<typeof gatherMessage>;
@@ -20,11 +28,13 @@ export interface ListenOptions {
  * resolves; when the handler throws or the process dies it is delivered again later.
  */
 export interface Queue {
-  publish(queue: QueueName, bodies: string[]): Promise<void>;
-  /** Runs `handler` for each message until `signal` aborts. */
+  /** Adds messages to one lane of a queue (the bulk lane unless told). */
+  publish(queue: QueueName, bodies: string[], lane?: Lane): Promise<void>;
+  /** Runs `handler` for each message until `signal` aborts, fast-lane messages before bulk ones. */
   listen(queue: QueueName, handler: (body: string) => Promise<void>, options: ListenOptions): Promise<void>;
-  /** Removes every waiting message; returns how many. */
+  /** Removes every waiting message of both lanes; returns how many. */
   purge(queue: QueueName): Promise<number>;
+  /** Messages waiting or being handled, both lanes. */
   depth(queue: QueueName): Promise<number>;
   /**
    * Makes the messages that these processes (`PROCESS_ID`s that stopped reporting alive) had taken

@@ -12,6 +12,7 @@ const common = {
   // The framework's limits per job (harvest/limits.ts), accepted here so a strict config allows them.
   max_records: z.number({ error: "max_records must be a number" }).int().min(1).optional(),
   max_record_mb: z.number({ error: "max_record_mb must be a number of megabytes" }).positive().max(1000).optional(),
+  concurrency: z.number({ error: "concurrency must be a number of objects" }).int().min(1).max(100_000).optional(),
 };
 
 export const rdfConfigSchema = z.strictObject({

@@ -54,6 +54,7 @@ export const isoConfigFields = {
     .optional(),
   max_records: z.number({ error: "max_records must be a number" }).int().min(1).optional(),
   max_record_mb: z.number({ error: "max_record_mb must be a number of megabytes" }).positive().max(1000).optional(),
+  concurrency: z.number({ error: "concurrency must be a number of objects" }).int().min(1).max(100_000).optional(),
   max_pages: z.number({ error: "max_pages must be a number" }).int().min(1).optional(),
 };
 
