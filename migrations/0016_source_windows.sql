@@ -16,3 +16,8 @@ CREATE TABLE harvest_job_window (
   -- When the window last moved: one that stood still for a minute is counted again by the tick.
   moved timestamptz NOT NULL DEFAULT now()
 );
+
+-- The next messages of a lane, in order: consumers claim the lowest ids not locked. The old index
+-- led with locked_until, so every claim sorted the whole lane (quadratic in a 100,000-object job).
+CREATE INDEX harvest_queue_next_idx ON harvest_queue (queue, id);
+DROP INDEX harvest_queue_ready_idx;

@@ -14,7 +14,7 @@ import { cli, freshDatabase, Proc, servicesOn } from "./helpers.ts";
 import { sampleCatalog } from "../src/demo/sample_catalog.ts";
 import { type CkanServer, serveCkanCatalog } from "../src/demo/ckan_server.ts";
 
-const BIG = 10_000;
+const BIG = 20_000;
 const SMALL = 100;
 
 const BACKENDS: Record<string, Record<string, string>> = {

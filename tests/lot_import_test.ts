@@ -9,6 +9,10 @@ import { getAction, runAction, SITE_ACTOR } from "../src/actions/mod.ts";
 import { runJobInProcess } from "../src/harvest/run.ts";
 import { getSource } from "../src/harvest/sources.ts";
 import { serveCkanCatalog } from "../src/demo/ckan_server.ts";
+import { createJob, queueJob } from "../src/harvest/lifecycle.ts";
+import { gatherJob } from "../src/harvest/gather.ts";
+import { processObjects } from "../src/harvest/process.ts";
+import type { Harvester } from "../src/harvest/interface.ts";
 
 type Dict = Record<string, unknown>;
 
@@ -123,4 +127,47 @@ Deno.test("one bad record in a lot of 100 costs the lot a few halvings, and ever
   const splits = await lotCount(services, "split");
   assert(splits >= 1 && splits <= 7, `${splits} lots were split`);
   assertEquals([...await services.sql`SELECT count(*)::int AS n FROM package`], [{ n: 99 }]);
+});
+
+Deno.test("an object handed to another process while this one was away is left to it: the lot writes nothing for it", async () => {
+  await using services = await testServices();
+  const ctx = { services, actor: SITE_ACTOR };
+  const act = (action: string, input: Dict) => runAction(getAction(action)!, ctx, input) as Promise<Dict>;
+  await using remote = serveCkanCatalog({
+    organizations: [],
+    groups: [],
+    datasets: ["kept-1", "handed-on", "kept-2"].map((id) => dataset(id, id)),
+  });
+  await act("harvest_source_create", { name: "fenced", url: remote.url, source_type: "ckan", check_url: false });
+  const source = await getSource(services.sql, "fenced");
+  const job = await queueJob(services, await createJob(services, source.id));
+  const ids: string[] = [];
+  await gatherJob(services, job.id, { publish: (batch) => Promise.resolve(void ids.push(...batch)) });
+  assertEquals(ids.length, 3);
+  // While this process fetches "handed-on", it is taken for dead: the recovery releases the object
+  // and another worker claims it, as after a partition or a long pause.
+  const ckan = services.harvesters.get("ckan")!;
+  const stalled: Harvester = {
+    ...ckan,
+    info: () => ckan.info(),
+    async fetch(fetchCtx) {
+      if (fetchCtx.object.guid === "handed-on") {
+        await services.sql`UPDATE harvest_object SET leased_by = 'other-host:1:abcd',
+          lease_until = now() + interval '5 minutes' WHERE id = ${fetchCtx.object.id}`;
+      }
+      return await ckan.fetch(fetchCtx);
+    },
+  };
+  const outcomes = await processObjects(services, ids, { harvester: stalled });
+  const byGuid = new Map(
+    (await services.sql<{ id: string; guid: string; state: string; leased_by: string }[]>`
+      SELECT id, guid, state, leased_by FROM harvest_object WHERE id = ANY(${ids})`).map((r) => [r.guid, r]),
+  );
+  assertEquals(outcomes.get(byGuid.get("kept-1")!.id), "added");
+  assertEquals(outcomes.get(byGuid.get("kept-2")!.id), "added");
+  assertEquals(outcomes.get(byGuid.get("handed-on")!.id), "skipped", "left to its new holder");
+  // Nothing was written for it: no dataset, and its object is the other process's, unfinished.
+  assertEquals((await services.sql`SELECT name FROM package ORDER BY name`).map((r) => r.name), ["kept-1", "kept-2"]);
+  assertEquals(byGuid.get("handed-on")!.leased_by, "other-host:1:abcd");
+  assert(byGuid.get("handed-on")!.state !== "COMPLETE");
 });

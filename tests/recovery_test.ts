@@ -45,6 +45,8 @@ for (const [backend, settings] of Object.entries(BACKENDS)) {
       CKAN__SITE_ID: `recovery${crypto.randomUUID().slice(0, 8)}`,
       CKAN__HARVEST__ALLOW_PRIVATE_URLS: "true",
       HARVEST_LOG_LEVEL: "warning",
+      // Lots of one object: each worker holds at most its --concurrency of them, so both share the job.
+      CKAN__HARVEST__FETCH__LOT_SIZE: "1",
       ...settings(),
     };
     const procs: Proc[] = [];

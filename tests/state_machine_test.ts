@@ -17,6 +17,7 @@ import {
   type ObjectState,
   type ObjectTransition,
 } from "../src/harvest/states.ts";
+import { PROCESS_ID } from "../src/db/consumers.ts";
 import {
   claimObjects,
   completeNotModified,
@@ -48,8 +49,10 @@ async function fixture(sql: Queryable, job: JobStatus, object: ObjectState): Pro
     VALUES (${r.sourceId}, ${"s" + n}, 'S', ${"http://127.0.0.1:9/" + n}, ${"127.0.0.1:9/" + n}, 'ckan', '')`;
   await sql`INSERT INTO harvest_job (id, source_id, status, gather_finished)
     VALUES (${r.jobId}, ${r.sourceId}, ${job}, now())`;
-  await sql`INSERT INTO harvest_object (id, guid, state, harvest_job_id, harvest_source_id)
-    VALUES (${r.objectId}, ${r.guid}, ${object}, ${r.jobId}, ${r.sourceId})`;
+  // Leased by this process, as every object a stage of this process works on is (the finishing verbs
+  // are fenced to the lease's holder).
+  await sql`INSERT INTO harvest_object (id, guid, state, harvest_job_id, harvest_source_id, leased_by)
+    VALUES (${r.objectId}, ${r.guid}, ${object}, ${r.jobId}, ${r.sourceId}, ${PROCESS_ID})`;
   return r;
 }
 
@@ -68,7 +71,7 @@ const OBJECT_VERBS: [string, ObjectTransition, (sql: Queryable & { begin?: unkno
     "complete",
     (sql, r) =>
       (sql as unknown as { begin(f: (tx: never) => Promise<void>): Promise<void> }).begin((tx) =>
-        finishImports(tx, [{ id: r.objectId, status: "added", link: undefined }])
+        finishImports(tx, [{ id: r.objectId, status: "added", link: undefined }]).then(() => {})
       ),
   ],
   ["failObject", "fail", (sql, r) => failObject(sql, r.objectId)],

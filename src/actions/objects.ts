@@ -20,14 +20,8 @@ import {
 } from "../harvest/reports.ts";
 import { getSource, sourceExists } from "../harvest/sources.ts";
 import { sourceInfo } from "../harvest/stage.ts";
-import {
-  createObject,
-  currentObjectOf,
-  getObjectRecord,
-  listObjectIds,
-  objectByGuid,
-  type ObjectRecord,
-} from "../harvest/objects.ts";
+import { createObject, type ObjectRecord } from "../harvest/objects.ts";
+import { currentObjectOf, getObjectRecord, listObjectIds, objectByGuid } from "../harvest/reports.ts";
 import { findPackage, showPackage } from "../catalog/mod.ts";
 import { listLog } from "../log/mod.ts";
 import { notificationRecipients } from "../harvest/notify.ts";

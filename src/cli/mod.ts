@@ -246,7 +246,11 @@ export function buildProgram() {
 
   const consumer = (name: string, alias: string, description: string, gather: boolean, fetch: boolean) => {
     program.command(name).alias(alias).description(description)
-      .option("--concurrency <n>", "objects fetched and imported at once", "4")
+      .option(
+        "--concurrency <n>",
+        "lots of objects (ckan.harvest.fetch.lot_size each) fetched and imported at once",
+        "4",
+      )
       .option("--metrics-port <port>", "serve /metrics and /healthz of this process on this port")
       .action(async (opts, cmd) => {
         const concurrency = Number(opts.concurrency);

@@ -129,6 +129,19 @@ export const CONFIG_KEYS = {
     doc: "Seconds without a heartbeat (every 3 s) after which a worker, consumer or scheduler counts as dead and the " +
       "work it held is queued again by the others",
   },
+  "ckan.harvest.db.idle_in_transaction_timeout": {
+    schema: int(0, 86_400),
+    default: 30,
+    doc: "Seconds PostgreSQL lets a session of this service sit idle inside a transaction before it ends the " +
+      "session: a worker cut off mid-transaction (a network partition) then stops holding its rows' locks " +
+      "after this long, not until TCP notices. 0 = never",
+  },
+  "ckan.harvest.fetch.lot_size": {
+    schema: int(1, 1000),
+    default: 25,
+    doc: "Objects a fetch consumer imports in one transaction (a lot); a worker's `--concurrency` is the number of " +
+      "lots it handles at once, so it holds up to concurrency × lot_size fetch messages",
+  },
   "ckan.harvest.fast_lane.max_objects": {
     schema: int(0, 10_000_000),
     default: 1000,

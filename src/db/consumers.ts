@@ -65,15 +65,21 @@ export async function heartbeat(
   after?: () => Promise<void>,
 ): Promise<void> {
   const id = PROCESS_ID;
+  // The work after a beat runs beside the beats, one at a time: however long it takes (rows a dead
+  // process still locks), this process keeps reporting alive.
+  let after_: Promise<void> | undefined;
   const once = async () => {
     try {
       await beat(sql, id, kind);
     } catch {
       return; // the database is away; the consumers reconnect by themselves and so will this
     }
-    await after?.().catch((error) =>
-      log.warning("Recovering the work of silent processes failed: {error}", { error: String(error) })
-    );
+    if (!after || after_) return;
+    after_ = after()
+      .catch((error) =>
+        log.warning("Recovering the work of silent processes failed: {error}", { error: String(error) })
+      )
+      .finally(() => after_ = undefined);
   };
   await once();
   while (!signal.aborted) {
@@ -86,5 +92,6 @@ export async function heartbeat(
     });
     if (!signal.aborted) await once();
   }
+  await after_;
   await forget(sql, id).catch(() => {});
 }

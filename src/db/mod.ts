@@ -30,10 +30,22 @@ const log = getLogger(["harvest", "db"]);
 export async function openDatabase(config: Config, options: { max?: number } = {}): Promise<Database> {
   const connectTimeout = config.values["ckan.harvest.connect_timeout"];
   if (config.databaseUrl) {
+    const idle = config.values["ckan.harvest.db.idle_in_transaction_timeout"];
     const sql = postgres(config.databaseUrl, {
       onnotice: () => {},
       connect_timeout: connectTimeout,
       max: options.max ?? 10,
+      // Sent at connection start, so they hold for every session of the pool. Keepalive probes after
+      // 5 s of silence, every 2 s, 3 unanswered, and at most 10 s for what it sent to be acknowledged:
+      // PostgreSQL ends the session of a client whose machine died or was cut off within about 11 s
+      // (rolling back its transaction and freeing its locks).
+      connection: {
+        tcp_keepalives_idle: 5,
+        tcp_keepalives_interval: 2,
+        tcp_keepalives_count: 3,
+        tcp_user_timeout: 10_000,
+        ...(idle > 0 ? { idle_in_transaction_session_timeout: idle * 1000 } : {}),
+      },
     });
     const url = new URL(config.databaseUrl);
     const where = `${url.hostname}:${url.port || 5432}`;

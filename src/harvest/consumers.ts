@@ -98,14 +98,14 @@ export async function handleFetch(services: Services, body: string): Promise<voi
     log.warning("Dropped a fetch message that is not {harvest_object_id}: {body}", { body: body.slice(0, 200) });
     return;
   }
-  services.work.fetchBatcher ??= new FetchBatcher(services);
+  services.work.fetchBatcher ??= new FetchBatcher(services, services.config.values["ckan.harvest.fetch.lot_size"]);
   await services.work.fetchBatcher.add(message.harvest_object_id);
 }
 
 export interface ConsumerOptions {
   gather: boolean;
   fetch: boolean;
-  /** Objects fetched and imported at once by this process. */
+  /** Lots fetched and imported at once by this process, each of up to `ckan.harvest.fetch.lot_size` objects. */
   concurrency: number;
   signal: AbortSignal;
 }
@@ -120,9 +120,10 @@ export async function runConsumers(services: Services, options: ConsumerOptions)
     }));
   }
   if (options.fetch) {
+    // Enough messages in hand to fill `concurrency` lots: one transaction imports a whole lot.
     loops.push(services.queue.listen("fetch", (body) => handleFetch(services, body), {
       signal: options.signal,
-      concurrency: options.concurrency,
+      concurrency: options.concurrency * services.config.values["ckan.harvest.fetch.lot_size"],
     }));
   }
   await Promise.all(loops);

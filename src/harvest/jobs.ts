@@ -3,7 +3,7 @@ import type { Queryable } from "../db/mod.ts";
 import { jobTallies, type JobTally } from "./tallies.ts";
 import { NotFoundError } from "../errors/mod.ts";
 import { emptyStats, harvestTime, type JobStats, REPORT_STATUSES } from "./dicts.ts";
-import { JOB_TRANSITIONS, type JobStatus, type JobTransition } from "./states.ts";
+import { JOB_TRANSITIONS, type JobStatus, type JobTransition, UNFINISHED } from "./states.ts";
 import type { SourceRow } from "./sources.ts";
 import type { Validators } from "../http/mod.ts";
 
@@ -166,7 +166,7 @@ export async function finishJobIfComplete(sql: Queryable, jobId: string): Promis
         (SELECT max(import_finished) FROM harvest_object WHERE harvest_job_id = j.id), j.gather_finished)
     WHERE j.id = ${jobId} AND j.status = ANY(${from("finish")}) AND j.gather_finished IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM harvest_object o
-        WHERE o.harvest_job_id = j.id AND o.state NOT IN ('COMPLETE', 'ERROR'))
+        WHERE o.harvest_job_id = ${jobId} AND o.state = ANY(${UNFINISHED as string[]}))
     RETURNING j.id`;
   return rows.length > 0;
 }

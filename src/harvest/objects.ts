@@ -12,49 +12,10 @@ import { OBJECT_TRANSITIONS, type ObjectTransition, UNFINISHED } from "./states.
 
 export type { ClaimedObject, ObjectRecord } from "./object_types.ts";
 export { DELETED_EXTRA } from "./object_types.ts";
-import { type ClaimedObject, DELETED_EXTRA, type ObjectRecord } from "./object_types.ts";
+import { type ClaimedObject, DELETED_EXTRA } from "./object_types.ts";
 
 const from = (t: ObjectTransition) => OBJECT_TRANSITIONS[t].from as readonly string[];
 const to = (t: ObjectTransition) => OBJECT_TRANSITIONS[t].to as string;
-
-const RECORD_COLUMNS = `id, guid, current, gathered, fetch_started, fetch_finished, import_started, import_finished,
-  content, state, metadata_modified_date, retry_times, harvest_job_id, harvest_source_id, package_id, report_status`;
-
-export async function getObjectRecord(sql: Queryable, id: string): Promise<ObjectRecord | undefined> {
-  const [row] = await sql.unsafe<ObjectRecord[]>(`SELECT ${RECORD_COLUMNS} FROM harvest_object WHERE id = $1`, [id]);
-  return row;
-}
-
-/** The newest object with this guid, of any source. */
-export async function objectByGuid(sql: Queryable, guid: string): Promise<ObjectRecord | undefined> {
-  const [row] = await sql.unsafe<ObjectRecord[]>(
-    `SELECT ${RECORD_COLUMNS} FROM harvest_object WHERE guid = $1 ORDER BY gathered DESC, id LIMIT 1`,
-    [guid],
-  );
-  return row;
-}
-
-/** The current object of a dataset. */
-export async function currentObjectOf(sql: Queryable, packageId: string): Promise<ObjectRecord | undefined> {
-  const [row] = await sql.unsafe<ObjectRecord[]>(
-    `SELECT ${RECORD_COLUMNS} FROM harvest_object o WHERE current AND package_id = $1
-     ORDER BY import_finished DESC NULLS LAST LIMIT 1`,
-    [packageId],
-  );
-  return row;
-}
-
-/** Object ids of a source, newest first. */
-export async function listObjectIds(
-  sql: Queryable,
-  sourceId: string,
-  options: { onlyCurrent: boolean; limit: number; offset: number },
-): Promise<string[]> {
-  const rows = await sql<{ id: string }[]>`
-    SELECT id FROM harvest_object WHERE harvest_source_id = ${sourceId} AND (current OR NOT ${options.onlyCurrent})
-    ORDER BY gathered DESC, id LIMIT ${options.limit} OFFSET ${options.offset}`;
-  return rows.map((r) => r.id);
-}
 
 /** Stores one object with its extras (`harvest_object_create`); a second guid in one job is refused. */
 export async function createObject(
@@ -230,11 +191,22 @@ export async function claimObjects(sql: Queryable, ids: string[], lease: number)
 
 /** Releases the leases of processes that stopped reporting alive; answers the objects to queue again. */
 export async function releaseLeasesOf(sql: Queryable, holders: string[]): Promise<string[]> {
+  // Rows a dead process's open transaction still locks are skipped, not waited for: they are released
+  // on a later pass, once PostgreSQL has ended that session (ckan.harvest.db.idle_in_transaction_timeout).
   const rows = await sql<{ id: string }[]>`
-    UPDATE harvest_object SET lease_until = NULL, leased_by = NULL, queued_at = now()
-    WHERE leased_by = ANY(${holders}) AND lease_until > now() AND state = ANY(${UNFINISHED as string[]})
+    UPDATE harvest_object SET lease_until = NULL, leased_by = NULL, queued_at = now() WHERE id IN (
+      SELECT id FROM harvest_object WHERE leased_by = ANY(${holders}) AND lease_until > now()
+        AND state = ANY(${UNFINISHED as string[]}) FOR UPDATE SKIP LOCKED)
     RETURNING id`;
   return rows.map((r) => r.id);
+}
+
+/** Those of `holders` that still hold leases (on rows some open transaction of theirs locks). */
+export async function stillLeasing(sql: Queryable, holders: string[]): Promise<Set<string>> {
+  const rows = await sql<{ leased_by: string }[]>`
+    SELECT DISTINCT leased_by FROM harvest_object WHERE leased_by = ANY(${holders}) AND lease_until > now()
+      AND state = ANY(${UNFINISHED as string[]})`;
+  return new Set(rows.map((r) => r.leased_by));
 }
 
 /** An object as the import stage reads it, without claiming it (`harvester import`). */
@@ -249,9 +221,10 @@ export async function readForImport(sql: Queryable, id: string): Promise<Claimed
 
 /** The `fail` transition for one object (a stage failed, or attempts ran out); its error rows are saved apart. */
 export async function failObject(sql: Queryable, id: string, options: { importFinished?: boolean } = {}) {
+  // Only while this process still holds it: a lease handed on (this process was cut off) is not ours to end.
   await sql`UPDATE harvest_object SET lease_until = NULL, state = ${to("fail")}, report_status = 'errored',
       import_finished = CASE WHEN ${options.importFinished ?? false} THEN now() ELSE import_finished END
-    WHERE id = ${id} AND state = ANY(${from("fail")})`;
+    WHERE id = ${id} AND state = ANY(${from("fail")}) AND leased_by = ${PROCESS_ID}`;
 }
 
 /** The `fail` transition for every unfinished object of a job (abort, time out); answers those moved. */
@@ -309,7 +282,7 @@ export interface Imported {
  * The final state of imported objects, in one statement, inside the transaction of their imports:
  * `complete` (or `fail` for those reported errored), current and linked to their dataset.
  */
-export async function finishImports(tx: Tx, imported: Imported[]): Promise<void> {
+export async function finishImports(tx: Tx, imported: Imported[]): Promise<Set<string>> {
   const rows = imported.map(({ id, status, link, changes, mapping }) => ({
     id,
     status,
@@ -317,7 +290,9 @@ export async function finishImports(tx: Tx, imported: Imported[]): Promise<void>
     changes: changes?.length ? changes : null,
     mapping: mapping ?? null,
   }));
-  await tx`UPDATE harvest_object o SET lease_until = NULL,
+  // Fenced: an object whose lease was handed to another process (this one was cut off for longer
+  // than `dead_after`) is not finished here; the caller rolls back what it wrote for it.
+  return await tx`UPDATE harvest_object o SET lease_until = NULL,
       state = CASE WHEN x.status = 'errored' THEN ${to("fail")} ELSE ${to("complete")} END, report_status = x.status,
       changes = x.changes, mapping = coalesce(x.mapping, o.mapping),
       import_finished = now(), fetch_finished = coalesce(o.fetch_finished, now()),
@@ -326,7 +301,8 @@ export async function finishImports(tx: Tx, imported: Imported[]): Promise<void>
     FROM jsonb_to_recordset(${
     tx.json(rows as never)
   }) AS x(id text, status text, link text, changes jsonb, mapping text)
-    WHERE o.id = x.id AND o.state = ANY(${from("complete")})`;
+    WHERE o.id = x.id AND o.state = ANY(${from("complete")}) AND o.leased_by = ${PROCESS_ID}
+    RETURNING o.id`.then((rows) => new Set(rows.map((r) => r.id as string)));
 }
 
 /** Makes an object the current one of a dataset (a forced re-import keeps state and report status). */

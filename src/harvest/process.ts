@@ -100,11 +100,13 @@ export async function processObjects(
   const lease = services.config.values["ckan.harvest.mq.visibility_timeout"];
   // Claim the objects for the lease: a duplicate delivery while they are being processed finds them held.
   const claimed = await claimObjects(sql, objectIds, lease);
+  // The lot's fetches run side by side (the HTTP client's per-host limit bounds what a remote sees);
+  // the imports then follow in the lot's order.
   const ready: Ready[] = [];
-  for (const obj of claimed) {
-    const prepared = await prepareObject(services, obj, options);
-    if (typeof prepared === "string") outcomes.set(obj.id, prepared);
-    else ready.push(prepared);
+  const prepared = await Promise.all(claimed.map((obj) => prepareObject(services, obj, options)));
+  for (const [i, p] of prepared.entries()) {
+    if (typeof p === "string") outcomes.set(claimed[i]!.id, p);
+    else ready.push(p);
   }
   await importLot(services, ready, outcomes);
   await noteWrites(services, ready.length);
@@ -137,7 +139,8 @@ async function importLot(services: Services, ready: Ready[], outcomes: Map<strin
         // The lot's creates, in one statement; only then is every dataset's id known.
         await lot.flush();
         const out = results.map(([id, result]) => importedOf(id, result));
-        await finishImports(tx, out);
+        const finished = await finishImports(tx, out);
+        if (finished.size < out.length) throw new LeaseLost(out.map((o) => o.id).filter((id) => !finished.has(id)));
         return out;
       })
     );
@@ -145,6 +148,11 @@ async function importLot(services: Services, ready: Ready[], outcomes: Map<strin
     services.metrics.importLots.inc({ written: "together" });
   } catch (error) {
     if (isConnectionError(error)) throw error;
+    if (error instanceof LeaseLost) {
+      // Rolled back: the rest of the lot is imported again without the objects another process now holds.
+      handedOn(error.ids);
+      return await importLot(services, ready.filter((r) => !error.ids.includes(r.obj.id)), outcomes);
+    }
     // Some import of the lot failed and rolled the lot back: each half on its own now.
     log.debug("A lot of {n} imports is split in two: {error}", { n: ready.length, error: messageOf(error) });
     services.metrics.importLots.inc({ written: "split" });
@@ -244,19 +252,23 @@ async function prepareObject(
 }
 
 /** Imports one object in a transaction of its own; a failure is recorded after the rollback. */
-async function importAlone(services: Services, r: Ready): Promise<ReportStatus> {
+async function importAlone(services: Services, r: Ready): Promise<ObjectOutcome> {
   const { sql } = services;
   try {
     return await retryOnConflict(() =>
       sql.begin(async (tx) => {
         const imported = importedOf(r.obj.id, await importInTransaction(services, tx, r.base, r.harvester, r.hash));
-        await finishImports(tx, [imported]);
+        if ((await finishImports(tx, [imported])).size === 0) throw new LeaseLost([r.obj.id]);
         return imported.status;
       })
     );
   } catch (error) {
     // The database went away: leave the object to be delivered again.
     if (isConnectionError(error)) throw error;
+    if (error instanceof LeaseLost) {
+      handedOn(error.ids);
+      return "skipped";
+    }
     // The import failed: whatever it wrote is rolled back; its errors are recorded on their own.
     const errors = error instanceof ImportFailed
       ? error.errors
@@ -267,6 +279,24 @@ async function importAlone(services: Services, r: Ready): Promise<ReportStatus> 
     });
     return "errored";
   }
+}
+
+/**
+ * The lease of some objects was handed to another process while this one was cut off from the
+ * database for longer than `dead_after`: their imports are rolled back and left to the new holder,
+ * so a healed partition never imports a record twice.
+ */
+class LeaseLost extends Error {
+  constructor(readonly ids: string[]) {
+    super(`${ids.length} object(s) now held by another process`);
+  }
+}
+
+function handedOn(ids: string[]): void {
+  log.warning("Left {n} object(s) to the process that holds them now (this one was cut off): {ids}", {
+    n: ids.length,
+    ids: ids.slice(0, 5).join(", "),
+  });
 }
 
 /** A harvester's import threw: carries the errors to record once the transaction is rolled back. */

@@ -11,7 +11,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services_type.ts";
 import { forget, silentFor } from "../db/consumers.ts";
 import { releaseGathersOf } from "./jobs.ts";
-import { releaseLeasesOf } from "./objects.ts";
+import { releaseLeasesOf, stillLeasing } from "./objects.ts";
 
 const log = getLogger(["harvest", "recovery"]);
 
@@ -32,7 +32,10 @@ export async function recoverDeadProcesses(
     const bodies = objects.slice(i, i + 500).map((id) => JSON.stringify({ harvest_object_id: id }));
     await queue.publish("fetch", bodies, "fast");
   }
-  for (const id of dead) await forget(sql, id);
+  // A process whose last transaction still locks some of its objects is remembered, and looked at
+  // again after the next heartbeat, until PostgreSQL has ended that transaction.
+  const locked = await stillLeasing(sql, dead);
+  for (const id of dead) if (!locked.has(id)) await forget(sql, id);
   if (jobs.length || objects.length || messages) {
     log.warning(
       "Released the work of {n} silent process(es) ({processes}): {jobs} gather(s) and {objects} object(s) " +

@@ -7,6 +7,48 @@
  */
 import type { Queryable } from "../db/mod.ts";
 import type { JobRow } from "./jobs.ts";
+import type { ObjectRecord } from "./object_types.ts";
+
+// --- Objects, as `harvest_object_show` and `harvest_object_list` show them ---
+
+const RECORD_COLUMNS = `id, guid, current, gathered, fetch_started, fetch_finished, import_started, import_finished,
+  content, state, metadata_modified_date, retry_times, harvest_job_id, harvest_source_id, package_id, report_status`;
+
+export async function getObjectRecord(sql: Queryable, id: string): Promise<ObjectRecord | undefined> {
+  const [row] = await sql.unsafe<ObjectRecord[]>(`SELECT ${RECORD_COLUMNS} FROM harvest_object WHERE id = $1`, [id]);
+  return row;
+}
+
+/** The newest object with this guid, of any source. */
+export async function objectByGuid(sql: Queryable, guid: string): Promise<ObjectRecord | undefined> {
+  const [row] = await sql.unsafe<ObjectRecord[]>(
+    `SELECT ${RECORD_COLUMNS} FROM harvest_object WHERE guid = $1 ORDER BY gathered DESC, id LIMIT 1`,
+    [guid],
+  );
+  return row;
+}
+
+/** The current object of a dataset. */
+export async function currentObjectOf(sql: Queryable, packageId: string): Promise<ObjectRecord | undefined> {
+  const [row] = await sql.unsafe<ObjectRecord[]>(
+    `SELECT ${RECORD_COLUMNS} FROM harvest_object o WHERE current AND package_id = $1
+     ORDER BY import_finished DESC NULLS LAST LIMIT 1`,
+    [packageId],
+  );
+  return row;
+}
+
+/** Object ids of a source, newest first. */
+export async function listObjectIds(
+  sql: Queryable,
+  sourceId: string,
+  options: { onlyCurrent: boolean; limit: number; offset: number },
+): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    SELECT id FROM harvest_object WHERE harvest_source_id = ${sourceId} AND (current OR NOT ${options.onlyCurrent})
+    ORDER BY gathered DESC, id LIMIT ${options.limit} OFFSET ${options.offset}`;
+  return rows.map((r) => r.id);
+}
 
 export async function gatherErrorMessages(sql: Queryable, jobId: string): Promise<string[]> {
   const rows = await sql<{ message: string }[]>`

@@ -7,6 +7,7 @@ import { UnavailableError } from "../errors/mod.ts";
 
 const log = getLogger(["harvest", "queue", "amqp"]);
 const EXCHANGE = "ckan.harvest";
+const HEARTBEAT_SECONDS = 5;
 
 export interface AmqpQueueOptions {
   url?: string;
@@ -37,9 +38,15 @@ export class AmqpQueue implements Queue {
 
   #url(): string {
     const o = this.#options;
-    if (o.url) return o.url;
     const vhost = encodeURIComponent(o.vhost);
-    return `amqp://${encodeURIComponent(o.user)}:${encodeURIComponent(o.password)}@${o.host}:${o.port}/${vhost}`;
+    const url = new URL(
+      o.url ?? `amqp://${encodeURIComponent(o.user)}:${encodeURIComponent(o.password)}@${o.host}:${o.port}/${vhost}`,
+    );
+    // Heartbeats every 5 s (unless the URL asks otherwise): the broker then hands a consumer's
+    // unacknowledged messages on about 10 s after its machine died or was cut off, not after the
+    // server's default of a minute or more.
+    if (!url.searchParams.has("heartbeat")) url.searchParams.set("heartbeat", String(HEARTBEAT_SECONDS));
+    return url.toString();
   }
 
   /** The bulk lane keeps the original's queue name; the fast lane adds `.fast`. */
