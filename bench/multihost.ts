@@ -9,6 +9,7 @@
  *   (it comes back with stale leases);
  * - `pause`: every process of one worker host frozen (SIGSTOP) for 20 s a fifth into a job, then thawed:
  *   its connections stay open, so when it thaws it goes on with the lot it had in hand;
+ * - `fairness`: the N-dataset source and ten 100-dataset sources started together on three worker hosts;
  * - `politeness`: six slow sources of one remote gathered by workers on three hosts at once;
  * - `throughput`: one cold job by 1, 2, 4 and 6 workers (each on its own host), beside the database's
  *   write floor.
@@ -34,7 +35,7 @@ function option(name: string, fallback: string): string {
 }
 
 const BACKENDS = option("backends", "postgres,redis,amqp").split(",");
-const SCENARIOS = option("scenarios", "death,partition,pause,politeness,throughput").split(",");
+const SCENARIOS = option("scenarios", "death,partition,pause,fairness,politeness,throughput").split(",");
 /** Whether to run a scenario on a backend: `name` for every backend, `name@backend` for that one. */
 const wants = (scenario: string, backend: string) =>
   SCENARIOS.some((s) => s === scenario || s === `${scenario}@${backend}`);
@@ -116,7 +117,9 @@ async function main() {
   const slow = cluster.spawn("remote", "remote-slow", remoteArgs(8001, 250, 300, slowStats));
   const remoteUrl = `http://${cluster.address("remote")}:8000`;
   const slowUrl = `http://${cluster.address("remote")}:8001`;
-  for (const p of [remote, slow]) {
+  const small = cluster.spawn("remote", "remote-small", remoteArgs(8002, 100, 0, `${cluster.dir}/remote-small.json`));
+  const smallUrl = `http://${cluster.address("remote")}:8002`;
+  for (const p of [remote, slow, small]) {
     for (let i = 0; i < 600 && !/catalog of \d+ up/.test(p.output); i++) await sleep(50);
   }
 
@@ -375,6 +378,52 @@ async function main() {
           },
         }),
       );
+    }
+    if (wants("fairness", backend)) {
+      // The big source (all N datasets) first, then ten sources of 100, all started at once.
+      const { db, env } = await scenarioEnv(backend);
+      const sql = postgres({ host: pg.socket, port: 5432, user: "postgres", database: db, max: 2, onnotice: () => {} });
+      try {
+        await cli(["db", "upgrade"], env);
+        await cli(["source", "create", "big", remoteUrl, "ckan", "", "", "", "MANUAL", '{"rows": 1000}'], env);
+        for (let i = 0; i < 10; i++) {
+          await cli(["source", "create", `small-${i}`, `${smallUrl}/site-${i}`, "ckan", "", "", "", "MANUAL"], env);
+        }
+        startWorkers(env, 3, false);
+        await sleep(3000);
+        const started = Date.now();
+        await cli(["job", "big"], env);
+        await cli(["job-all"], env);
+        const finished = new Map<string, number>();
+        while (finished.size < 11 && Date.now() - started < 900_000) {
+          const rows = await sql<{ name: string }[]>`
+            SELECT s.name FROM harvest_job j JOIN harvest_source s ON s.id = j.source_id WHERE j.status = 'Finished'`;
+          for (const r of rows) if (!finished.has(r.name)) finished.set(r.name, (Date.now() - started) / 1000);
+          await sleep(250);
+        }
+        const lastSmall = Math.max(...[...finished].filter(([n]) => n !== "big").map(([, t]) => t));
+        const [c] = await sql<{ added: number; distinct_added: number; errored: number; packages: number }[]>`
+          SELECT (SELECT count(*)::int FROM package) AS packages,
+            count(*) FILTER (WHERE report_status = 'added')::int AS added,
+            count(DISTINCT (harvest_source_id, guid)) FILTER (WHERE report_status = 'added')::int AS distinct_added,
+            count(*) FILTER (WHERE state = 'ERROR')::int AS errored FROM harvest_object`;
+        results.push({
+          backend,
+          scenario: "fairness",
+          datasets: N + 1000,
+          packages: c!.packages,
+          added: c!.added,
+          distinctAdded: c!.distinct_added,
+          errored: c!.errored,
+          finished: finished.size === 11,
+          seconds: finished.get("big") ?? 900,
+          note: `the ten small sources all finished after ${lastSmall.toFixed(1)} s, the big one after ` +
+            `${(finished.get("big") ?? 900).toFixed(1)} s`,
+        });
+      } finally {
+        await stopWorkers();
+        await sql.end();
+      }
     }
     if (wants("politeness", backend)) {
       const { db, env } = await scenarioEnv(backend, { CKAN__HARVEST__HTTP__PER_HOST_CONCURRENCY: "2" });

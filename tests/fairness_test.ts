@@ -6,11 +6,18 @@
  * fast lane and the second gather turned off, the same run finishes the small ones after the big
  * one: the test shows the lanes are what it measures.
  *
+ * The scheduler's lanes: a source whose last job was small, or that never ran, is gathered from the
+ * fast lane; a big one from the bulk lane.
+ *
  * A source's concurrency cap: the objects of a capped source queued or in work never exceed the cap,
  * sampled throughout its job, while an uncapped source beside it exceeds it.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { cli, freshDatabase, Proc, servicesOn } from "./helpers.ts";
+import { cli, freshDatabase, Proc, servicesOn, testServices } from "./helpers.ts";
+import { getAction, runAction, SITE_ACTOR } from "../src/actions/mod.ts";
+import { runJobInProcess } from "../src/harvest/run.ts";
+import { getSource } from "../src/harvest/sources.ts";
+import { tick } from "../src/harvest/tick.ts";
 import { sampleCatalog } from "../src/demo/sample_catalog.ts";
 import { type CkanServer, serveCkanCatalog } from "../src/demo/ckan_server.ts";
 
@@ -167,4 +174,30 @@ Deno.test("a source's concurrency cap holds across its whole job, with an uncapp
     await capped.close();
     await free.close();
   }
+});
+
+Deno.test("the scheduler gathers small sources (and new ones) from the fast lane, big ones from the bulk lane", async () => {
+  await using services = await testServices({ CKAN__HARVEST__FAST_LANE__MAX_OBJECTS: "10" });
+  const ctx = { services, actor: SITE_ACTOR };
+  const act = (action: string, input: Record<string, unknown>) => runAction(getAction(action)!, ctx, input);
+  await using smallRemote = serveCkanCatalog(sampleCatalog({ count: 5, seed: 5 }));
+  await using bigRemote = serveCkanCatalog(sampleCatalog({ count: 30, seed: 6 }));
+  await using newRemote = serveCkanCatalog(sampleCatalog({ count: 30, seed: 7 }));
+  for (const [name, url] of [["small", smallRemote.url], ["big", bigRemote.url], ["new", newRemote.url]]) {
+    await act("harvest_source_create", { name, url, source_type: "ckan", frequency: "DAILY", check_url: false });
+  }
+  // A run of each of the first two, so their size is known: 5 and 30 records.
+  for (const name of ["small", "big"]) await runJobInProcess(ctx, await getSource(services.sql, name!));
+  await services.queue.purge("gather");
+  const report = await tick(services);
+  assertEquals(report.started.length, 3);
+  const lanes = await services.sql<{ name: string; queue: string }[]>`
+    SELECT s.name, q.queue FROM harvest_queue q JOIN harvest_job j ON j.id = q.body::json->>'harvest_job_id'
+    JOIN harvest_source s ON s.id = j.source_id ORDER BY s.name`;
+  const site = services.config.values["ckan.site_id"];
+  assertEquals(lanes.map((l) => [l.name, l.queue]), [
+    ["big", `ckan.harvest.${site}.gather`],
+    ["new", `ckan.harvest.${site}.gather.fast`],
+    ["small", `ckan.harvest.${site}.gather.fast`],
+  ]);
 });
