@@ -101,7 +101,7 @@ async function main() {
   const stats = `${cluster.dir}/remote.json`;
   const slowStats = `${cluster.dir}/remote-slow.json`;
   const deno = Deno.execPath();
-  const remoteArgs = (port: number, count: number, delay: number, file: string) => [
+  const remoteArgs = (port: number, count: number, delay: number, file: string, seed = 1919) => [
     deno,
     "run",
     "--allow-net",
@@ -112,14 +112,24 @@ async function main() {
     String(count),
     String(delay),
     file,
+    String(seed),
   ];
   const remote = cluster.spawn("remote", "remote", remoteArgs(8000, N, 0, stats));
   const slow = cluster.spawn("remote", "remote-slow", remoteArgs(8001, 250, 300, slowStats));
   const remoteUrl = `http://${cluster.address("remote")}:8000`;
   const slowUrl = `http://${cluster.address("remote")}:8001`;
-  const small = cluster.spawn("remote", "remote-small", remoteArgs(8002, 100, 0, `${cluster.dir}/remote-small.json`));
-  const smallUrl = `http://${cluster.address("remote")}:8002`;
-  for (const p of [remote, slow, small]) {
+  // Ten small catalogs of their own (distinct datasets), for the fairness scenario.
+  const smalls = Array.from(
+    { length: 10 },
+    (_, i) =>
+      cluster.spawn(
+        "remote",
+        `remote-small-${i}`,
+        remoteArgs(8010 + i, 100, 0, `${cluster.dir}/small-${i}.json`, 500 + i),
+      ),
+  );
+  const smallUrl = (i: number) => `http://${cluster.address("remote")}:${8010 + i}`;
+  for (const p of [remote, slow, ...smalls]) {
     for (let i = 0; i < 600 && !/catalog of \d+ up/.test(p.output); i++) await sleep(50);
   }
 
@@ -188,6 +198,13 @@ async function main() {
     const end = Date.now();
     await pending;
     return { finished: true, seconds: (end - started) / 1000, disrupted, end };
+  }
+
+  /** The first object and gather errors of a scenario's database, for its note. */
+  async function errorsIn(sql: postgres.Sql): Promise<string> {
+    const rows = await sql<{ message: string }[]>`
+      (SELECT message FROM harvest_object_error LIMIT 3) UNION ALL (SELECT message FROM harvest_gather_error LIMIT 3)`;
+    return rows.map((r) => r.message.slice(0, 300)).join(" | ");
   }
 
   async function counts(sql: postgres.Sql, jobId: string) {
@@ -291,6 +308,8 @@ async function main() {
         ...extra,
       };
       if (ran.disrupted && ran.end) result.afterDisruption = (ran.end - ran.disrupted) / 1000;
+      const problems = await errorsIn(sql);
+      if (problems) result.note = `${result.note ?? ""} errors: ${problems}`;
       if (Deno.args.includes("--statements")) {
         await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
         const top = await sql<{ ms: number; calls: number; query: string }[]>`
@@ -387,7 +406,9 @@ async function main() {
         await cli(["db", "upgrade"], env);
         await cli(["source", "create", "big", remoteUrl, "ckan", "", "", "", "MANUAL", '{"rows": 1000}'], env);
         for (let i = 0; i < 10; i++) {
-          await cli(["source", "create", `small-${i}`, `${smallUrl}/site-${i}`, "ckan", "", "", "", "MANUAL"], env);
+          // --shared-small: the ten are one catalog under ten paths (the same dataset names ten times).
+          const url = Deno.args.includes("--shared-small") ? `${smallUrl(0)}/site-${i}` : smallUrl(i);
+          await cli(["source", "create", `small-${i}`, url, "ckan", "", "", "", "MANUAL"], env);
         }
         startWorkers(env, 3, false);
         await sleep(3000);
@@ -418,7 +439,7 @@ async function main() {
           finished: finished.size === 11,
           seconds: finished.get("big") ?? 900,
           note: `the ten small sources all finished after ${lastSmall.toFixed(1)} s, the big one after ` +
-            `${(finished.get("big") ?? 900).toFixed(1)} s`,
+            `${(finished.get("big") ?? 900).toFixed(1)} s ${await errorsIn(sql)}`,
         });
       } finally {
         await stopWorkers();

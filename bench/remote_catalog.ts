@@ -3,19 +3,19 @@
  * on the host's loopback, behind a proxy on the host's address that counts the requests it is
  * answering at once and writes what it saw to a file (which the driver, outside the namespace, reads).
  *
- *   deno run --allow-net --allow-write=FILE bench/remote_catalog.ts ADDRESS PORT COUNT DELAY_MS FILE
+ *   deno run --allow-net --allow-write=FILE bench/remote_catalog.ts ADDRESS PORT COUNT DELAY_MS FILE [SEED]
  *
  * @module
  */
 import { sampleCatalog } from "../src/demo/sample_catalog.ts";
 import { serveCkanCatalog } from "../src/demo/ckan_server.ts";
 
-const [address, port, count, delay, statsFile] = Deno.args;
+const [address, port, count, delay, statsFile, seed] = Deno.args;
 if (!address || !port || !count || !statsFile) {
   console.error("usage: remote_catalog.ts ADDRESS PORT COUNT DELAY_MS STATS_FILE");
   Deno.exit(2);
 }
-const upstream = serveCkanCatalog(sampleCatalog({ count: Number(count), seed: 1919 }), {
+const upstream = serveCkanCatalog(sampleCatalog({ count: Number(count), seed: Number(seed ?? 1919) }), {
   delayMs: Number(delay) || undefined,
 });
 const seen = { inFlight: 0, most: 0, total: 0 };
