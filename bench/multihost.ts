@@ -200,6 +200,16 @@ async function main() {
     return { finished: true, seconds: (end - started) / 1000, disrupted, end };
   }
 
+  /** The counts of `counts`, over every job of a scenario's database (records told apart by source). */
+  async function allCounts(sql: postgres.Sql) {
+    const [row] = await sql<{ packages: number; added: number; distinct_added: number; errored: number }[]>`
+      SELECT (SELECT count(*)::int FROM package) AS packages,
+        count(*) FILTER (WHERE report_status = 'added')::int AS added,
+        count(DISTINCT (harvest_source_id, guid)) FILTER (WHERE report_status = 'added')::int AS distinct_added,
+        count(*) FILTER (WHERE state = 'ERROR')::int AS errored FROM harvest_object`;
+    return { packages: row!.packages, added: row!.added, distinctAdded: row!.distinct_added, errored: row!.errored };
+  }
+
   /** The first object and gather errors of a scenario's database, for its note. */
   async function errorsIn(sql: postgres.Sql): Promise<string> {
     const rows = await sql<{ message: string }[]>`
@@ -343,60 +353,52 @@ async function main() {
   }
 
   for (const backend of BACKENDS) {
+    /**
+     * Strikes one worker host while it holds work, measures when its leases are released, and after
+     * `ms` from the strike runs `after` (a heal, a thaw), leaving it `settle` ms to come back.
+     */
+    const strikeHost = (host: string, what: string, strike: () => Promise<void>, later?: {
+      ms: number;
+      after: () => Promise<void>;
+      settle: number;
+    }) =>
+    async (sql: postgres.Sql): Promise<Partial<ScenarioResult>> => {
+      const ids = await idsOn(sql, host);
+      const held = await holding(sql, ids);
+      const since = Date.now();
+      await strike();
+      const released = await releasedAfter(sql, ids, since);
+      if (later) {
+        await sleep(Math.max(0, later.ms - (Date.now() - since)));
+        await later.after();
+        await sleep(later.settle);
+      }
+      return { released, note: `${host} ${what}, holding ${held} objects` };
+    };
     if (wants("death", backend)) {
-      results.push(
-        await oneJob(backend, "death", {
-          workers: 3,
-          disrupt: async (sql) => {
-            const ids = await idsOn(sql, "w1");
-            const held = await holding(sql, ids);
-            const since = Date.now();
-            await cluster.kill("w1");
-            await cluster.cut("w1");
-            const released = await releasedAfter(sql, ids, since);
-            return { released, note: `killed the ${ids.length} processes of w1, holding ${held} objects` };
-          },
-        }),
-      );
+      const disrupt = strikeHost("w1", "killed (all its processes) and cut off", async () => {
+        await cluster.kill("w1");
+        await cluster.cut("w1");
+      });
+      results.push(await oneJob(backend, "death", { workers: 3, disrupt }));
     }
     if (wants("partition", backend)) {
-      results.push(
-        await oneJob(backend, "partition", {
-          workers: 3,
-          disrupt: async (sql) => {
-            const ids = await idsOn(sql, "w2");
-            const held = await holding(sql, ids);
-            const since = Date.now();
-            await cluster.cut("w2");
-            const released = await releasedAfter(sql, ids, since);
-            // Cut off for 15 s in all, longer than `dead_after`: its work was handed on; then it comes back.
-            await sleep(Math.max(0, 15_000 - (Date.now() - since)));
-            await cluster.heal("w2");
-            // Time for it to reconnect and beat again, before the job's end counts its processes.
-            await sleep(8000);
-            return { released, note: `w2 cut off holding ${held} objects for 15 s, then healed` };
-          },
-        }),
-      );
+      // Cut off for 15 s in all, longer than `dead_after`: its work was handed on; then it comes back.
+      const disrupt = strikeHost("w2", "cut off for 15 s, then healed", () => cluster.cut("w2"), {
+        ms: 15_000,
+        after: () => cluster.heal("w2"),
+        settle: 8000,
+      });
+      results.push(await oneJob(backend, "partition", { workers: 3, disrupt }));
     }
     if (wants("pause", backend)) {
-      results.push(
-        await oneJob(backend, "pause", {
-          workers: 3,
-          disrupt: async (sql) => {
-            const ids = await idsOn(sql, "w3");
-            const held = await holding(sql, ids);
-            const since = Date.now();
-            // Frozen, its connections stay open: it cannot tell it was gone when it thaws.
-            await cluster.freeze("w3", true);
-            const released = await releasedAfter(sql, ids, since);
-            await sleep(Math.max(0, 20_000 - (Date.now() - since)));
-            await cluster.freeze("w3", false);
-            await sleep(5000);
-            return { released, note: `w3 frozen holding ${held} objects for 20 s, then thawed` };
-          },
-        }),
-      );
+      // Frozen, its connections stay open: it cannot tell it was gone when it thaws.
+      const disrupt = strikeHost("w3", "frozen for 20 s, then thawed", () => cluster.freeze("w3", true), {
+        ms: 20_000,
+        after: () => cluster.freeze("w3", false),
+        settle: 5000,
+      });
+      results.push(await oneJob(backend, "pause", { workers: 3, disrupt }));
     }
     if (wants("fairness", backend)) {
       // The big source (all N datasets) first, then ten sources of 100, all started at once.
@@ -423,19 +425,12 @@ async function main() {
           await sleep(250);
         }
         const lastSmall = Math.max(...[...finished].filter(([n]) => n !== "big").map(([, t]) => t));
-        const [c] = await sql<{ added: number; distinct_added: number; errored: number; packages: number }[]>`
-          SELECT (SELECT count(*)::int FROM package) AS packages,
-            count(*) FILTER (WHERE report_status = 'added')::int AS added,
-            count(DISTINCT (harvest_source_id, guid)) FILTER (WHERE report_status = 'added')::int AS distinct_added,
-            count(*) FILTER (WHERE state = 'ERROR')::int AS errored FROM harvest_object`;
+        const c = await allCounts(sql);
         results.push({
           backend,
           scenario: "fairness",
           datasets: N + 1000,
-          packages: c!.packages,
-          added: c!.added,
-          distinctAdded: c!.distinct_added,
-          errored: c!.errored,
+          ...c,
           finished: finished.size === 11,
           seconds: finished.get("big") ?? 900,
           note: `the ten small sources all finished after ${lastSmall.toFixed(1)} s, the big one after ` +
@@ -481,19 +476,12 @@ async function main() {
         }
         await sleep(300);
         const seen = JSON.parse(await Deno.readTextFile(slowStats)) as { most: number; total: number };
-        const [c] = await sql<{ added: number; distinct_added: number; errored: number; packages: number }[]>`
-          SELECT (SELECT count(*)::int FROM package) AS packages,
-            count(*) FILTER (WHERE report_status = 'added')::int AS added,
-            count(DISTINCT (harvest_source_id, guid)) FILTER (WHERE report_status = 'added')::int AS distinct_added,
-            count(*) FILTER (WHERE state = 'ERROR')::int AS errored FROM harvest_object`;
+        const c = await allCounts(sql);
         results.push({
           backend,
           scenario: "politeness",
           datasets: 6 * 250,
-          packages: c!.packages,
-          added: c!.added,
-          distinctAdded: c!.distinct_added,
-          errored: c!.errored,
+          ...c,
           finished: finished === 6,
           seconds: (Date.now() - started) / 1000,
           most: seen.most,

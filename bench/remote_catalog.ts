@@ -9,6 +9,7 @@
  */
 import { sampleCatalog } from "../src/demo/sample_catalog.ts";
 import { serveCkanCatalog } from "../src/demo/ckan_server.ts";
+import { countingProxy } from "../tests/counting_proxy.ts";
 
 const [address, port, count, delay, statsFile, seed] = Deno.args;
 if (!address || !port || !count || !statsFile) {
@@ -18,21 +19,10 @@ if (!address || !port || !count || !statsFile) {
 const upstream = serveCkanCatalog(sampleCatalog({ count: Number(count), seed: Number(seed ?? 1919) }), {
   delayMs: Number(delay) || undefined,
 });
-const seen = { inFlight: 0, most: 0, total: 0 };
+const { seen } = countingProxy(upstream.url, {
+  hostname: address,
+  port: Number(port),
+  onListen: () => console.log(`remote catalog of ${count} up`),
+});
 const write = () => Deno.writeTextFileSync(statsFile, JSON.stringify({ most: seen.most, total: seen.total }));
-Deno.serve(
-  { hostname: address, port: Number(port), onListen: () => console.log(`remote catalog of ${count} up`) },
-  async (req) => {
-    seen.inFlight++;
-    seen.total++;
-    seen.most = Math.max(seen.most, seen.inFlight);
-    try {
-      const url = new URL(req.url);
-      const res = await fetch(`${upstream.url}${url.pathname}${url.search}`);
-      return new Response(await res.arrayBuffer(), { status: res.status, headers: res.headers });
-    } finally {
-      seen.inFlight--;
-    }
-  },
-);
 setInterval(write, 200);

@@ -8,28 +8,17 @@ import { assert, assertEquals } from "./assert.ts";
 import { cli, freshDatabase, Proc, servicesOn } from "./helpers.ts";
 import { sampleCatalog } from "../src/demo/sample_catalog.ts";
 import { serveCkanCatalog } from "../src/demo/ckan_server.ts";
+import { countingProxy } from "./counting_proxy.ts";
 
 /** A slow CKAN behind a proxy that counts the requests in flight. */
 function countingRemote() {
   const upstream = serveCkanCatalog(sampleCatalog({ count: 250, seed: 7 }), { delayMs: 300 });
-  const seen = { inFlight: 0, most: 0, total: 0 };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    seen.inFlight++;
-    seen.total++;
-    seen.most = Math.max(seen.most, seen.inFlight);
-    try {
-      const url = new URL(req.url);
-      const res = await fetch(`${upstream.url}${url.pathname}${url.search}`);
-      return new Response(await res.arrayBuffer(), { status: res.status, headers: res.headers });
-    } finally {
-      seen.inFlight--;
-    }
-  });
+  const proxy = countingProxy(upstream.url);
   return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    seen,
+    url: proxy.url,
+    seen: proxy.seen,
     async close() {
-      await server.shutdown();
+      await proxy.server.shutdown();
       await upstream.close();
     },
   };
