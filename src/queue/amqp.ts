@@ -215,26 +215,24 @@ export class AmqpQueue implements Queue {
     }
   }
 
-  async purge(queue: QueueName): Promise<number> {
-    const channel = await this.#publisherChannel();
-    let n = 0;
-    for (const lane of LANES) {
-      const { messageCount } = await within(
-        channel.purgeQueue(this.queueName(queue, lane)),
-        this.#timeoutMs,
-        () => this.#unavailable(),
-      );
-      n += messageCount;
-    }
-    return n;
+  purge(queue: QueueName): Promise<number> {
+    return this.#sumOverLanes(queue, (channel, name) => channel.purgeQueue(name));
   }
 
-  async depth(queue: QueueName): Promise<number> {
+  depth(queue: QueueName): Promise<number> {
+    return this.#sumOverLanes(queue, (channel, name) => channel.checkQueue(name));
+  }
+
+  /** Adds up the message counts one queue operation answers for each lane of `queue`. */
+  async #sumOverLanes(
+    queue: QueueName,
+    operation: (channel: ConfirmChannel, name: string) => Promise<{ messageCount: number }>,
+  ): Promise<number> {
     const channel = await this.#publisherChannel();
     let n = 0;
     for (const lane of LANES) {
       const { messageCount } = await within(
-        channel.checkQueue(this.queueName(queue, lane)),
+        operation(channel, this.queueName(queue, lane)),
         this.#timeoutMs,
         () => this.#unavailable(),
       );
