@@ -17,8 +17,8 @@
  * Each checks that every dataset was imported exactly once. Prints a table, then one JSON line
  * starting `RESULT ` for tests/multihost_test.ts.
  *
- *   sudo deno run -A bench/multihost.ts [--backends postgres,redis,amqp] [--datasets 20000] [--net 0]
- *     [--scenarios death,partition,politeness,throughput]   (`name@backend` runs a scenario on one backend only)
+ *   sudo deno run -A bench/multihost.ts [--backends postgres,redis,amqp] [--datasets 20000] [--net 0]  (allow-all: the driver only, which makes namespaces and starts servers; every product process it starts uses its deno.json task's flags)
+ *     [--scenarios death,partition,pause,fairness,politeness,throughput]   (`name@backend`: on that backend only)
  *
  * @module
  */

@@ -4,8 +4,6 @@ import { fetchMessage, gatherMessage } from "../queue/mod.ts";
 import { gatherJob } from "./gather.ts";
 import { processObjects } from "./process.ts";
 import { lotsByJob } from "./objects.ts";
-import { jobWithSource } from "./jobs.ts";
-import { parseConfig } from "./stage.ts";
 import { admit, finished, sourceCap } from "./window.ts";
 import { tick } from "./tick.ts";
 import { trimHistory } from "./source_history.ts";
@@ -36,12 +34,12 @@ export async function handleGather(services: Services, body: string): Promise<vo
     return;
   }
   const jobId = message.harvest_job_id;
-  const row = await jobWithSource(services.sql, jobId);
-  const cap = row ? sourceCap(services, parseConfig(row.source.config)) : 0;
+  let cap = 0;
   let fastLeft = services.config.values["ckan.harvest.fast_lane.max_objects"];
   const bodies = (ids: string[]) => ids.map((id) => JSON.stringify({ harvest_object_id: id }));
   await gatherJob(services, jobId, {
-    park: cap > 0,
+    // Decided by the source's config, which the gather reads anyway.
+    park: (config) => (cap = sourceCap(services, config)) > 0,
     publish: async (ids) => {
       if (cap > 0) return await admit(services, jobId, cap);
       const fast = ids.slice(0, Math.max(fastLeft, 0));

@@ -63,10 +63,11 @@ export interface GatherOptions {
   /** Gathers with this harvester instead of the source type's (`harvester apply` replays a preview). */
   harvester?: Harvester;
   /**
-   * New objects are parked as they are inserted (the source has a concurrency cap): `publish` then
-   * only tells the source's window there are more (window.ts).
+   * Asked once with the source's config: whether new objects are parked as they are inserted (the
+   * source has a concurrency cap); `publish` then only tells the source's window there are more
+   * (window.ts).
    */
-  park?: boolean;
+  park?: (config: Record<string, unknown>) => boolean;
 }
 
 /** The deletion guard: why withdrawing `missing` of a source's `total` datasets waits for an operator, if it does. */
@@ -199,6 +200,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     },
   };
   const counter = new GatherCounter(gatherLimits(services.config, ctx.config));
+  const park = options.park?.(ctx.config) ?? false;
   try {
     for await (const page of harvester.gather(ctx)) {
       if (page.length === 0) continue;
@@ -211,7 +213,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
         source,
         batch,
         options.force ?? false,
-        options.park ?? false,
+        park,
       );
       const fresh = oversized.length ? await failOversized(services, row.id, inserted, oversized, counter) : inserted;
       options.onBatch?.(batch.length, unchanged);
@@ -239,7 +241,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
       complete: listing.complete,
       gathered,
       thresholdPercent: deleteThreshold(ctx.config),
-    }, options.park ?? false);
+    }, park);
     if (ids.length > 0) await options.publish(ids);
   }
   // A document that answered 304 keeps its validators from the baseline, for the next conditional request.
