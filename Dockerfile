@@ -7,6 +7,8 @@
 FROM denoland/deno:2.9.6 AS build
 WORKDIR /app
 COPY deno.json deno.lock ./
+# postgres.js with a fix of ours, linked in place of the registry copy (vendor/postgres/PATCHED.md)
+COPY vendor ./vendor
 RUN deno install --frozen
 COPY . .
 RUN deno task compile
@@ -30,6 +32,8 @@ WORKDIR /app
 # tests/deploy_test.ts checks; the container's user `deno` can write only /data.
 # Dependency layer: rebuilt only when deno.json or deno.lock change.
 COPY deno.json deno.lock ./
+# postgres.js with a fix of ours, linked in place of the registry copy (vendor/postgres/PATCHED.md)
+COPY vendor ./vendor
 RUN deno install --frozen
 
 COPY . .

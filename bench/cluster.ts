@@ -41,6 +41,8 @@ export interface HostProc {
   child: Deno.ChildProcess;
   output: string;
   done: Promise<void>;
+  /** Set when the process has ended (by itself, or killed). */
+  ended?: number;
 }
 
 /** A set of simulated hosts on one bridge; `dispose` kills everything in them and removes them. */
@@ -120,6 +122,7 @@ export class Cluster implements AsyncDisposable {
       }
     };
     proc.done = Promise.all([read(child.stdout), read(child.stderr)]).then(() => {});
+    child.status.then(() => proc.ended = Date.now());
     this.procs.push(proc);
     return proc;
   }

@@ -192,12 +192,12 @@ async function main() {
         // The disruption's own measurements go on beside the job.
         pending = disrupt.run();
       }
-      if (Date.now() - started > 600_000) return { finished: false, seconds: 600, disrupted };
+      if (Date.now() - started > 600_000) return { finished: false, seconds: 600, disrupted, start: started };
       await sleep(200);
     }
     const end = Date.now();
     await pending;
-    return { finished: true, seconds: (end - started) / 1000, disrupted, end };
+    return { finished: true, seconds: (end - started) / 1000, disrupted, end, start: started };
   }
 
   /** The counts of `counts`, over every job of a scenario's database (records told apart by source). */
@@ -320,6 +320,13 @@ async function main() {
       if (ran.disrupted && ran.end) result.afterDisruption = (ran.end - ran.disrupted) / 1000;
       const problems = await errorsIn(sql);
       if (problems) result.note = `${result.note ?? ""} errors: ${problems}`;
+      // A product process that ended by itself (not on a host the scenario killed) is a finding: say so.
+      const killed = scenario === "death" ? "w1" : "";
+      for (const p of cluster.procs.filter((p) => p.ended && p.host.startsWith("w") && p.host !== killed)) {
+        if (p.ended! < ran.start) continue;
+        result.note = `${result.note ?? ""}; ${p.host} ${p.label} ended by itself`;
+        console.error(`--- ${p.host} ${p.label} ended by itself:\n${p.output.slice(-4000)}`);
+      }
       if (Deno.args.includes("--statements")) {
         await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
         const top = await sql<{ ms: number; calls: number; query: string }[]>`

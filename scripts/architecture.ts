@@ -65,6 +65,7 @@ export const OWNERS: Record<string, string> = {
   harvest_pending_deletion: "harvest/deletions.ts",
   harvest_plan: "harvest/plans.ts",
   harvest_source_tally: "harvest/tallies.ts",
+  catalog_tally: "catalog/tally.ts",
   harvest_job_tally: "harvest/tallies.ts",
   harvest_job_window: "harvest/window.ts",
 };

@@ -133,3 +133,35 @@ Deno.test("with ckan.harvest.api.cache_entries = 0 every answer is computed", as
     assertEquals((await res.json()).result.count, 0);
   }
 });
+
+Deno.test("answers that follow from stored data alone have no age limit; clock-bound ones are made afresh", async () => {
+  const { AnswerCache, isTimeless } = await import("../src/api/cache.ts");
+  await using db = await freshDatabase();
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    assert(isTimeless("package_search", { q: "water" }));
+    assert(!isTimeless("package_search", { fq: "metadata_modified:[NOW-7DAYS TO NOW]" }));
+    assert(isTimeless("package_show", { id: "x" }));
+    assert(!isTimeless("harvest_source_show", { id: "x" }));
+    // Every answer is older than the age limit (0 s) as soon as it is kept.
+    const cache = new AnswerCache(sql as never, 10, 0);
+    for (const timeless of [true, false]) {
+      let computed = 0;
+      const compute = () => Promise.resolve(++computed);
+      let snapshot = "";
+      // Three requests under one snapshot (a commit elsewhere in the cluster starts the round again).
+      for (let round = 0; round < 20; round++) {
+        computed = 0;
+        snapshot = await cache.snapshot();
+        const key = `k${timeless}${round}`;
+        for (let i = 0; i < 3; i++) await cache.get(key, snapshot, compute, () => 0, timeless);
+        await new Promise((r) => setTimeout(r, 20));
+        if (await cache.snapshot() === snapshot) break;
+      }
+      if (timeless) assertEquals(computed, 1, "a timeless answer is computed once");
+      else assert(computed > 1, `a clock-bound answer past its age is made afresh (computed ${computed} time(s))`);
+    }
+  } finally {
+    await sql.end();
+  }
+});

@@ -105,3 +105,67 @@ Deno.test("package_create/update/patch/delete, organization_*, group_* and tag_l
     assertMatch(String(error), /password: Must be at least 8 characters/);
   }
 });
+
+Deno.test("package_search counts from the catalog counter without a query, and the counter follows every change", async () => {
+  await using services = await testServices();
+  const site = (name: string, input: Dict) =>
+    runAction(getAction(name)!, { services, actor: SITE_ACTOR }, input) as Promise<Dict>;
+  await site("organization_create", { name: "north" });
+  await site("organization_create", { name: "south" });
+  await site("user_create", { name: "nora" });
+  await site("organization_member_create", { id: "north", username: "nora", role: "member" });
+  const nora = (await site("api_token_create", { user: "nora", name: "t" })).token as string;
+  const app = createApp(services);
+  const search = async (params: Dict, token?: string) => {
+    const res = await app.request(`/api/3/action/package_search`, {
+      method: "POST",
+      body: JSON.stringify(params),
+      headers: { "Content-Type": "application/json", ...(token ? { Authorization: token } : {}) },
+    });
+    const body = await res.json() as { result: { count: number; results: Dict[] } };
+    return body.result;
+  };
+  /** What a count over every dataset row says, for the same viewer. */
+  const truth = async (opts: { includePrivate?: boolean; drafts?: boolean; orgs?: string[] }) => {
+    const [row] = await services.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM package p LEFT JOIN "group" g ON g.id = p.owner_org
+      WHERE p.type = 'dataset' AND p.state = ANY(${opts.drafts ? ["active", "draft"] : ["active"]})
+        AND (NOT p.private OR (${opts.includePrivate ?? false} AND g.name = ANY(${opts.orgs ?? []})))`;
+    return row!.n;
+  };
+  const check = async (what: string) => {
+    assertEquals((await search({ rows: 0 })).count, await truth({}), `${what}: anonymous`);
+    assertEquals(
+      (await search({ rows: 0, include_private: true }, nora)).count,
+      await truth({ includePrivate: true, orgs: ["north"] }),
+      `${what}: a member of north, private included`,
+    );
+    assertEquals(
+      (await search({ rows: 0, include_private: true, include_drafts: true }, nora)).count,
+      await truth({ includePrivate: true, drafts: true, orgs: ["north"] }),
+      `${what}: with drafts`,
+    );
+    // The page with the count: the newest first, as before.
+    const page = await search({ rows: 3 });
+    assertEquals(page.count, await truth({}), `${what}: rows=3`);
+  };
+  for (let i = 0; i < 12; i++) {
+    await site("package_create", {
+      name: `d${i}`,
+      owner_org: i % 2 ? "north" : "south",
+      private: i % 3 === 0,
+      state: i === 5 ? "draft" : "active",
+    });
+  }
+  await check("created");
+  await site("package_patch", { id: "d1", private: true });
+  await site("package_patch", { id: "d3", private: false });
+  await site("package_patch", { id: "d2", owner_org: "north" });
+  await check("made private, public, moved");
+  await site("package_delete", { id: "d4" });
+  // Rows deleted outright, as clearing a source deletes its datasets.
+  await services.sql`DELETE FROM package WHERE name = 'd7'`;
+  await check("deleted and purged");
+  const names = (await search({ rows: 100 })).results.map((r) => r.name);
+  assertEquals(names.length, await truth({}));
+});

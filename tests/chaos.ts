@@ -92,8 +92,8 @@ export async function chaosHarvest(options: ChaosOptions): Promise<void> {
       }
     }
     if (crashes.length > 0) {
-      // Known: postgres.js 3.4.9 can throw an uncaught TypeError (socket.write on a null socket) while it
-      // reconnects during a database restart, which ends the process (see the README, Deployment).
+      // None is expected: the uncaught TypeError postgres.js 3.4.9 threw when a session ended under a
+      // transaction is fixed in vendor/postgres (see PATCHED.md there); anything else is reported here.
       console.error(
         `${crashes.length} process(es) ended by themselves and were restarted:\n${crashes.join("\n---\n")}`,
       );

@@ -4,10 +4,8 @@
  * infrastructure host, the remote catalog on its own, workers and schedulers on three worker hosts,
  * every product process with the harvester task's flags. For each queue backend, a worker host is
  * killed and cut off a third into a job, and another is cut off for longer than `dead_after` and
- * healed: every dataset is imported exactly once and the job ends within a bounded time. (The harness's
- * `pause` scenario, a host frozen mid-transaction and thawed, is not run here: when PostgreSQL ends the
- * frozen worker's idle transaction while the worker is alive again, that lot waits for the visibility
- * timeout, 300 s; see the README.) Workers on three hosts keep
+ * healed, and on PostgreSQL a third is frozen (SIGSTOP) mid-transaction and thawed: every dataset is
+ * imported exactly once and the job ends within a bounded time. Workers on three hosts keep
  * to one remote's per-host limit together. (That a thawed worker's stale imports are refused is shown
  * on its own in tests/lot_import_test.ts, which fails without the fence.)
  *
@@ -19,7 +17,7 @@ import type { ScenarioResult } from "../bench/multihost.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const N = 5000;
 
-Deno.test("multi-host: a worker host killed, another partitioned and healed, on every backend; politeness across hosts", async () => {
+Deno.test("multi-host: a worker host killed, another partitioned and healed, on every backend; one frozen and thawed; politeness across hosts", async () => {
   assertEquals(Deno.uid(), 0, "the harness makes network namespaces, which needs root (as .ci/run is)");
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -33,7 +31,7 @@ Deno.test("multi-host: a worker host killed, another partitioned and healed, on 
       "--backends",
       "postgres,redis,amqp",
       "--scenarios",
-      "death,partition,politeness@postgres",
+      "death,partition,pause@postgres,politeness@postgres",
     ],
     env: { NO_COLOR: "1" },
     stdout: "piped",
@@ -48,6 +46,7 @@ Deno.test("multi-host: a worker host killed, another partitioned and healed, on 
   assertEquals(results.map((r) => `${r.backend} ${r.scenario}`), [
     "postgres death",
     "postgres partition",
+    "postgres pause",
     "postgres politeness",
     "redis death",
     "redis partition",

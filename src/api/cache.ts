@@ -8,7 +8,8 @@
  * while the snapshot is still that one, which no longer holds as soon as any transaction commits
  * (a harvest's import, an API write, a worker's heartbeat, in any process on any host). An answer
  * older than `ckan.harvest.api.cache_max_age` seconds is served once more while a fresh one is made,
- * for what answers derive from the clock (a stalled-worker warning). Checking costs one trivial query;
+ * for what answers derive from the clock (a stalled-worker warning); answers that follow from the stored
+ * data alone (datasets, searches, objects) have no age limit. Checking costs one trivial query;
  * concurrent requests for one answer share one computation.
  *
  * @module
@@ -36,6 +37,27 @@ export const CACHED_ACTIONS: ReadonlySet<string> = new Set([
   "harvest_object_list",
   "harvest_dataset_history",
 ]);
+
+/**
+ * The cached actions whose answers follow from the stored data alone, never from the clock: they are
+ * served until something commits, however old. (`package_search` with Solr date math on `NOW` in its
+ * query does depend on the clock, and keeps the age limit.)
+ */
+const TIMELESS_ACTIONS: ReadonlySet<string> = new Set([
+  "package_show",
+  "package_list",
+  "package_search",
+  "tag_list",
+  "harvest_object_show",
+  "harvest_object_list",
+  "harvest_dataset_history",
+]);
+
+/** Whether an action call's answer stays right for as long as nothing is written. */
+export function isTimeless(action: string, input: Record<string, unknown>): boolean {
+  if (!TIMELESS_ACTIONS.has(action)) return false;
+  return action !== "package_search" || !/NOW/.test(`${input.q ?? ""} ${input.fq ?? ""} ${input.fq_list ?? ""}`);
+}
 
 /** Answers larger than this are not kept: they would push many small ones out. */
 const MAX_ENTRY_CHARS = 1_000_000;
@@ -77,6 +99,8 @@ export class AnswerCache {
     snapshot: string,
     compute: () => Promise<T>,
     size: (v: T) => number = () => 0,
+    /** The answer does not depend on the clock: no age limit. */
+    timeless = false,
   ): Promise<{ value: T; hit: boolean }> {
     const entry = this.#entries.get(key);
     if (entry && entry.snapshot === snapshot) {
@@ -84,7 +108,7 @@ export class AnswerCache {
       this.#entries.delete(key);
       this.#entries.set(key, entry);
       // Nothing was written, but the answer is old: it is served once more while a fresh one is made.
-      if (performance.now() - entry.at >= this.maxAgeMs) {
+      if (!timeless && performance.now() - entry.at >= this.maxAgeMs) {
         this.#compute(key, snapshot, compute, size).catch(() => {/* the next request computes it again */});
       }
       return { value: entry.value as T, hit: true };

@@ -17,7 +17,7 @@ import { actorForToken } from "../auth/tokens.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { healthReport, metricsText } from "../metrics/mod.ts";
 import { webRoutes } from "../web/mod.tsx";
-import { AnswerCache, answerKey, CACHED_ACTIONS } from "./cache.ts";
+import { AnswerCache, answerKey, CACHED_ACTIONS, isTimeless } from "./cache.ts";
 
 const log = getLogger(["harvest", "api"]);
 
@@ -145,6 +145,7 @@ export function createApp(services: Services): Hono<{ Variables: ApiVariables }>
           await snapshot(),
           async () => JSON.stringify(await runAction(action, { services, actor }, input)) ?? "null",
           (body) => body.length,
+          isTimeless(name, input),
         );
         return c.body(`{"help":${JSON.stringify(help)},"success":true,"result":${result}}`, 200, {
           "Content-Type": "application/json",

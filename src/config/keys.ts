@@ -97,6 +97,12 @@ export const CONFIG_KEYS = {
     doc: "Seconds a delivered message, or an object being processed, may go unfinished before it is delivered " +
       "again (postgres and redis backends; RabbitMQ redelivers when the consumer's connection drops)",
   },
+  "ckan.harvest.mq.retry_delay": {
+    schema: int(0, 3600),
+    default: 5,
+    doc: "Seconds before a message whose handler failed (the database went away mid-lot) is delivered again; " +
+      "the process gives up its leases on that work first",
+  },
   "ckan.harvest.timeout": {
     schema: optionalInt(1, 10_000_000),
     default: undefined,

@@ -3,7 +3,7 @@ import type { Services } from "../services_type.ts";
 import { fetchMessage, gatherMessage } from "../queue/mod.ts";
 import { gatherJob } from "./gather.ts";
 import { processObjects } from "./process.ts";
-import { lotsByJob } from "./objects.ts";
+import { lotsByJob, releaseOwnLeases } from "./objects.ts";
 import { admit, finished, sourceCap } from "./window.ts";
 import { tick } from "./tick.ts";
 import { trimHistory } from "./source_history.ts";
@@ -85,7 +85,19 @@ class FetchBatcher {
         await finished(this.services, lots.filter((l) => l.windowed));
         for (const { job } of lots) await completeJob(this.services, job);
       })
-      .then(() => lot.forEach((p) => p.done()), (error) => lot.forEach((p) => p.done(error ?? new Error("failed"))));
+      .then(() => lot.forEach((p) => p.done()), async (error) => {
+        // The database went away mid-lot (a restart, or this process was frozen long enough for its
+        // session to be ended): its leases are given up at once, where the database can be reached,
+        // so the messages, delivered again after the retry delay, find the objects free.
+        const released = await releaseOwnLeases(this.services.sql, ids)
+          .catch(() => 0);
+        log.warning("A lot of {n} failed ({error}); {released} lease(s) released, delivered again shortly", {
+          n: ids.length,
+          error: String(error),
+          released,
+        });
+        lot.forEach((p) => p.done(error ?? new Error("failed")));
+      });
   }
 }
 
@@ -115,6 +127,7 @@ export async function runConsumers(services: Services, options: ConsumerOptions)
     loops.push(services.queue.listen("gather", (body) => handleGather(services, body), {
       signal: options.signal,
       concurrency: services.config.values["ckan.harvest.gather.concurrency"],
+      retryDelay: services.config.values["ckan.harvest.mq.retry_delay"],
     }));
   }
   if (options.fetch) {
@@ -122,6 +135,7 @@ export async function runConsumers(services: Services, options: ConsumerOptions)
     loops.push(services.queue.listen("fetch", (body) => handleFetch(services, body), {
       signal: options.signal,
       concurrency: options.concurrency * services.config.values["ckan.harvest.fetch.lot_size"],
+      retryDelay: services.config.values["ckan.harvest.mq.retry_delay"],
     }));
   }
   await Promise.all(loops);

@@ -259,7 +259,8 @@ export async function renewGatherLease(sql: Queryable, jobId: string, lease: num
 
 /** Gives the gather up to be run again (a lost connection, a shutdown). */
 export async function releaseGather(sql: Queryable, jobId: string): Promise<void> {
-  await sql`UPDATE harvest_job SET gather_lease_until = NULL WHERE id = ${jobId}`;
+  // Only this process's own lease: a thawed process must not end the lease of the one that took over.
+  await sql`UPDATE harvest_job SET gather_lease_until = NULL WHERE id = ${jobId} AND gather_leased_by = ${PROCESS_ID}`;
 }
 
 export async function markGathered(sql: Queryable, jobId: string): Promise<void> {

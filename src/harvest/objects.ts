@@ -201,6 +201,18 @@ export async function releaseLeasesOf(sql: Queryable, holders: string[]): Promis
   return rows.map((r) => r.id);
 }
 
+/**
+ * Gives up this process's leases on `ids` (its lot failed because the database went away), so the
+ * objects' messages, delivered again after `ckan.harvest.mq.retry_delay`, find them free.
+ */
+export async function releaseOwnLeases(sql: Queryable, ids: string[]): Promise<number> {
+  const rows = await sql`
+    UPDATE harvest_object SET lease_until = NULL, leased_by = NULL WHERE id IN (
+      SELECT id FROM harvest_object WHERE id = ANY(${ids}) AND leased_by = ${PROCESS_ID} AND lease_until > now()
+        AND state = ANY(${UNFINISHED as string[]}) FOR UPDATE SKIP LOCKED)`;
+  return rows.count;
+}
+
 /** Those of `holders` that still hold leases (on rows some open transaction of theirs locks). */
 export async function stillLeasing(sql: Queryable, holders: string[]): Promise<Set<string>> {
   const rows = await sql<{ leased_by: string }[]>`

@@ -153,12 +153,17 @@ export class AmqpQueue implements Queue {
         failures = 0;
         const inFlight = new Set<Promise<void>>();
         const delivered: Record<Lane, ConsumeMessage[]> = { fast: [], bulk: [] };
+        const retryDelay = (options.retryDelay ?? 5) * 1000;
         const pump = () => {
           while (inFlight.size < concurrency) {
             const message = delivered.fast.shift() ?? delivered.bulk.shift();
             if (!message) return;
             const task = handler(message.content.toString())
-              .then(() => channel.ack(message), () => channel.nack(message, false, true))
+              // A failed handler's message goes back after the retry delay (at once on shutdown).
+              .then(
+                () => channel.ack(message),
+                () => sleep(retryDelay, options.signal).then(() => channel.nack(message, false, true)),
+              )
               .catch(() => {/* the channel closed: the broker delivers the message again */})
               .finally(() => {
                 inFlight.delete(task);

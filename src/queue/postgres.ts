@@ -33,6 +33,7 @@ export class PostgresQueue implements Queue {
     const fast = this.#name(queue, "fast");
     const bulk = this.#name(queue);
     const concurrency = options.concurrency ?? 1;
+    const retryDelay = options.retryDelay ?? 5;
     const inFlight = new Set<Promise<void>>();
     let failures = 0;
     while (!options.signal.aborted) {
@@ -59,9 +60,14 @@ export class PostgresQueue implements Queue {
         continue;
       }
       for (const message of claimed) {
-        // A failed handler leaves the row locked: it comes back when the visibility timeout ends.
+        // A failed handler's row comes back after the retry delay; if even that cannot be written
+        // (the database is gone), when the visibility timeout ends.
         const task = handler(message.body)
-          .then(() => this.sql`DELETE FROM harvest_queue WHERE id = ${message.id}`.then(() => {}))
+          .then(() => this.sql`DELETE FROM harvest_queue WHERE id = ${message.id}`.then(() => {}), async (error) => {
+            log.info("Message {id} not acknowledged: {error}", { id: message.id, error: String(error) });
+            await this.sql`UPDATE harvest_queue SET locked_until = now() + make_interval(secs => ${retryDelay})
+              WHERE id = ${message.id} AND locked_by = ${PROCESS_ID}`;
+          })
           .catch((error) =>
             log.info("Message {id} not acknowledged: {error}", { id: message.id, error: String(error) })
           )

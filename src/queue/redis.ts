@@ -134,12 +134,26 @@ export class RedisQueue implements Queue {
     const minIdle = this.#options.visibilitySeconds * 1000;
     let failures = 0;
     let reclaimed = 0;
+    const retryDelay = (options.retryDelay ?? 5) * 1000;
     const start = (key: string, id: string, body: string) => {
       const task = handler(body)
         .then(async () => {
           await this.#command(() => this.#client.multi().xack(key, GROUP, id).xdel(key, id).exec());
+        }, async (error) => {
+          log.info("Message {id} not acknowledged: {error}", { id, error: String(error) });
+          // After the retry delay (at once on shutdown) it is added again and this entry acknowledged,
+          // unless it was handed on meanwhile (this process was thought dead); if Redis cannot be
+          // reached, it stays pending until the visibility timeout.
+          await sleep(retryDelay, options.signal);
+          const mine = await this.#command(() =>
+            this.#client.xpending(key, GROUP, id, id, 1, consumer) as Promise<unknown[]>
+          );
+          if (mine.length === 0) return;
+          await this.#command(() =>
+            this.#client.multi().xadd(key, "*", "body", body).xack(key, GROUP, id).xdel(key, id).exec()
+          );
         })
-        .catch((error) => log.info("Message {id} not acknowledged: {error}", { id, error: String(error) }))
+        .catch((error) => log.info("Message {id} not handed back: {error}", { id, error: String(error) }))
         .finally(() => inFlight.delete(task));
       inFlight.add(task);
     };

@@ -21,6 +21,11 @@ export interface ListenOptions {
   signal: AbortSignal;
   /** Messages handled at once by this listener. */
   concurrency?: number;
+  /**
+   * Seconds before a message whose handler threw is delivered again (default 5), instead of the
+   * visibility timeout: the handler failed, so nobody is working on it.
+   */
+  retryDelay?: number;
 }
 
 /**
