@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     "v8-flags": { type: "string", default: "--max-old-space-size=512" },
     /** Also harvest 10 x N to check that peak RSS stays flat. */
     "tenfold": { type: "boolean", default: false },
+    /** PostgreSQL: print the statements that took the most time in the cold harvest (pg_stat_statements). */
+    statements: { type: "boolean", default: false },
   },
 });
 const N = Number(args.n);
@@ -81,7 +83,28 @@ async function benchMode(mode: string, n: number, withFloor: boolean) {
     await runCli(["source", "create", "bench-source", remote.url, "ckan", "", "", "", "MANUAL", '{"rows": 1000}'], env)
       .catch(() => {});
     const concurrency = args.concurrency!;
+    const stats = args.statements && floorUrl ? postgres(floorUrl, { max: 1, onnotice: () => {} }) : undefined;
+    if (stats) {
+      await stats`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
+      await stats`SELECT pg_stat_statements_reset()`;
+    }
     const cold = await runCli(["run-test", "bench-source", "--concurrency", concurrency], env);
+    if (stats) {
+      const top = await stats<{ ms: number; calls: number; rows: number; query: string }[]>`
+        SELECT round(s.total_exec_time)::int AS ms, s.calls::int, s.rows::int,
+          left(regexp_replace(s.query, '\\s+', ' ', 'g'), 150) AS query
+        FROM pg_stat_statements s WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ORDER BY s.total_exec_time DESC LIMIT 15`;
+      console.log("  cold harvest, the statements that took longest (pg_stat_statements):");
+      for (const t of top) {
+        console.log(
+          `  ${String(t.ms).padStart(7)} ms ${String(t.calls).padStart(6)}x ${
+            String(t.rows).padStart(7)
+          } rows  ${t.query}`,
+        );
+      }
+      await stats.end();
+    }
     const unchanged = await runCli(["run-test", "bench-source", "--concurrency", concurrency], env);
     let floorSeconds: number | undefined;
     if (withFloor) {

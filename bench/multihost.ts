@@ -330,7 +330,7 @@ async function main() {
       if (Deno.args.includes("--statements")) {
         await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
         const top = await sql<{ ms: number; calls: number; query: string }[]>`
-          SELECT round(total_exec_time)::int AS ms, calls::int, left(regexp_replace(query, '\s+', ' ', 'g'), 140) AS query
+          SELECT round(total_exec_time)::int AS ms, calls::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 140) AS query
           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ${db}
           ORDER BY total_exec_time DESC LIMIT 15`;
         for (const t of top) {
