@@ -7,7 +7,7 @@
 FROM denoland/deno:2.9.6 AS build
 WORKDIR /app
 COPY deno.json deno.lock ./
-# postgres.js with a fix of ours, linked in place of the registry copy (vendor/postgres/PATCHED.md)
+# postgres.js 3.4.9 with a fix of ours, which deno.json maps "postgres" to (vendor/postgres/PATCHED.md)
 COPY vendor ./vendor
 RUN deno install --frozen
 COPY . .
@@ -32,7 +32,7 @@ WORKDIR /app
 # tests/deploy_test.ts checks; the container's user `deno` can write only /data.
 # Dependency layer: rebuilt only when deno.json or deno.lock change.
 COPY deno.json deno.lock ./
-# postgres.js with a fix of ours, linked in place of the registry copy (vendor/postgres/PATCHED.md)
+# postgres.js 3.4.9 with a fix of ours, which deno.json maps "postgres" to (vendor/postgres/PATCHED.md)
 COPY vendor ./vendor
 RUN deno install --frozen
 
