@@ -56,7 +56,7 @@ const TIMELESS_ACTIONS: ReadonlySet<string> = new Set([
 /** Whether an action call's answer stays right for as long as nothing is written. */
 export function isTimeless(action: string, input: Record<string, unknown>): boolean {
   if (!TIMELESS_ACTIONS.has(action)) return false;
-  return action !== "package_search" || !/NOW/.test(`${input.q ?? ""} ${input.fq ?? ""} ${input.fq_list ?? ""}`);
+  return action !== "package_search" || !/NOW/.test(`${input.q ?? ""} ${input.fq ?? ""}`);
 }
 
 /** Answers larger than this are not kept: they would push many small ones out. */

@@ -1,7 +1,7 @@
 import { type ChannelModel, type ConfirmChannel, connect, type ConsumeMessage } from "amqplib";
 import { Buffer } from "node:buffer";
 import { getLogger } from "@logtape/logtape";
-import { type Lane, LANES, type ListenOptions, type Queue, type QueueName } from "./types.ts";
+import { DEFAULT_RETRY_DELAY, type Lane, LANES, type ListenOptions, type Queue, type QueueName } from "./types.ts";
 import { backoff, brokerAddress, sleep, untilAborted, within } from "./retry.ts";
 import { UnavailableError } from "../errors/mod.ts";
 
@@ -153,7 +153,7 @@ export class AmqpQueue implements Queue {
         failures = 0;
         const inFlight = new Set<Promise<void>>();
         const delivered: Record<Lane, ConsumeMessage[]> = { fast: [], bulk: [] };
-        const retryDelay = (options.retryDelay ?? 5) * 1000;
+        const retryDelay = (options.retryDelay ?? DEFAULT_RETRY_DELAY) * 1000;
         const pump = () => {
           while (inFlight.size < concurrency) {
             const message = delivered.fast.shift() ?? delivered.bulk.shift();

@@ -1,7 +1,7 @@
 import { PROCESS_ID } from "../db/consumers.ts";
 import type { Sql } from "../db/mod.ts";
 import { getLogger } from "@logtape/logtape";
-import type { Lane, ListenOptions, Queue, QueueName } from "./types.ts";
+import { DEFAULT_RETRY_DELAY, type Lane, type ListenOptions, type Queue, type QueueName } from "./types.ts";
 import { backoff, sleep } from "./retry.ts";
 
 const log = getLogger(["harvest", "queue", "postgres"]);
@@ -33,7 +33,7 @@ export class PostgresQueue implements Queue {
     const fast = this.#name(queue, "fast");
     const bulk = this.#name(queue);
     const concurrency = options.concurrency ?? 1;
-    const retryDelay = options.retryDelay ?? 5;
+    const retryDelay = options.retryDelay ?? DEFAULT_RETRY_DELAY;
     const inFlight = new Set<Promise<void>>();
     let failures = 0;
     while (!options.signal.aborted) {
@@ -68,9 +68,7 @@ export class PostgresQueue implements Queue {
             await this.sql`UPDATE harvest_queue SET locked_until = now() + make_interval(secs => ${retryDelay})
               WHERE id = ${message.id} AND locked_by = ${PROCESS_ID}`;
           })
-          .catch((error) =>
-            log.info("Message {id} not acknowledged: {error}", { id: message.id, error: String(error) })
-          )
+          .catch((error) => log.info("Message {id} not handed back: {error}", { id: message.id, error: String(error) }))
           .finally(() => inFlight.delete(task));
         inFlight.add(task);
       }

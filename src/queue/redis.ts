@@ -1,7 +1,7 @@
 import { PROCESS_ID } from "../db/consumers.ts";
 import { Redis } from "ioredis";
 import { getLogger } from "@logtape/logtape";
-import { type Lane, LANES, type ListenOptions, type Queue, type QueueName } from "./types.ts";
+import { DEFAULT_RETRY_DELAY, type Lane, LANES, type ListenOptions, type Queue, type QueueName } from "./types.ts";
 import { backoff, brokerAddress, sleep, untilAborted, within } from "./retry.ts";
 import { UnavailableError } from "../errors/mod.ts";
 
@@ -134,7 +134,7 @@ export class RedisQueue implements Queue {
     const minIdle = this.#options.visibilitySeconds * 1000;
     let failures = 0;
     let reclaimed = 0;
-    const retryDelay = (options.retryDelay ?? 5) * 1000;
+    const retryDelay = (options.retryDelay ?? DEFAULT_RETRY_DELAY) * 1000;
     const start = (key: string, id: string, body: string) => {
       const task = handler(body)
         .then(async () => {

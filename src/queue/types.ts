@@ -22,11 +22,14 @@ export interface ListenOptions {
   /** Messages handled at once by this listener. */
   concurrency?: number;
   /**
-   * Seconds before a message whose handler threw is delivered again (default 5), instead of the
+   * Seconds before a message whose handler threw is delivered again (`DEFAULT_RETRY_DELAY` unless given), instead of the
    * visibility timeout: the handler failed, so nobody is working on it.
    */
   retryDelay?: number;
 }
+
+/** `ListenOptions.retryDelay` when not given, in seconds (the default of `ckan.harvest.mq.retry_delay`). */
+export const DEFAULT_RETRY_DELAY = 5;
 
 /**
  * A message queue with at-least-once delivery: a message is removed only when its handler
