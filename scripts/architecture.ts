@@ -40,6 +40,8 @@ export const LAYERS: { name: string; folders: string[]; owns: string }[] = [
 /** Each table and the one module that owns it: the only file whose SQL writes it. */
 export const OWNERS: Record<string, string> = {
   schema_migration: "db/migrate.ts",
+  data_change: "db/changes.ts",
+  data_change_cutoff: "db/changes.ts",
   harvest_lock: "db/locks.ts",
   harvest_consumer: "db/consumers.ts",
   harvest_host_slot: "db/host_slots.ts",

@@ -17,7 +17,7 @@ import { actorForToken } from "../auth/tokens.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { healthReport, metricsText } from "../metrics/mod.ts";
 import { webRoutes } from "../web/mod.tsx";
-import { AnswerCache, answerKey, CACHED_ACTIONS, isTimeless } from "./cache.ts";
+import { AnswerCache, answerKey, CACHED_ACTIONS, type CacheRequest, isTimeless } from "./cache.ts";
 
 const log = getLogger(["harvest", "api"]);
 
@@ -75,10 +75,10 @@ async function readInput(req: Request, url: URL): Promise<Record<string, unknown
 }
 
 /**
- * What the API's middleware hands its routes: the caller, and the database snapshot the request
- * began at, read once on first use (undefined with the answer cache off).
+ * What the API's middleware hands its routes: the caller, and the request's view of the answer cache
+ * (undefined with the cache off).
  */
-type ApiVariables = { actor: Actor; snapshot: (() => Promise<string>) | undefined };
+type ApiVariables = { actor: Actor; cached: CacheRequest | undefined };
 
 /** Builds the HTTP app over the given services. */
 export function createApp(services: Services): Hono<{ Variables: ApiVariables }> {
@@ -93,15 +93,13 @@ export function createApp(services: Services): Hono<{ Variables: ApiVariables }>
     const header = c.req.header("Authorization") ?? c.req.header("X-CKAN-API-Key");
     // One query tells whether anything was written since cached answers (and actors) were computed;
     // requests that use neither a token nor a cached action do not make it.
-    let read: Promise<string> | undefined;
-    const snapshot = cache.enabled ? () => read ??= cache.snapshot() : undefined;
-    c.set("snapshot", snapshot);
+    const cached = cache.enabled ? cache.request() : undefined;
+    c.set("cached", cached);
     let actor = ANONYMOUS;
     if (header) {
-      const found = snapshot === undefined
+      const found = cached === undefined
         ? await actorForToken(services.sql, header)
-        : (await cache.get(`token\u0000${header}`, await snapshot(), () => actorForToken(services.sql, header)))
-          .value;
+        : (await cached.get(`token\u0000${header}`, () => actorForToken(services.sql, header))).value;
       if (!found) {
         return c.json({
           help: helpUrl(services, ""),
@@ -138,11 +136,10 @@ export function createApp(services: Services): Hono<{ Variables: ApiVariables }>
       }
       const input = await readInput(c.req.raw, new URL(c.req.url));
       const actor = c.get("actor");
-      const snapshot = c.get("snapshot");
-      if (snapshot !== undefined && CACHED_ACTIONS.has(name)) {
-        const { value: result, hit } = await cache.get(
+      const cached = c.get("cached");
+      if (cached !== undefined && CACHED_ACTIONS.has(name)) {
+        const { value: result, hit } = await cached.get(
           answerKey(name, input, actor),
-          await snapshot(),
           async () => JSON.stringify(await runAction(action, { services, actor }, input)) ?? "null",
           (body) => body.length,
           isTimeless(name, input),

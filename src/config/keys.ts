@@ -170,8 +170,8 @@ export const CONFIG_KEYS = {
   "ckan.harvest.api.cache_entries": {
     schema: int(0, 1_000_000),
     default: 1000,
-    doc: "Answers of read-only API actions kept in each server's memory, served while no write has committed " +
-      "anywhere since (checked with one query per request); 0 turns the cache off",
+    doc: "Answers of read-only API actions kept in each server's memory, served while no write to what they " +
+      "read has committed since, from any process (checked with one query per request); 0 turns the cache off",
   },
   "ckan.harvest.api.cache_max_age": {
     schema: int(0, 3600),

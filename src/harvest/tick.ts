@@ -7,6 +7,7 @@ import { completeJob, JobExistsError, startJob, timeOutJob } from "./lifecycle.t
 import { requeueLostObjects } from "./objects.ts";
 import { dueSources, setNextRun } from "./sources.ts";
 import { cleanLog } from "../log/mod.ts";
+import { pruneChanges } from "../db/changes.ts";
 
 const log = getLogger(["harvest", "tick"]);
 
@@ -118,6 +119,8 @@ export async function tick(services: Services, options: { sourceId?: string } = 
   }
   await recount(services);
   await recoverLostWork(services, report);
+  // Noted changes would pile up in a deployment whose API server is not running.
+  await pruneChanges(sql);
   return report;
 }
 

@@ -1,0 +1,70 @@
+/**
+ * The owner of `data_change` and `data_change_cutoff` (migration 0019): the ids of the transactions
+ * that changed rows in the tables the API's cached answers read, noted by statement-level triggers.
+ * Whether anything such committed since a snapshot is one query of three index probes, whatever else
+ * the cluster commits meanwhile (heartbeats, queue messages, autovacuum, other databases).
+ *
+ * @module
+ */
+import type { Queryable } from "./sql.ts";
+
+/**
+ * The tables whose writes never end a cached answer, as migration 0019 leaves them unwatched (the
+ * tests hold the database to this list: every other table has the triggers). `api_token` is watched
+ * except for its `last_access` column.
+ */
+export const UNWATCHED_TABLES: readonly string[] = [
+  "data_change",
+  "data_change_cutoff",
+  "harvest_consumer",
+  "harvest_queue",
+  "harvest_lock",
+  "harvest_host_slot",
+  "web_session",
+  "login_throttle",
+  "harvest_source_tally",
+  "harvest_job_tally",
+  "catalog_tally",
+];
+
+/** Noted transactions are kept this long (seconds) before a prune removes them. */
+export const CHANGE_RETENTION_SECONDS = 600;
+
+/** The database's snapshot now, as text (`pg_current_snapshot()`). */
+export async function currentSnapshot(sql: Queryable): Promise<string> {
+  const [row] = await sql<{ s: string }[]>`SELECT pg_current_snapshot()::text AS s`;
+  return row!.s;
+}
+
+/**
+ * Whether a transaction that changed watched data committed after `snapshot` was taken (or it is too
+ * old to tell), and the snapshot now. A noted transaction is visible to this query once it committed;
+ * it committed after `snapshot` when it was running then (in its list) or had not started (at or past
+ * its `xmax`).
+ */
+export async function changedSince(sql: Queryable, snapshot: string): Promise<{ changed: boolean; now: string }> {
+  const [row] = await sql<{ changed: boolean; now: string }[]>`
+    SELECT pg_current_snapshot()::text AS now,
+      (SELECT xid FROM data_change_cutoff) >= pg_snapshot_xmin(s)::text::bigint
+      OR EXISTS (SELECT 1 FROM data_change WHERE xid >= pg_snapshot_xmax(s)::text::bigint)
+      OR EXISTS (SELECT 1 FROM data_change WHERE xid IN (SELECT x::text::bigint FROM pg_snapshot_xip(s) x))
+        AS changed
+    FROM (SELECT ${snapshot}::pg_snapshot AS s) q`;
+  return row!;
+}
+
+/**
+ * Removes noted transactions older than `retentionSeconds`, raising the cutoff to the newest one
+ * removed; returns how many. Run now and then by the API server and by the scheduler's tick.
+ */
+export async function pruneChanges(sql: Queryable, retentionSeconds = CHANGE_RETENTION_SECONDS): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    WITH gone AS (
+      DELETE FROM data_change WHERE at < now() - make_interval(secs => ${retentionSeconds}) RETURNING xid
+    ), raised AS (
+      UPDATE data_change_cutoff SET xid = greatest(xid, (SELECT max(xid) FROM gone))
+      WHERE EXISTS (SELECT 1 FROM gone) RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM gone)::int AS n, (SELECT count(*) FROM raised) AS raised`;
+  return row!.n;
+}
