@@ -260,3 +260,37 @@ Deno.test("a quiet catalog keeps its cached answers; a change made with psql, ev
     await elsewhere.end();
   }
 });
+
+Deno.test("a write under way when an answer was computed ends it once it commits", async () => {
+  const { AnswerCache } = await import("../src/api/cache.ts");
+  await using db = await freshDatabase();
+  assertEquals((await cli(["db", "upgrade"], { DATABASE_URL: db.url })).code, 0);
+  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
+  try {
+    const cache = new AnswerCache(sql as never, 10, 60_000);
+    let computed = 0;
+    const compute = () => Promise.resolve(++computed);
+    let commit!: () => void;
+    const held = new Promise<void>((r) => commit = r);
+    let wrote!: () => void;
+    const written = new Promise<void>((r) => wrote = r);
+    // A transaction writes a watched table and stays open: the answer is computed under a snapshot
+    // that lists it as running, and is kept, since it has not committed.
+    const tx = sql.begin(async (t) => {
+      await t`INSERT INTO "user" (id, name) VALUES ('running', 'running')`;
+      wrote();
+      await held;
+    });
+    await written;
+    // A later transaction commits first, so the snapshot's horizon passes the open one (it is in the
+    // snapshot's list of running transactions, not beyond it).
+    await sql`INSERT INTO "user" (id, name) VALUES ('later', 'later')`;
+    assertEquals(await cache.request().get("k", compute, () => 0, true), { value: 1, hit: false });
+    assertEquals(await cache.request().get("k", compute, () => 0, true), { value: 1, hit: true });
+    commit();
+    await tx;
+    assertEquals(await cache.request().get("k", compute, () => 0, true), { value: 2, hit: false });
+  } finally {
+    await sql.end();
+  }
+});

@@ -38,19 +38,27 @@ export async function currentSnapshot(sql: Queryable): Promise<string> {
 
 /**
  * Whether a transaction that changed watched data committed after `snapshot` was taken (or it is too
- * old to tell), and the snapshot now. A noted transaction is visible to this query once it committed;
- * it committed after `snapshot` when it was running then (in its list) or had not started (at or past
- * its `xmax`).
+ * old to tell), and the snapshot now. A noted transaction is visible here once it committed; it
+ * committed after `snapshot` when it had not started then (at or past the snapshot's `xmax`) or was
+ * running (in its list). The query has no parameters, so PostgreSQL plans it once per connection: a
+ * comparison with the snapshot in SQL was planned again on every request (its generic plan looked
+ * dearer than the custom ones), 0.5 ms each, a quarter of the API's throughput.
  */
 export async function changedSince(sql: Queryable, snapshot: string): Promise<{ changed: boolean; now: string }> {
-  const [row] = await sql<{ changed: boolean; now: string }[]>`
-    SELECT pg_current_snapshot()::text AS now,
-      (SELECT xid FROM data_change_cutoff) >= pg_snapshot_xmin(s)::text::bigint
-      OR EXISTS (SELECT 1 FROM data_change WHERE xid >= pg_snapshot_xmax(s)::text::bigint)
-      OR EXISTS (SELECT 1 FROM data_change WHERE xid IN (SELECT x::text::bigint FROM pg_snapshot_xip(s) x))
-        AS changed
-    FROM (SELECT ${snapshot}::pg_snapshot AS s) q`;
-  return row!;
+  const [xmin, xmax, list] = snapshot.split(":");
+  const [row] = await sql<{ now: string; cutoff: string; newest: string | null }[]>`
+    SELECT pg_current_snapshot()::text AS now, (SELECT xid FROM data_change_cutoff)::text AS cutoff,
+      (SELECT max(xid) FROM data_change)::text AS newest`;
+  const { now, cutoff, newest } = row!;
+  if (BigInt(cutoff) >= BigInt(xmin!)) return { changed: true, now };
+  if (newest === null || BigInt(newest) < BigInt(xmin!)) return { changed: false, now };
+  if (BigInt(newest) >= BigInt(xmax!)) return { changed: true, now };
+  // Something noted between xmin and xmax: it matters only if it was running when the snapshot was taken.
+  const running = list ? list.split(",") : [];
+  if (running.length === 0) return { changed: false, now };
+  const [hit] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM data_change WHERE xid = ANY(${`{${running.join(",")}}`}::bigint[])`;
+  return { changed: hit!.n > 0, now };
 }
 
 /**
