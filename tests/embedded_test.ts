@@ -181,7 +181,8 @@ Deno.test("serve on PostgreSQL runs no workers by default, and readyz, the dashb
   await cli(["source", "create", "waiting", "http://127.0.0.1:9/", "ckan", "--no-check-url"], env);
   const s = await serve(env);
   try {
-    assertMatch(s.proc.output, /Workers: none in this process/);
+    // Said once the server listens, so it may follow the line serve() waits for.
+    await s.proc.waitFor(/Workers: none in this process/, 10_000);
     assertEquals((await (await fetch(`${s.url}/readyz`)).json()).workers, "ok");
     const job = await callApi(s.url, "harvest_job_create", { source_id: "waiting" }, { token });
     assertEquals(job.status, 200, JSON.stringify(job.body));
