@@ -197,3 +197,37 @@ Deno.test("serve on PostgreSQL runs no workers by default, and readyz, the dashb
     await s.proc.stop("SIGTERM");
   }
 });
+
+Deno.test("the embedded database's buffer cache follows ckan.harvest.embedded.shared_buffers (128 MB by default)", async () => {
+  using dir = tempDir();
+  for (const [setting, shown] of [[undefined, "128MB"], ["48", "48MB"]] as const) {
+    const data = `${dir.path}/data-${shown}`;
+    const env: Record<string, string> = { HARVEST_DATA_DIR: data };
+    if (setting) env.CKAN__HARVEST__EMBEDDED__SHARED_BUFFERS = setting;
+    const s = await serve(env);
+    try {
+      // Asked through the holder's own socket, as the CLI beside it connects.
+      const secret = Deno.readTextFileSync(`${data}/socket.secret`).trim();
+      const sql = postgres(
+        `postgres://harvest:${encodeURIComponent(secret)}@127.0.0.1:${holderInfo(data).port}/postgres`,
+        {
+          max: 1,
+          onnotice: () => {},
+        },
+      );
+      try {
+        assertEquals((await sql`SHOW shared_buffers`)[0]!.shared_buffers, shown);
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+    } finally {
+      await s.proc.stop("SIGTERM");
+    }
+  }
+  const bad = await cli(["source", "list"], {
+    HARVEST_DATA_DIR: `${dir.path}/bad`,
+    CKAN__HARVEST__EMBEDDED__SHARED_BUFFERS: "0",
+  });
+  assertEquals(bad.code, 1);
+  assertMatch(bad.stderr, /ckan\.harvest\.embedded\.shared_buffers/);
+});

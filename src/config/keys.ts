@@ -68,6 +68,13 @@ export const CONFIG_KEYS = {
     doc: "Seconds a command waits for PostgreSQL, the broker or the embedded database's holder before it " +
       "gives up with a message naming what it tried; long-running consumers keep retrying with backoff instead",
   },
+  "ckan.harvest.embedded.shared_buffers": {
+    schema: int(1, 4096),
+    default: 128,
+    doc: "MB of buffer cache the embedded database (PGlite, in the process that holds it) gives PostgreSQL; " +
+      "its memory only grows, so this bounds much of what the engine adds to that process (32 saves about " +
+      "100 MB of peak memory in a cold harvest of 20,000 datasets, at about a tenth of its speed)",
+  },
   "ckan.harvest.all_in_one": {
     schema: z.enum(["auto", "true", "false"]),
     default: "auto",

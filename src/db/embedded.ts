@@ -26,6 +26,11 @@ export interface EmbeddedOptions {
   waitMs?: number;
   /** A transaction left idle this long is rolled back and its client disconnected (ms). */
   idleInTransactionMs?: number;
+  /**
+   * PostgreSQL's `shared_buffers` inside PGlite, in MB (`ckan.harvest.embedded.shared_buffers`);
+   * PostgreSQL's own default (128) when not given.
+   */
+  sharedBuffersMb?: number;
 }
 
 interface HolderInfo {
@@ -64,7 +69,7 @@ export async function openEmbedded(dataDir: string, options: EmbeddedOptions = {
     }
     if (locked) {
       try {
-        return await startHolder(dataDir, lock, options.idleInTransactionMs ?? 30_000);
+        return await startHolder(dataDir, lock, options.idleInTransactionMs ?? 30_000, options.sharedBuffersMb);
       } catch (error) {
         lock.close(); // closing the file releases the lock
         throw error;
@@ -139,8 +144,21 @@ function writePrivate(path: string, text: string): void {
   Deno.renameSync(tmp, path);
 }
 
-async function startHolder(dataDir: string, lock: Deno.FsFile, idleMs: number): Promise<EmbeddedConnection> {
-  const db = await PGlite.create({ dataDir: join(dataDir, "pgdata") });
+async function startHolder(
+  dataDir: string,
+  lock: Deno.FsFile,
+  idleMs: number,
+  sharedBuffersMb: number | undefined,
+): Promise<EmbeddedConnection> {
+  // PGlite's memory only grows: its buffer cache is much of what the engine adds to the process once
+  // a harvest has touched its pages (at 32 MB instead of 128 a cold harvest of 20,000 peaked about
+  // 100 MB lower, and ran about a tenth slower).
+  const db = await PGlite.create({
+    dataDir: join(dataDir, "pgdata"),
+    startParams: sharedBuffersMb === undefined
+      ? PGlite.defaultStartParams
+      : [...PGlite.defaultStartParams, "-c", `shared_buffers=${sharedBuffersMb}MB`],
+  });
   const secret = Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0"))
     .join("");
   const queue = new SessionQueue(db);

@@ -80,7 +80,10 @@ export async function openDatabase(config: Config, options: { max?: number } = {
   }
   // Loaded only in embedded mode: PGlite is large, and a process on PostgreSQL never needs it.
   const { openEmbedded } = await import("./embedded.ts");
-  const embedded = await openEmbedded(config.dataDir, { waitMs: connectTimeout * 1000 });
+  const embedded = await openEmbedded(config.dataDir, {
+    waitMs: connectTimeout * 1000,
+    sharedBuffersMb: config.values["ckan.harvest.embedded.shared_buffers"],
+  });
   const sql = postgres(embedded.url, {
     onnotice: () => {},
     connect_timeout: connectTimeout,
