@@ -26,23 +26,18 @@ CREATE TABLE data_change_cutoff (
 );
 INSERT INTO data_change_cutoff (xid) VALUES (0);
 
+-- The trigger's argument names the transition table it declares (`new` or `old`), whose rows tell
+-- whether the statement changed any; without one, the statement counts as a change.
 CREATE FUNCTION data_change_note() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  changed boolean := true;
 BEGIN
-  INSERT INTO data_change (xid) VALUES (pg_current_xact_id()::text::bigint) ON CONFLICT DO NOTHING;
-  RETURN NULL;
-END $$;
-
-CREATE FUNCTION data_change_new_rows() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM new_rows) THEN
-    INSERT INTO data_change (xid) VALUES (pg_current_xact_id()::text::bigint) ON CONFLICT DO NOTHING;
+  IF TG_ARGV[0] = 'new' THEN
+    changed := EXISTS (SELECT 1 FROM new_rows);
+  ELSIF TG_ARGV[0] = 'old' THEN
+    changed := EXISTS (SELECT 1 FROM old_rows);
   END IF;
-  RETURN NULL;
-END $$;
-
-CREATE FUNCTION data_change_old_rows() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM old_rows) THEN
+  IF changed THEN
     INSERT INTO data_change (xid) VALUES (pg_current_xact_id()::text::bigint) ON CONFLICT DO NOTHING;
   END IF;
   RETURN NULL;
@@ -58,11 +53,11 @@ BEGIN
       'catalog_tally', 'api_token')
   LOOP
     EXECUTE format('CREATE TRIGGER data_change_insert AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows '
-      'FOR EACH STATEMENT EXECUTE FUNCTION data_change_new_rows()', t);
+      'FOR EACH STATEMENT EXECUTE FUNCTION data_change_note(''new'')', t);
     EXECUTE format('CREATE TRIGGER data_change_update AFTER UPDATE ON %I REFERENCING OLD TABLE AS old_rows '
-      'FOR EACH STATEMENT EXECUTE FUNCTION data_change_old_rows()', t);
+      'FOR EACH STATEMENT EXECUTE FUNCTION data_change_note(''old'')', t);
     EXECUTE format('CREATE TRIGGER data_change_delete AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows '
-      'FOR EACH STATEMENT EXECUTE FUNCTION data_change_old_rows()', t);
+      'FOR EACH STATEMENT EXECUTE FUNCTION data_change_note(''old'')', t);
     EXECUTE format('CREATE TRIGGER data_change_truncate AFTER TRUNCATE ON %I '
       'FOR EACH STATEMENT EXECUTE FUNCTION data_change_note()', t);
   END LOOP;
@@ -71,10 +66,10 @@ END $$;
 -- A trigger with a column list cannot see transition tables: a revocation (or another change to a
 -- token but its last_access) that changes no row still counts, which costs a recomputation at most.
 CREATE TRIGGER data_change_insert AFTER INSERT ON api_token REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION data_change_new_rows();
+  FOR EACH STATEMENT EXECUTE FUNCTION data_change_note('new');
 CREATE TRIGGER data_change_update AFTER UPDATE OF id, user_id, name, token_hash, created, expires_at, revoked
   ON api_token FOR EACH STATEMENT EXECUTE FUNCTION data_change_note();
 CREATE TRIGGER data_change_delete AFTER DELETE ON api_token REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION data_change_old_rows();
+  FOR EACH STATEMENT EXECUTE FUNCTION data_change_note('old');
 CREATE TRIGGER data_change_truncate AFTER TRUNCATE ON api_token
   FOR EACH STATEMENT EXECUTE FUNCTION data_change_note();

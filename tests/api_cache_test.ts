@@ -27,6 +27,21 @@ async function hit(base: string, action: string, token: string, params: Record<s
   return answer;
 }
 
+/** A fresh database with the schema applied by the CLI, and a connection to it, both closed when disposed. */
+async function migratedDatabase(max: number) {
+  const db = await freshDatabase();
+  assertEquals((await cli(["db", "upgrade"], { DATABASE_URL: db.url })).code, 0);
+  const sql = postgres(db.url, { max, onnotice: () => {} });
+  return {
+    url: db.url,
+    sql,
+    async [Symbol.asyncDispose]() {
+      await sql.end();
+      await db[Symbol.asyncDispose]();
+    },
+  };
+}
+
 Deno.test("cached answers end with any write to the catalog, from any process; counters match a count of the objects", async () => {
   await using db = await freshDatabase();
   const env = { DATABASE_URL: db.url, CKAN__HARVEST__ALLOW_PRIVATE_URLS: "true" };
@@ -131,74 +146,59 @@ Deno.test("with ckan.harvest.api.cache_entries = 0 every answer is computed", as
 
 Deno.test("answers that follow from stored data alone have no age limit; clock-bound ones are made afresh", async () => {
   const { AnswerCache, isTimeless } = await import("../src/api/cache.ts");
-  await using db = await freshDatabase();
-  assertEquals((await cli(["db", "upgrade"], { DATABASE_URL: db.url })).code, 0);
-  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
-  try {
-    assert(isTimeless("package_search", { q: "water" }));
-    assert(!isTimeless("package_search", { fq: "metadata_modified:[NOW-7DAYS TO NOW]" }));
-    assert(isTimeless("package_show", { id: "x" }));
-    assert(!isTimeless("harvest_source_show", { id: "x" }));
-    // Every answer is older than the age limit (0 s) as soon as it is kept.
-    const cache = new AnswerCache(sql as never, 10, 0);
-    for (const timeless of [true, false]) {
-      let computed = 0;
-      const compute = () => Promise.resolve(++computed);
-      for (let i = 0; i < 3; i++) {
-        await cache.request().get(`k${timeless}`, compute, () => 0, timeless);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      if (timeless) assertEquals(computed, 1, "a timeless answer is computed once");
-      else assert(computed > 1, `a clock-bound answer past its age is made afresh (computed ${computed} time(s))`);
+  await using db = await migratedDatabase(1);
+  const { sql } = db;
+  assert(isTimeless("package_search", { q: "water" }));
+  assert(!isTimeless("package_search", { fq: "metadata_modified:[NOW-7DAYS TO NOW]" }));
+  assert(isTimeless("package_show", { id: "x" }));
+  assert(!isTimeless("harvest_source_show", { id: "x" }));
+  // Every answer is older than the age limit (0 s) as soon as it is kept.
+  const cache = new AnswerCache(sql as never, 10, 0);
+  for (const timeless of [true, false]) {
+    let computed = 0;
+    const compute = () => Promise.resolve(++computed);
+    for (let i = 0; i < 3; i++) {
+      await cache.request().get(`k${timeless}`, compute, () => 0, timeless);
+      await new Promise((r) => setTimeout(r, 20));
     }
-  } finally {
-    await sql.end();
+    if (timeless) assertEquals(computed, 1, "a timeless answer is computed once");
+    else assert(computed > 1, `a clock-bound answer past its age is made afresh (computed ${computed} time(s))`);
   }
 });
 
 Deno.test("a write committed while an answer is computed keeps it out of the cache", async () => {
   const { AnswerCache } = await import("../src/api/cache.ts");
-  await using db = await freshDatabase();
-  assertEquals((await cli(["db", "upgrade"], { DATABASE_URL: db.url })).code, 0);
-  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
-  try {
-    const cache = new AnswerCache(sql as never, 10, 60_000);
-    let computed = 0;
-    const writing = async () => {
-      computed++;
-      await sql`INSERT INTO "user" (id, name) VALUES (${crypto.randomUUID()}, ${`u${computed}`})`;
-      return computed;
-    };
-    assertEquals((await cache.request().get("k", writing, () => 0, true)).value, 1);
-    assertEquals((await cache.request().get("k", writing, () => 0, true)).value, 2);
-    const reading = () => Promise.resolve(++computed);
-    assertEquals((await cache.request().get("k", reading, () => 0, true)).value, 3);
-    assertEquals(await cache.request().get("k", reading, () => 0, true), { value: 3, hit: true });
-  } finally {
-    await sql.end();
-  }
+  await using db = await migratedDatabase(2);
+  const { sql } = db;
+  const cache = new AnswerCache(sql as never, 10, 60_000);
+  let computed = 0;
+  const writing = async () => {
+    computed++;
+    await sql`INSERT INTO "user" (id, name) VALUES (${crypto.randomUUID()}, ${`u${computed}`})`;
+    return computed;
+  };
+  assertEquals((await cache.request().get("k", writing, () => 0, true)).value, 1);
+  assertEquals((await cache.request().get("k", writing, () => 0, true)).value, 2);
+  const reading = () => Promise.resolve(++computed);
+  assertEquals((await cache.request().get("k", reading, () => 0, true)).value, 3);
+  assertEquals(await cache.request().get("k", reading, () => 0, true), { value: 3, hit: true });
 });
 
 Deno.test("what the cache watches: every table but heartbeats, queue messages, locks and counters' deltas", async () => {
   const { UNWATCHED_TABLES } = await import("../src/db/changes.ts");
-  await using db = await freshDatabase();
-  assertEquals((await cli(["db", "upgrade"], { DATABASE_URL: db.url })).code, 0);
-  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
-  try {
-    const rows = await sql<{ table: string; triggers: string[] }[]>`
-      SELECT c.relname AS table, coalesce(array_agg(t.tgname ORDER BY t.tgname)
-        FILTER (WHERE t.tgname LIKE 'data_change%'), '{}') AS triggers
-      FROM pg_class c LEFT JOIN pg_trigger t ON t.tgrelid = c.oid
-      WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace GROUP BY 1 ORDER BY 1`;
-    const all = ["data_change_delete", "data_change_insert", "data_change_truncate", "data_change_update"];
-    for (const { table, triggers } of rows) {
-      // A table added by a later migration must be watched (migration 0019's loop) or listed as not.
-      assertEquals(triggers, UNWATCHED_TABLES.includes(table) ? [] : all, `table ${table}`);
-    }
-    assert(rows.some((r) => r.table === "package") && rows.some((r) => r.table === "harvest_consumer"));
-  } finally {
-    await sql.end();
+  await using db = await migratedDatabase(1);
+  const { sql } = db;
+  const rows = await sql<{ table: string; triggers: string[] }[]>`
+    SELECT c.relname AS table, coalesce(array_agg(t.tgname ORDER BY t.tgname)
+      FILTER (WHERE t.tgname LIKE 'data_change%'), '{}') AS triggers
+    FROM pg_class c LEFT JOIN pg_trigger t ON t.tgrelid = c.oid
+    WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace GROUP BY 1 ORDER BY 1`;
+  const all = ["data_change_delete", "data_change_insert", "data_change_truncate", "data_change_update"];
+  for (const { table, triggers } of rows) {
+    // A table added by a later migration must be watched (migration 0019's loop) or listed as not.
+    assertEquals(triggers, UNWATCHED_TABLES.includes(table) ? [] : all, `table ${table}`);
   }
+  assert(rows.some((r) => r.table === "package") && rows.some((r) => r.table === "harvest_consumer"));
 });
 
 Deno.test("a quiet catalog keeps its cached answers; a change made with psql, even to a child row, ends them", async () => {
@@ -250,9 +250,16 @@ Deno.test("a quiet catalog keeps its cached answers; a change made with psql, ev
 
     // Noted changes pruned (here at once): an answer older than the cutoff is computed again, since
     // what committed after it can no longer be told.
-    await sql`UPDATE package SET notes = 'pruned' WHERE name = ${name}`;
+    await sql`UPDATE package SET notes = 'pruned' WHERE name = ${name}`; // noted, then pruned below
     const { pruneChanges } = await import("../src/db/changes.ts");
-    assert(await pruneChanges(sql as never, 0) > 0);
+    // Only ids below the cluster's oldest running transaction go (the suite's other files run
+    // beside): pruned until none is left, the retitling's among them.
+    const left = async () => (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM data_change`)[0]!.n;
+    for (let i = 0; i < 100 && await left() > 0; i++) {
+      await pruneChanges(sql as never, 0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assertEquals(await left(), 0, "every noted change is pruned");
     const afterPrune = await show();
     assertEquals(afterPrune.cache, "miss");
     assertEquals(afterPrune.result.notes, "pruned");
@@ -265,34 +272,29 @@ Deno.test("a quiet catalog keeps its cached answers; a change made with psql, ev
 
 Deno.test("a write under way when an answer was computed ends it once it commits", async () => {
   const { AnswerCache } = await import("../src/api/cache.ts");
-  await using db = await freshDatabase();
-  assertEquals((await cli(["db", "upgrade"], { DATABASE_URL: db.url })).code, 0);
-  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
-  try {
-    const cache = new AnswerCache(sql as never, 10, 60_000);
-    let computed = 0;
-    const compute = () => Promise.resolve(++computed);
-    let commit!: () => void;
-    const held = new Promise<void>((r) => commit = r);
-    let wrote!: () => void;
-    const written = new Promise<void>((r) => wrote = r);
-    // A transaction writes a watched table and stays open: the answer is computed under a snapshot
-    // that lists it as running, and is kept, since it has not committed.
-    const tx = sql.begin(async (t) => {
-      await t`INSERT INTO "user" (id, name) VALUES ('running', 'running')`;
-      wrote();
-      await held;
-    });
-    await written;
-    // A later transaction commits first, so the snapshot's horizon passes the open one (it is in the
-    // snapshot's list of running transactions, not beyond it).
-    await sql`INSERT INTO "user" (id, name) VALUES ('later', 'later')`;
-    assertEquals(await cache.request().get("k", compute, () => 0, true), { value: 1, hit: false });
-    assertEquals(await cache.request().get("k", compute, () => 0, true), { value: 1, hit: true });
-    commit();
-    await tx;
-    assertEquals(await cache.request().get("k", compute, () => 0, true), { value: 2, hit: false });
-  } finally {
-    await sql.end();
-  }
+  await using db = await migratedDatabase(2);
+  const { sql } = db;
+  const cache = new AnswerCache(sql as never, 10, 60_000);
+  let computed = 0;
+  const compute = () => Promise.resolve(++computed);
+  let commit!: () => void;
+  const held = new Promise<void>((r) => commit = r);
+  let wrote!: () => void;
+  const written = new Promise<void>((r) => wrote = r);
+  // A transaction writes a watched table and stays open: the answer is computed under a snapshot
+  // that lists it as running, and is kept, since it has not committed.
+  const tx = sql.begin(async (t) => {
+    await t`INSERT INTO "user" (id, name) VALUES ('running', 'running')`;
+    wrote();
+    await held;
+  });
+  await written;
+  // A later transaction commits first, so the snapshot's horizon passes the open one (it is in the
+  // snapshot's list of running transactions, not beyond it).
+  await sql`INSERT INTO "user" (id, name) VALUES ('later', 'later')`;
+  assertEquals(await cache.request().get("k", compute, () => 0, true), { value: 1, hit: false });
+  assertEquals(await cache.request().get("k", compute, () => 0, true), { value: 1, hit: true });
+  commit();
+  await tx;
+  assertEquals(await cache.request().get("k", compute, () => 0, true), { value: 2, hit: false });
 });

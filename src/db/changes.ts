@@ -63,12 +63,16 @@ export async function changedSince(sql: Queryable, snapshot: string): Promise<{ 
 
 /**
  * Removes noted transactions older than `retentionSeconds`, raising the cutoff to the newest one
- * removed; returns how many. Run now and then by the API server and by the scheduler's tick.
+ * removed; returns how many. Run now and then by the API server and by the scheduler's tick. Only
+ * ids below the oldest transaction still running anywhere in the cluster go, so the cutoff stays
+ * below the horizon of every snapshot taken from now on: it ends answers computed before the prune,
+ * never later ones.
  */
 export async function pruneChanges(sql: Queryable, retentionSeconds = CHANGE_RETENTION_SECONDS): Promise<number> {
   const [row] = await sql<{ n: number }[]>`
     WITH gone AS (
-      DELETE FROM data_change WHERE at < now() - make_interval(secs => ${retentionSeconds}) RETURNING xid
+      DELETE FROM data_change WHERE at < now() - make_interval(secs => ${retentionSeconds})
+        AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint RETURNING xid
     ), raised AS (
       UPDATE data_change_cutoff SET xid = greatest(xid, (SELECT max(xid) FROM gone))
       WHERE EXISTS (SELECT 1 FROM gone) RETURNING 1
