@@ -10,8 +10,10 @@
 -- the PostgreSQL queue's messages, scheduler locks, per-host slots, web sessions, login throttling,
 -- the counters' own delta rows (always written by a statement on a watched table, and a fold changes
 -- no sum), and this migration's two tables. api_token is watched except for its last_access column.
--- A statement that changes no row notes nothing (the triggers look at their transition tables), so
--- the scheduler's periodic sweeps that find nothing to do do not end cached answers.
+-- An UPDATE or DELETE that changes no row notes nothing (those triggers look at their transition
+-- tables), so the scheduler's periodic sweeps that find nothing to do do not end cached answers; an
+-- INSERT always notes, without capturing its rows (a harvest inserts hundreds of thousands of child
+-- rows, and nothing periodic inserts into a watched table).
 CREATE TABLE data_change (
   xid bigint PRIMARY KEY,
   at timestamptz NOT NULL DEFAULT now()
@@ -26,15 +28,13 @@ CREATE TABLE data_change_cutoff (
 );
 INSERT INTO data_change_cutoff (xid) VALUES (0);
 
--- The trigger's argument names the transition table it declares (`new` or `old`), whose rows tell
--- whether the statement changed any; without one, the statement counts as a change.
+-- With the argument `old` the trigger declares the transition table `old_rows`, whose rows tell
+-- whether the statement changed any; without it, the statement counts as a change.
 CREATE FUNCTION data_change_note() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   changed boolean := true;
 BEGIN
-  IF TG_ARGV[0] = 'new' THEN
-    changed := EXISTS (SELECT 1 FROM new_rows);
-  ELSIF TG_ARGV[0] = 'old' THEN
+  IF TG_ARGV[0] = 'old' THEN
     changed := EXISTS (SELECT 1 FROM old_rows);
   END IF;
   IF changed THEN
@@ -52,8 +52,8 @@ BEGIN
       'harvest_host_slot', 'web_session', 'login_throttle', 'harvest_source_tally', 'harvest_job_tally',
       'catalog_tally', 'api_token')
   LOOP
-    EXECUTE format('CREATE TRIGGER data_change_insert AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows '
-      'FOR EACH STATEMENT EXECUTE FUNCTION data_change_note(''new'')', t);
+    EXECUTE format('CREATE TRIGGER data_change_insert AFTER INSERT ON %I '
+      'FOR EACH STATEMENT EXECUTE FUNCTION data_change_note()', t);
     EXECUTE format('CREATE TRIGGER data_change_update AFTER UPDATE ON %I REFERENCING OLD TABLE AS old_rows '
       'FOR EACH STATEMENT EXECUTE FUNCTION data_change_note(''old'')', t);
     EXECUTE format('CREATE TRIGGER data_change_delete AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows '
@@ -65,8 +65,8 @@ END $$;
 
 -- A trigger with a column list cannot see transition tables: a revocation (or another change to a
 -- token but its last_access) that changes no row still counts, which costs a recomputation at most.
-CREATE TRIGGER data_change_insert AFTER INSERT ON api_token REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION data_change_note('new');
+CREATE TRIGGER data_change_insert AFTER INSERT ON api_token
+  FOR EACH STATEMENT EXECUTE FUNCTION data_change_note();
 CREATE TRIGGER data_change_update AFTER UPDATE OF id, user_id, name, token_hash, created, expires_at, revoked
   ON api_token FOR EACH STATEMENT EXECUTE FUNCTION data_change_note();
 CREATE TRIGGER data_change_delete AFTER DELETE ON api_token REFERENCING OLD TABLE AS old_rows

@@ -226,7 +226,7 @@ Deno.test("a quiet catalog keeps its cached answers; a change made with psql, ev
     assertEquals((await show()).cache, "miss");
     assertEquals((await search()).cache, "miss");
     // Writes that change no answer: a heartbeat, a token's last use, a queue message, a statement
-    // that changes no row, statistics, a write in another database of the same cluster, a tick.
+    // (an update) that changes no row, statistics, a write in another database of the same cluster, a tick.
     await sql`UPDATE harvest_consumer SET last_seen = now()`;
     await sql`UPDATE api_token SET last_access = now() - interval '1 hour'`;
     await sql`INSERT INTO harvest_queue (queue, body) VALUES ('test', '{}')`;
