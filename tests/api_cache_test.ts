@@ -185,7 +185,20 @@ Deno.test("a write committed while an answer is computed keeps it out of the cac
 });
 
 Deno.test("what the cache watches: every table but heartbeats, queue messages, locks and counters' deltas", async () => {
-  const { UNWATCHED_TABLES } = await import("../src/db/changes.ts");
+  // Migration 0019 leaves these unwatched (api_token is watched but for its last_access column).
+  const unwatched = [
+    "data_change",
+    "data_change_cutoff",
+    "harvest_consumer",
+    "harvest_queue",
+    "harvest_lock",
+    "harvest_host_slot",
+    "web_session",
+    "login_throttle",
+    "harvest_source_tally",
+    "harvest_job_tally",
+    "catalog_tally",
+  ];
   await using db = await migratedDatabase(1);
   const { sql } = db;
   const rows = await sql<{ table: string; triggers: string[] }[]>`
@@ -195,8 +208,8 @@ Deno.test("what the cache watches: every table but heartbeats, queue messages, l
     WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace GROUP BY 1 ORDER BY 1`;
   const all = ["data_change_delete", "data_change_insert", "data_change_truncate", "data_change_update"];
   for (const { table, triggers } of rows) {
-    // A table added by a later migration must be watched (migration 0019's loop) or listed as not.
-    assertEquals(triggers, UNWATCHED_TABLES.includes(table) ? [] : all, `table ${table}`);
+    // A table added by a later migration must be watched (migration 0019's loop) or listed above.
+    assertEquals(triggers, unwatched.includes(table) ? [] : all, `table ${table}`);
   }
   assert(rows.some((r) => r.table === "package") && rows.some((r) => r.table === "harvest_consumer"));
 });

@@ -76,7 +76,10 @@ for (const [backend, settings] of Object.entries(BACKENDS)) {
       assert(held.length > 0, "the worker to kill took objects");
       const killed = performance.now();
       await doomed.stop("SIGKILL");
-      // What it held when it died: it may have claimed more between the read above and the kill.
+      // What it held when it died: it may have claimed more between the read above and the kill, and a
+      // claim it had sent just before dying still commits (PostgreSQL finishes the statement first), so
+      // read again once such a statement is surely done; its leases go only after dead_after (10 s).
+      await new Promise((r) => setTimeout(r, 500));
       held = [...new Set([...held, ...await heldBy(doomed.child.pid)])];
       // Its leases are released (and the work queued again) once it has been silent for dead_after.
       let released = Number.NaN;

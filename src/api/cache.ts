@@ -11,7 +11,7 @@
  * answer older than `ckan.harvest.api.cache_max_age` seconds is served once more while a fresh one is
  * made, for what answers derive from the clock or from heartbeats (a stalled-worker warning); answers
  * that follow from the stored data alone (datasets, searches, objects) have no age limit. Checking
- * costs one query of three index probes; concurrent requests for one answer share one computation.
+ * costs one small query (`changedSince`); concurrent requests for one answer share one computation.
  *
  * @module
  */

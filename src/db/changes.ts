@@ -1,31 +1,13 @@
 /**
  * The owner of `data_change` and `data_change_cutoff` (migration 0019): the ids of the transactions
  * that changed rows in the tables the API's cached answers read, noted by statement-level triggers.
- * Whether anything such committed since a snapshot is one query of three index probes, whatever else
- * the cluster commits meanwhile (heartbeats, queue messages, autovacuum, other databases).
+ * Whether anything such committed since a snapshot is one small query (two when the snapshot listed
+ * running transactions and something was noted since its oldest), whatever else the cluster commits
+ * meanwhile (heartbeats, queue messages, autovacuum, other databases).
  *
  * @module
  */
 import type { Queryable } from "./sql.ts";
-
-/**
- * The tables whose writes never end a cached answer, as migration 0019 leaves them unwatched (the
- * tests hold the database to this list: every other table has the triggers). `api_token` is watched
- * except for its `last_access` column.
- */
-export const UNWATCHED_TABLES: readonly string[] = [
-  "data_change",
-  "data_change_cutoff",
-  "harvest_consumer",
-  "harvest_queue",
-  "harvest_lock",
-  "harvest_host_slot",
-  "web_session",
-  "login_throttle",
-  "harvest_source_tally",
-  "harvest_job_tally",
-  "catalog_tally",
-];
 
 /** Noted transactions are kept this long (seconds) before a prune removes them. */
 export const CHANGE_RETENTION_SECONDS = 600;
@@ -74,9 +56,8 @@ export async function pruneChanges(sql: Queryable, retentionSeconds = CHANGE_RET
       DELETE FROM data_change WHERE at < now() - make_interval(secs => ${retentionSeconds})
         AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint RETURNING xid
     ), raised AS (
-      UPDATE data_change_cutoff SET xid = greatest(xid, (SELECT max(xid) FROM gone))
-      WHERE EXISTS (SELECT 1 FROM gone) RETURNING 1
+      UPDATE data_change_cutoff SET xid = greatest(xid, (SELECT max(xid) FROM gone)) WHERE EXISTS (SELECT 1 FROM gone)
     )
-    SELECT (SELECT count(*) FROM gone)::int AS n, (SELECT count(*) FROM raised) AS raised`;
+    SELECT count(*)::int AS n FROM gone`;
   return row!.n;
 }

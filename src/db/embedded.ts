@@ -26,11 +26,8 @@ export interface EmbeddedOptions {
   waitMs?: number;
   /** A transaction left idle this long is rolled back and its client disconnected (ms). */
   idleInTransactionMs?: number;
-  /**
-   * PostgreSQL's `shared_buffers` inside PGlite, in MB (`ckan.harvest.embedded.shared_buffers`);
-   * PostgreSQL's own default (128) when not given.
-   */
-  sharedBuffersMb?: number;
+  /** PostgreSQL's `shared_buffers` inside PGlite, in MB (`ckan.harvest.embedded.shared_buffers`). */
+  sharedBuffersMb: number;
 }
 
 interface HolderInfo {
@@ -51,7 +48,7 @@ const log = getLogger(["harvest", "db", "embedded"]);
  * kernel releases when it dies however it dies, so no pid file or `/proc` probe is needed (both fail
  * under Deno's permissions, and a pid can be reused).
  */
-export async function openEmbedded(dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedConnection> {
+export async function openEmbedded(dataDir: string, options: EmbeddedOptions): Promise<EmbeddedConnection> {
   Deno.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const waitMs = options.waitMs ?? 15_000;
   const deadline = Date.now() + waitMs;
@@ -148,16 +145,14 @@ async function startHolder(
   dataDir: string,
   lock: Deno.FsFile,
   idleMs: number,
-  sharedBuffersMb: number | undefined,
+  sharedBuffersMb: number,
 ): Promise<EmbeddedConnection> {
   // PGlite's memory only grows: its buffer cache is much of what the engine adds to the process once
   // a harvest has touched its pages (at 32 MB instead of 128 a cold harvest of 20,000 peaked about
   // 100 MB lower, and ran about a tenth slower).
   const db = await PGlite.create({
     dataDir: join(dataDir, "pgdata"),
-    startParams: sharedBuffersMb === undefined
-      ? PGlite.defaultStartParams
-      : [...PGlite.defaultStartParams, "-c", `shared_buffers=${sharedBuffersMb}MB`],
+    startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${sharedBuffersMb}MB`],
   });
   const secret = Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0"))
     .join("");
