@@ -25,6 +25,8 @@ import {
   saveJobDocuments,
 } from "./jobs.ts";
 import type { SourceRow } from "./sources.ts";
+import type { ClaimedObject } from "./object_types.ts";
+import { OBJECT_TRANSITIONS } from "./states.ts";
 import {
   completeUnchanged,
   currentDatasetCount,
@@ -44,6 +46,12 @@ import { currentRecordDates } from "./reports.ts";
 
 const log = getLogger(["harvest", "pipeline"]);
 
+/** Pages of a gather written at once (each in its own transaction). */
+const WRITES_IN_FLIGHT = 2;
+
+/** The state an object is born in when gathered claimed (`GatherOptions.claim`). */
+const CLAIMED_STATE = OBJECT_TRANSITIONS.claim.to;
+
 /** Records a gather error of a job, and logs it. */
 export async function saveGatherError(sql: Queryable, jobId: string, message: string): Promise<void> {
   log.info("Gather error for job {jobId}: {message}", { jobId, message });
@@ -51,8 +59,17 @@ export async function saveGatherError(sql: Queryable, jobId: string, message: st
 }
 
 export interface GatherOptions {
-  /** Receives the ids of each batch of new objects that need fetch and import. */
-  publish(objectIds: string[]): Promise<void>;
+  /**
+   * Receives the ids of each batch of new objects that need fetch and import; with `claim`, also those
+   * objects as claimed (withdrawals, published at the end, come as ids only).
+   */
+  publish(objectIds: string[], claimed?: ClaimedObject[]): Promise<void>;
+  /**
+   * New objects are inserted claimed by this process for the visibility timeout and handed to
+   * `publish` whole (`run-test`, which fetches and imports them itself): no claim per lot, no record
+   * read back, and a scheduler's sweep of unheld objects running beside it leaves them alone.
+   */
+  claim?: boolean;
   /** Told how many records each batch held, and how many of them were already unchanged. */
   onBatch?(gathered: number, unchanged: number): void;
   signal?: AbortSignal;
@@ -201,26 +218,52 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
   };
   const counter = new GatherCounter(gatherLimits(services.config, ctx.config));
   const park = options.park?.(ctx.config) ?? false;
+  // The lease is renewed as pages come, at most once per tenth of it.
+  let renewed = performance.now();
+  // Pages being written: up to WRITES_IN_FLIGHT at once, so one page's insert overlaps the next's.
+  const writing = new Set<Promise<void>>();
+  const write = async (batch: GatheredRecord[], oversized: GatheredRecord[]) => {
+    const { fresh: inserted, unchanged, claimed } = await insertObjects(services, row, batch, {
+      force: options.force ?? false,
+      park,
+      claimFor: options.claim ? lease : undefined,
+    });
+    const fresh = oversized.length ? await failOversized(services, row.id, inserted, oversized, counter) : inserted;
+    options.onBatch?.(batch.length, unchanged);
+    if (fresh.length > 0) {
+      const kept = new Set(fresh);
+      await options.publish(fresh, claimed?.filter((o) => kept.has(o.id)));
+    }
+  };
   try {
-    for await (const page of harvester.gather(ctx)) {
-      if (page.length === 0) continue;
-      const { kept, oversized, full } = counter.take(page);
-      const batch = [...kept, ...oversized.map((r) => ({ ...r, content: undefined, unchanged: false }))];
-      gathered += batch.length;
-      const { fresh: inserted, unchanged } = await insertObjects(
-        services,
-        row.id,
-        source,
-        batch,
-        options.force ?? false,
-        park,
-      );
-      const fresh = oversized.length ? await failOversized(services, row.id, inserted, oversized, counter) : inserted;
-      options.onBatch?.(batch.length, unchanged);
-      if (fresh.length > 0) await options.publish(fresh);
-      await renewGatherLease(sql, jobId, lease);
-      if (options.signal?.aborted) throw new Error("Gather interrupted by shutdown");
-      if (full) throw new GatherLimitError(counter.recordsMessage());
+    try {
+      // Each page is counted against the limits before the next one is asked for: a page over a limit,
+      // or repeating an earlier one, ends the gather without another request to the remote.
+      const taken = readAhead(harvester.gather(ctx), (page: GatheredRecord[]) => {
+        const t = page.length === 0 ? undefined : counter.take(page);
+        return { value: t, last: t?.full || options.signal?.aborted };
+      });
+      for await (const page of taken) {
+        if (!page) continue;
+        const { kept, oversized, full } = page;
+        const batch = [...kept, ...oversized.map((r) => ({ ...r, content: undefined, unchanged: false }))];
+        gathered += batch.length;
+        const task = write(batch, oversized);
+        writing.add(task);
+        task.then(() => writing.delete(task), () => {});
+        // A failed write fails the gather here, at the latest when the next page would be written.
+        if (writing.size >= WRITES_IN_FLIGHT) await Promise.race(writing);
+        if (performance.now() - renewed > lease * 100) {
+          await renewGatherLease(sql, jobId, lease);
+          renewed = performance.now();
+        }
+        if (options.signal?.aborted) throw new Error("Gather interrupted by shutdown");
+        if (full) throw new GatherLimitError(counter.recordsMessage());
+      }
+      await Promise.all(writing);
+    } finally {
+      // Nothing is left writing when the gather ends, or fails and is recorded.
+      await Promise.allSettled(writing);
     }
   } catch (error) {
     // Lost database or broker, or a shutdown: leave the job to be gathered again (idempotently).
@@ -252,6 +295,45 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
 }
 
 /**
+ * A harvester's pages, each passed through `take` (which may throw), with the next one asked for as
+ * soon as `take` accepted one and did not call it the last: the remote's answer and its parsing
+ * overlap the writing of the page before (the gather was the serial part of a cold harvest: fetch,
+ * parse, write, fetch, ...). At most one page is read ahead. When the consumer stops early, or `take`
+ * throws, the harvester's generator is closed once nothing of it is in flight.
+ */
+export async function* readAhead<T, U>(
+  pages: AsyncIterable<T>,
+  take: (page: T) => { value: U; last?: boolean },
+): AsyncGenerator<U> {
+  const it = pages[Symbol.asyncIterator]();
+  let next: Promise<IteratorResult<T>> | undefined = it.next();
+  let finished = false;
+  try {
+    for (;;) {
+      const r: IteratorResult<T> = await next!;
+      next = undefined;
+      if (r.done) {
+        finished = true;
+        return;
+      }
+      const { value, last } = take(r.value);
+      if (!last) {
+        next = it.next();
+        // A failure of the page read ahead surfaces when it is awaited, not as an unhandled rejection.
+        next.catch(() => {});
+      }
+      yield value;
+      if (last) return;
+    }
+  } finally {
+    if (!finished) {
+      await next?.catch(() => {});
+      await it.return?.();
+    }
+  }
+}
+
+/**
  * Marks the objects of records over `max_record_mb` ERROR with a message naming the limit; their
  * content was never stored. Answers the other inserted objects, which go on to fetch.
  */
@@ -272,15 +354,19 @@ async function failOversized(
   return inserted.filter((id) => !failed.has(id));
 }
 
+/**
+ * Inserts a batch's objects, completes those known unchanged and parks the rest if asked. Answers
+ * the objects to fetch and import, with `claimFor` also as claimed (born leased for that many seconds).
+ */
 async function insertObjects(
   services: Services,
-  jobId: string,
-  source: SourceRow,
+  job: { id: string; source: SourceRow },
   batch: GatheredRecord[],
-  force: boolean,
-  park: boolean,
-): Promise<{ fresh: string[]; unchanged: number }> {
+  options: { force: boolean; park: boolean; claimFor?: number },
+): Promise<{ fresh: string[]; unchanged: number; claimed?: ClaimedObject[] }> {
   const { sql } = services;
+  const { id: jobId, source } = job;
+  const { force, park, claimFor } = options;
   const seen = new Set<string>();
   const rows: GatheredRow[] = [];
   for (const r of batch) {
@@ -299,7 +385,7 @@ async function insertObjects(
     });
   }
   return await sql.begin(async (tx) => {
-    const ids = await insertGathered(tx, rows);
+    const ids = await insertGathered(tx, rows, claimFor);
     const fresh = new Set(ids);
     const byGuid = new Map(rows.map((x) => [x.guid, x]));
     const extras = batch.flatMap((r) => {
@@ -320,6 +406,26 @@ async function insertObjects(
     const toQueue = ids.filter((id) => !done.has(id));
     // In the same transaction: no one sees them unparked and unqueued.
     if (park) await parkObjects(tx, toQueue);
-    return { fresh: toQueue, unchanged: done.size };
+    if (claimFor === undefined) return { fresh: toQueue, unchanged: done.size };
+    const extrasOf = new Map(batch.map((r) => [r.guid, r.extras ?? {}]));
+    const byId = new Map(rows.map((x) => [x.id, x]));
+    const claimed = toQueue.map((id): ClaimedObject => {
+      const r = byId.get(id)!;
+      return {
+        id,
+        guid: r.guid,
+        content: r.content,
+        content_hash: r.content_hash,
+        extras: extrasOf.get(r.guid)!,
+        state: CLAIMED_STATE,
+        retry_times: 1,
+        harvest_job_id: jobId,
+        harvest_source_id: source.id,
+        package_id: null,
+        job_status: "Running",
+        source,
+      };
+    });
+    return { fresh: toQueue, unchanged: done.size, claimed };
   });
 }

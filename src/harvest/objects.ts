@@ -65,17 +65,31 @@ export interface GatheredRow {
   harvest_source_id: string;
 }
 
-/** Inserts a batch of gathered objects; a guid the job already has is skipped. Answers the ids written. */
-export async function insertGathered(tx: Tx, rows: GatheredRow[]): Promise<string[]> {
+/**
+ * Inserts a batch of gathered objects; a guid the job already has is skipped. Answers the ids written.
+ * With `claimFor` (seconds) they are born as the `claim` transition leaves them, held by this process
+ * for a lease in the database's clock (`run-test` processes them itself: no claim per lot, no sweep).
+ */
+export async function insertGathered(tx: Tx, rows: GatheredRow[], claimFor?: number): Promise<string[]> {
+  const [lease] = claimFor === undefined ? [] : await tx<{ now: Date; until: Date }[]>`
+    SELECT now() AS now, now() + make_interval(secs => ${claimFor}) AS until`;
+  const values = lease
+    ? rows.map((r) => ({
+      ...r,
+      state: to("claim"),
+      retry_times: 1,
+      leased_by: PROCESS_ID,
+      lease_until: lease.until,
+      fetch_started: lease.now,
+    }))
+    : rows;
   const inserted = await tx<{ id: string }[]>`
-    INSERT INTO harvest_object ${tx(rows)} ON CONFLICT (harvest_job_id, guid) DO NOTHING RETURNING id`;
+    INSERT INTO harvest_object ${tx(values)} ON CONFLICT (harvest_job_id, guid) DO NOTHING RETURNING id`;
   return inserted.map((r) => r.id);
 }
 
-export async function insertExtras(
-  tx: Tx,
-  extras: { id: string; harvest_object_id: string; key: string; value: string }[],
-): Promise<void> {
+type ExtraRow = { id: string; harvest_object_id: string; key: string; value: string };
+export async function insertExtras(tx: Tx, extras: ExtraRow[]): Promise<void> {
   if (extras.length > 0) await tx`INSERT INTO harvest_object_extra ${tx(extras)}`;
 }
 

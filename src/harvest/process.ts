@@ -75,6 +75,8 @@ export interface StageOptions {
   signal?: AbortSignal;
   /** Fetches and imports with this harvester instead of the source type's (`harvester apply`). */
   harvester?: Harvester;
+  /** Objects of the lot this process already holds, as claimed (gathered claimed, `run-test`). */
+  claimed?: ClaimedObject[];
 }
 
 /** An object fetched and ready for import. */
@@ -102,7 +104,11 @@ export async function processObjects(
   // In the order asked for (the queue's), whatever order the claim's RETURNING gives: a lot that
   // fails is halved along this order.
   const order = new Map(objectIds.map((id, i) => [id, i]));
-  const claimed = (await claimObjects(sql, objectIds, lease)).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+  const held = (options.claimed ?? []).filter((o) => order.has(o.id));
+  const heldIds = new Set(held.map((o) => o.id));
+  const others = objectIds.filter((id) => !heldIds.has(id));
+  const claimed = [...held, ...(others.length ? await claimObjects(sql, others, lease) : [])]
+    .sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   // The lot's fetches run side by side (the HTTP client's per-host limit bounds what a remote sees);
   // the imports then follow in the lot's order.
   const ready: Ready[] = [];

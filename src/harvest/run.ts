@@ -5,7 +5,7 @@ import { gatherErrorMessages, objectErrorCount } from "./reports.ts";
 import { completeJob, createJob, runInProcess } from "./lifecycle.ts";
 import { gatherJob } from "./gather.ts";
 import { type ObjectOutcome, processObjects } from "./process.ts";
-import { dropObjects, guidsOf } from "./objects.ts";
+import { type ClaimedObject, dropObjects, guidsOf } from "./objects.ts";
 
 /** Objects imported per transaction by `run-test`. */
 const BATCH = 100;
@@ -69,7 +69,8 @@ export async function runJobInProcess(
     counts: emptyStats(),
   };
   const report = () => options.onProgress?.(progress);
-  const queue: string[] = [];
+  // Gathered objects come claimed by this process (GatherOptions.claim); withdrawals as ids.
+  const queue: { id: string; claimed?: ClaimedObject }[] = [];
   let gatherDone = false;
   let wake: (() => void) | undefined;
   const notify = () => {
@@ -85,7 +86,8 @@ export async function runJobInProcess(
   const worker = async () => {
     for (;;) {
       // Objects are imported a small lot per transaction.
-      const ids = queue.splice(0, BATCH);
+      const lot = queue.splice(0, BATCH);
+      const ids = lot.map((q) => q.id);
       if (ids.length === 0) {
         if (gatherDone) return;
         await new Promise<void>((resolve) => {
@@ -101,6 +103,7 @@ export async function runJobInProcess(
         forceImport: options.guid !== undefined,
         signal: options.signal,
         harvester: options.harvester,
+        claimed: lot.flatMap((q) => q.claimed ? [q.claimed] : []),
       });
       for (const id of ids) record(outcomes.get(id) ?? "skipped");
     }
@@ -112,23 +115,26 @@ export async function runJobInProcess(
     force: options.guid !== undefined,
     guidFilter: options.guid !== undefined,
     harvester: options.harvester,
+    claim: true,
     onBatch: (gathered, unchanged) => {
       progress.gathered += gathered;
       progress.counts["not modified"] += unchanged;
       progress.done += unchanged;
       report();
     },
-    publish: async (ids) => {
+    publish: async (ids, claimed) => {
       let selected = ids;
       if (options.guid !== undefined) {
-        const rows = await guidsOf(sql, ids);
-        selected = rows.filter((r) => options.guid!.includes(r.guid)).map((r) => r.id);
-        const others = ids.filter((id) => !selected.includes(id));
+        const rows = claimed ?? await guidsOf(sql, ids);
+        const chosen = new Set(rows.filter((r) => options.guid!.includes(r.guid)).map((r) => r.id));
+        selected = ids.filter((id) => chosen.has(id));
+        const others = ids.filter((id) => !chosen.has(id));
         // Records outside the test are not part of this run.
         await dropObjects(sql, others);
         progress.gathered -= others.length;
       }
-      queue.push(...selected);
+      const held = new Map(claimed?.map((o) => [o.id, o]));
+      queue.push(...selected.map((id) => ({ id, claimed: held.get(id) })));
       notify();
       // Back-pressure: let the workers catch up before gathering more.
       while (queue.length > 2000) await new Promise((r) => setTimeout(r, 20));
