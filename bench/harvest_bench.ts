@@ -5,7 +5,7 @@
  * the floor measured in the same run: the same pages fetched and the same documents written with
  * one bulk insert.
  *
- *   deno task bench [--n 20000] [--modes postgres,embedded] [--concurrency 8]
+ *   deno task bench [--n 20000] [--modes postgres,embedded] [--concurrency 4]
  *
  * PostgreSQL comes from BENCH_DATABASE_URL, else TEST_DATABASE_URL (`bash scripts/test_services.sh`).
  */
@@ -19,7 +19,8 @@ const { values: args } = parseArgs({
   options: {
     n: { type: "string", default: "20000" },
     modes: { type: "string", default: "postgres,embedded" },
-    concurrency: { type: "string", default: "8" },
+    /** Lots imported at once by `run-test` (4 uses the two cores as well as 8, with less memory). */
+    concurrency: { type: "string", default: "4" },
     /** The heap cap the deployed processes use (deno.json tasks, Dockerfile, compose, systemd). */
     "v8-flags": { type: "string", default: "--max-old-space-size=512" },
     /** Also harvest 10 x N to check that peak RSS stays flat. */

@@ -5,9 +5,11 @@ import type { Queryable } from "../db/mod.ts";
 const text = z.union([z.string(), z.number(), z.boolean()]).nullish().transform((v) => v == null ? null : String(v));
 const jsonValue = z.unknown().transform((v) => typeof v === "string" ? v : JSON.stringify(v) ?? "");
 
+// Unions try their options in order and a failed option costs an issue object: CKAN's own shapes
+// (objects) first, since the schema runs for every dataset a harvest imports.
 const tagSchema = z.union([
-  z.string(),
   z.looseObject({ name: z.string(), vocabulary_id: z.string().nullish() }),
+  z.string(),
 ]).transform((t) =>
   typeof t === "string" ? { name: t, vocabulary_id: null } : {
     name: t.name,
@@ -16,8 +18,8 @@ const tagSchema = z.union([
 );
 
 const groupRefSchema = z.union([
-  z.string().transform((s) => ({ id: undefined, name: s })),
   z.looseObject({ id: z.string().nullish(), name: z.string().nullish() }),
+  z.string().transform((s) => ({ id: undefined, name: s })),
 ]);
 
 const RESOURCE_COLUMNS = [

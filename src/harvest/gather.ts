@@ -46,9 +46,6 @@ import { currentRecordDates } from "./reports.ts";
 
 const log = getLogger(["harvest", "pipeline"]);
 
-/** Pages of a gather written at once (each in its own transaction). */
-const WRITES_IN_FLIGHT = 2;
-
 /** The state an object is born in when gathered claimed (`GatherOptions.claim`). */
 const CLAIMED_STATE = OBJECT_TRANSITIONS.claim.to;
 
@@ -220,50 +217,35 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
   const park = options.park?.(ctx.config) ?? false;
   // The lease is renewed as pages come, at most once per tenth of it.
   let renewed = performance.now();
-  // Pages being written: up to WRITES_IN_FLIGHT at once, so one page's insert overlaps the next's.
-  const writing = new Set<Promise<void>>();
-  const write = async (batch: GatheredRecord[], oversized: GatheredRecord[]) => {
-    const { fresh: inserted, unchanged, claimed } = await insertObjects(services, row, batch, {
-      force: options.force ?? false,
-      park,
-      claimFor: options.claim ? lease : undefined,
-    });
-    const fresh = oversized.length ? await failOversized(services, row.id, inserted, oversized, counter) : inserted;
-    options.onBatch?.(batch.length, unchanged);
-    if (fresh.length > 0) {
-      const kept = new Set(fresh);
-      await options.publish(fresh, claimed?.filter((o) => kept.has(o.id)));
-    }
-  };
   try {
-    try {
-      // Each page is counted against the limits before the next one is asked for: a page over a limit,
-      // or repeating an earlier one, ends the gather without another request to the remote.
-      const taken = readAhead(harvester.gather(ctx), (page: GatheredRecord[]) => {
-        const t = page.length === 0 ? undefined : counter.take(page);
-        return { value: t, last: t?.full || options.signal?.aborted };
+    // Each page is counted against the limits before the next one is asked for: a page over a limit,
+    // or repeating an earlier one, ends the gather without another request to the remote.
+    const taken = readAhead(harvester.gather(ctx), (page: GatheredRecord[]) => {
+      const t = page.length === 0 ? undefined : counter.take(page);
+      return { value: t, last: t?.full || options.signal?.aborted };
+    });
+    for await (const page of taken) {
+      if (!page) continue;
+      const { kept, oversized, full } = page;
+      const batch = [...kept, ...oversized.map((r) => ({ ...r, content: undefined, unchanged: false }))];
+      gathered += batch.length;
+      const { fresh: inserted, unchanged, claimed } = await insertObjects(services, row, batch, {
+        force: options.force ?? false,
+        park,
+        claimFor: options.claim ? lease : undefined,
       });
-      for await (const page of taken) {
-        if (!page) continue;
-        const { kept, oversized, full } = page;
-        const batch = [...kept, ...oversized.map((r) => ({ ...r, content: undefined, unchanged: false }))];
-        gathered += batch.length;
-        const task = write(batch, oversized);
-        writing.add(task);
-        task.then(() => writing.delete(task), () => {});
-        // A failed write fails the gather here, at the latest when the next page would be written.
-        if (writing.size >= WRITES_IN_FLIGHT) await Promise.race(writing);
-        if (performance.now() - renewed > lease * 100) {
-          await renewGatherLease(sql, jobId, lease);
-          renewed = performance.now();
-        }
-        if (options.signal?.aborted) throw new Error("Gather interrupted by shutdown");
-        if (full) throw new GatherLimitError(counter.recordsMessage());
+      const fresh = oversized.length ? await failOversized(services, row.id, inserted, oversized, counter) : inserted;
+      options.onBatch?.(batch.length, unchanged);
+      if (fresh.length > 0) {
+        const written = new Set(fresh);
+        await options.publish(fresh, claimed?.filter((o) => written.has(o.id)));
       }
-      await Promise.all(writing);
-    } finally {
-      // Nothing is left writing when the gather ends, or fails and is recorded.
-      await Promise.allSettled(writing);
+      if (performance.now() - renewed > lease * 100) {
+        await renewGatherLease(sql, jobId, lease);
+        renewed = performance.now();
+      }
+      if (options.signal?.aborted) throw new Error("Gather interrupted by shutdown");
+      if (full) throw new GatherLimitError(counter.recordsMessage());
     }
   } catch (error) {
     // Lost database or broker, or a shutdown: leave the job to be gathered again (idempotently).
