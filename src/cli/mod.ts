@@ -402,7 +402,7 @@ export function buildProgram() {
     .description("Run gather, fetch and import of a source in this process, without the queues")
     .argument("<source_id_or_name>")
     .argument("[guid]", "only process records whose guid occurs here (also written force-import=GUID)")
-    .option("--concurrency <n>", "lots of objects imported at once", "8")
+    .option("--concurrency <n>", "lots of objects imported at once", "4")
     .action(async (id, guid, opts, cmd) => {
       await withServices(globals(cmd), async (ctx) => {
         const src = await act(ctx, "harvest_source_show", { id });
