@@ -13,8 +13,17 @@ import { gatherErrorMessages } from "../src/harvest/reports.ts";
 import { requeueLostObjects } from "../src/harvest/objects.ts";
 import type { GatheredRecord, Harvester } from "../src/harvest/interface.ts";
 
-type Dict = Record<string, unknown>;
 const as = <T>(value: T) => ({ value });
+
+/** A source whose remote is never asked: the tests hand their own harvester to the run. */
+async function sourceOfItsOwn(ctx: Parameters<typeof runAction>[1], name: string): Promise<void> {
+  await runAction(getAction("harvest_source_create")!, ctx, {
+    name,
+    url: "http://127.0.0.1:9/never-asked",
+    source_type: "ckan",
+    check_url: false,
+  });
+}
 
 Deno.test("readAhead asks for the next page while one is handed on, at most one ahead", async () => {
   const asked: number[] = [];
@@ -97,13 +106,7 @@ Deno.test("readAhead asks for no page after one its check refused or called the 
 Deno.test("run-test's objects are born held by it: the sweep for lost messages leaves the ones waiting their turn alone", async () => {
   await using services = await testServices();
   const ctx = { services, actor: SITE_ACTOR };
-  const act = (action: string, input: Dict) => runAction(getAction(action)!, ctx, input) as Promise<Dict>;
-  await act("harvest_source_create", {
-    name: "held",
-    url: "http://127.0.0.1:9/never-asked",
-    source_type: "ckan",
-    check_url: false,
-  });
+  await sourceOfItsOwn(ctx, "held");
   const records = (from: number): GatheredRecord[] =>
     Array.from({ length: 5 }, (_, i) => ({ guid: `r${from + i}`, content: `{"n": ${from + i}}` }));
   let release!: () => void;
@@ -151,13 +154,7 @@ Deno.test("run-test's objects are born held by it: the sweep for lost messages l
 Deno.test("a page whose write fails fails the gather with a gather error; the page read ahead is not written", async () => {
   await using services = await testServices();
   const ctx = { services, actor: SITE_ACTOR };
-  const act = (action: string, input: Dict) => runAction(getAction(action)!, ctx, input) as Promise<Dict>;
-  await act("harvest_source_create", {
-    name: "pages",
-    url: "http://127.0.0.1:9/never-asked",
-    source_type: "ckan",
-    check_url: false,
-  });
+  await sourceOfItsOwn(ctx, "pages");
   const source = await getSource(services.sql, "pages");
   let asked = 0;
   const harvester: Harvester = {
