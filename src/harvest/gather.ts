@@ -42,7 +42,7 @@ import {
 import { dropRelisted, holdDeletions } from "./deletions.ts";
 import { contentHash, parseConfig, sourceInfo } from "./stage.ts";
 import type { Queryable } from "../db/mod.ts";
-import { currentRecordDates } from "./reports.ts";
+import { currentRecordDates, hasCurrentObjects } from "./reports.ts";
 
 const log = getLogger(["harvest", "pipeline"]);
 
@@ -214,6 +214,8 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
     },
   };
   const counter = new GatherCounter(gatherLimits(services.config, ctx.config));
+  // A source without datasets yet (its first harvest) has nothing a record could be unchanged from.
+  const matchable = await hasCurrentObjects(sql, source.id);
   const park = options.park?.(ctx.config) ?? false;
   // The lease is renewed as pages come, at most once per tenth of it.
   let renewed = performance.now();
@@ -231,6 +233,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
       gathered += batch.length;
       const { fresh: inserted, unchanged, claimed } = await insertObjects(services, row, batch, {
         force: options.force ?? false,
+        matchable,
         park,
         claimFor: options.claim ? lease : undefined,
       });
@@ -344,11 +347,11 @@ async function insertObjects(
   services: Services,
   job: { id: string; source: SourceRow },
   batch: GatheredRecord[],
-  options: { force: boolean; park: boolean; claimFor?: number },
+  options: { force: boolean; matchable: boolean; park: boolean; claimFor?: number },
 ): Promise<{ fresh: string[]; unchanged: number; claimed?: ClaimedObject[] }> {
   const { sql } = services;
   const { id: jobId, source } = job;
-  const { force, park, claimFor } = options;
+  const { force, matchable, park, claimFor } = options;
   const seen = new Set<string>();
   const rows: GatheredRow[] = [];
   for (const r of batch) {
@@ -384,7 +387,7 @@ async function insertObjects(
     await insertExtras(tx, extras);
     if (ids.length === 0) return { fresh: [], unchanged: 0 };
     const known = batch.filter((r) => r.unchanged).map((r) => byGuid.get(r.guid)!.id);
-    const done = force ? new Set<string>() : await completeUnchanged(tx, ids, known);
+    const done = force || !matchable ? new Set<string>() : await completeUnchanged(tx, ids, known);
     const toQueue = ids.filter((id) => !done.has(id));
     // In the same transaction: no one sees them unparked and unqueued.
     if (park) await parkObjects(tx, toQueue);

@@ -189,6 +189,16 @@ export async function currentRecordDates(sql: Queryable, sourceId: string): Prom
   return new Map(rows.map((r) => [r.guid, r.modified]));
 }
 
+/**
+ * Whether the source has a current object: with none when its job starts, none of the job's records
+ * can match one (one job per source runs at a time, and a job holds each guid once).
+ */
+export async function hasCurrentObjects(sql: Queryable, sourceId: string): Promise<boolean> {
+  const [row] = await sql<{ any: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM harvest_object WHERE harvest_source_id = ${sourceId} AND current) AS any`;
+  return row!.any;
+}
+
 export interface ObjectError {
   id: string;
   message: string;
