@@ -61,7 +61,7 @@ export async function openServices(config: Config, options: { maxConnections?: n
     await db.close();
     throw error;
   }
-  const queue = openQueue(config, db.sql);
+  const queue = await openQueue(config, db.sql);
   metrics.bind({ sql: db.sql, queue });
   const flushLog = await attachDatabaseLog(db.sql, v["ckan.harvest.log_scope"], v["ckan.harvest.log_level"]);
   const close = async () => {

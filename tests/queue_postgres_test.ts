@@ -20,19 +20,19 @@ const env = (siteId: string) => ({
 queueConformance({
   name: "postgres",
   env,
-  open(siteId, visibility) {
+  async open(siteId, visibility) {
     const sql = postgres(db.url, { onnotice: () => {}, max: 6 });
     const settings = {
       ...env(siteId),
       ...(visibility ? { CKAN__HARVEST__MQ__VISIBILITY_TIMEOUT: String(visibility) } : {}),
     };
-    const queue = openQueue(loadConfig({ env: settings }), sql as never);
+    const queue = await openQueue(loadConfig({ env: settings }), sql as never);
     const close = queue.close.bind(queue);
     queue.close = async () => {
       await close();
       await sql.end();
     };
-    return Promise.resolve(queue);
+    return queue;
   },
 });
 

@@ -15,13 +15,11 @@ queueConformance({
   name: "redis",
   env,
   open: (siteId, visibility) =>
-    Promise.resolve(
-      openQueue(
-        loadConfig({
-          env: { ...env(siteId), ...(visibility ? { CKAN__HARVEST__MQ__VISIBILITY_TIMEOUT: String(visibility) } : {}) },
-        }),
-        undefined as never,
-      ),
+    openQueue(
+      loadConfig({
+        env: { ...env(siteId), ...(visibility ? { CKAN__HARVEST__MQ__VISIBILITY_TIMEOUT: String(visibility) } : {}) },
+      }),
+      undefined as never,
     ),
 });
 

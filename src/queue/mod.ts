@@ -6,19 +6,21 @@
  */
 import type { Sql } from "../db/mod.ts";
 import { PostgresQueue } from "./postgres.ts";
-import { RedisQueue } from "./redis.ts";
-import { AmqpQueue } from "./amqp.ts";
 import type { Config } from "../config/mod.ts";
 
-export { AmqpQueue, PostgresQueue, RedisQueue };
+export { PostgresQueue };
 
 export type { Lane, ListenOptions, Queue, QueueName } from "./types.ts";
 export { fetchMessage, gatherMessage, LANES } from "./types.ts";
 export type { FetchMessage, GatherMessage } from "./types.ts";
 import type { Queue } from "./types.ts";
 
-/** The queue the configuration names (`ckan.harvest.mq.*`). */
-export function openQueue(config: Config, sql: Sql): Queue {
+/**
+ * The queue the configuration names (`ckan.harvest.mq.*`). A broker's client library is loaded only
+ * when it is the one configured: every process would otherwise carry ioredis and amqplib in its heap
+ * (about 7 MB live, marked by every major collection of a harvest).
+ */
+export async function openQueue(config: Config, sql: Sql): Promise<Queue> {
   const v = config.values;
   const siteId = v["ckan.site_id"];
   const visibility = v["ckan.harvest.mq.visibility_timeout"];
@@ -28,6 +30,7 @@ export function openQueue(config: Config, sql: Sql): Queue {
     case "redis": {
       // As ckanext-harvest: its own mq keys first, else CKAN's ckan.redis.url.
       const ckanRedis = !v["ckan.harvest.mq.url"] && !hostOrPortSet ? v["ckan.redis.url"] : undefined;
+      const { RedisQueue } = await import("./redis.ts");
       return new RedisQueue({
         url: v["ckan.harvest.mq.url"] ?? ckanRedis,
         host: v["ckan.harvest.mq.hostname"] ?? "localhost",
@@ -44,7 +47,8 @@ export function openQueue(config: Config, sql: Sql): Queue {
           : "ckan.harvest.mq.hostname and ckan.harvest.mq.port",
       });
     }
-    case "amqp":
+    case "amqp": {
+      const { AmqpQueue } = await import("./amqp.ts");
       return new AmqpQueue({
         connectTimeoutMs,
         url: v["ckan.harvest.mq.url"],
@@ -55,6 +59,7 @@ export function openQueue(config: Config, sql: Sql): Queue {
         vhost: v["ckan.harvest.mq.virtual_host"],
         siteId,
       });
+    }
     default:
       return new PostgresQueue(sql, siteId, visibility);
   }

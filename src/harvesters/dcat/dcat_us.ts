@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { createHash } from "node:crypto";
 import { mungeTitleToName } from "../../catalog/mod.ts";
 import { licenseIdFor } from "./licenses.ts";
@@ -25,10 +24,17 @@ export type DcatUsSchema = keyof typeof SCHEMA_FILES;
 
 const validators = new Map<DcatUsSchema, ValidateFunction>();
 
-/** The compiled schema (once per process: it is code, not state). */
-function validator(schema: DcatUsSchema): ValidateFunction {
+/**
+ * The compiled schema (once per process: it is code, not state). Ajv is loaded on first use: a
+ * process that never validates DCAT-US does not carry it in its heap.
+ */
+async function validator(schema: DcatUsSchema): Promise<ValidateFunction> {
   let v = validators.get(schema);
   if (!v) {
+    const [{ Ajv2020 }, { default: addFormats }] = await Promise.all([
+      import("ajv/dist/2020.js"),
+      import("ajv-formats"),
+    ]);
     // The schema's patterns are written for Python's re (escapes such as \_ and \!): not as Unicode regexps.
     const ajv = new Ajv2020({ allErrors: true, strict: false, unicodeRegExp: false });
     (addFormats as unknown as (a: Ajv2020) => void)(ajv);
@@ -54,8 +60,8 @@ function shown(value: unknown): string {
  * One message per offending field, naming it: a missing required field, or the value and the forms
  * it may take (for `anyOf`, every branch's form, as GSA's messages list "the acceptable formats").
  */
-export function schemaErrors(record: Dict, schema: DcatUsSchema): string[] {
-  const validate = validator(schema);
+export async function schemaErrors(record: Dict, schema: DcatUsSchema): Promise<string[]> {
+  const validate = await validator(schema);
   if (validate(record)) return [];
   const errors = (validate.errors ?? []) as ErrorObject[];
   const byField = new Map<string, ErrorObject[]>();

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { JSONParser } from "@streamparser/json";
+import type { JSONParser } from "@streamparser/json";
 import type { GatheredRecord, Harvester, ImportContext, ObjectInfo } from "../../harvest/interface.ts";
 import { messageOf, NotModifiedError } from "../../errors/mod.ts";
 import { jsonConfigSchema, parseDcatConfig } from "./config.ts";
@@ -38,6 +38,8 @@ async function* streamRecords(stream: ReadableStream<Uint8Array>): AsyncGenerato
         if (!start) continue;
         if (start !== "{" && start !== "[") throw new Error("The catalog is not JSON: it starts with neither { nor [");
         mode = start === "[" ? "plain" : "dcat-us-1.1";
+        // Loaded on first use, as the other format parsers are.
+        const { JSONParser } = await import("@streamparser/json");
         parser = new JSONParser({ paths: [mode === "plain" ? "$.*" : "$.dataset.*"], keepStack: false });
         parser.onValue = ({ value }) => {
           if (value && typeof value === "object" && !Array.isArray(value)) pending.push(value as Dict);
@@ -198,7 +200,7 @@ export function dcatJsonHarvester(): Harvester {
         let { errors, warnings } = checked;
         if ((config.validation ?? "strict") === "strict" && mode !== "plain") {
           // Strict: what GSA's harvesters reject against the DCAT-US 1.1 schema is rejected here.
-          errors = schemaErrors(record, config.validator_schema === "non-federal" ? "non-federal" : "federal");
+          errors = await schemaErrors(record, config.validator_schema === "non-federal" ? "non-federal" : "federal");
           const failed = new Set(errors.map((e) => e.split(/[ :.[]/)[0]));
           warnings = warnings.filter((w) => !failed.has(w.split(/[ :.[]/)[0]!));
         }
