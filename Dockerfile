@@ -50,6 +50,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["deno", "run", "--allow-net=127.0.0.1", "--allow-env=PORT", "scripts/healthcheck.ts", "/readyz"]
 
 # The API server. Workers and the scheduler use the same image with the commands in compose.yaml;
-# the CLI: docker run --rm IMAGE deno run --frozen --cached-only --v8-flags=--max-old-space-size=512,--max-semi-space-size=16 --allow-net --allow-import
+# the CLI: docker run --rm IMAGE deno run --frozen --cached-only --v8-flags=--max-old-space-size=512,--max-semi-space-size=8,--initial-old-space-size=96 --allow-net --allow-import
 #   --allow-read --allow-write --allow-env --allow-sys cli.ts <command>
-CMD ["deno", "run", "--frozen", "--cached-only", "--v8-flags=--max-old-space-size=512,--max-semi-space-size=16", "--allow-net", "--allow-import", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "main.ts"]
+CMD ["deno", "run", "--frozen", "--cached-only", "--v8-flags=--max-old-space-size=512,--max-semi-space-size=8,--initial-old-space-size=96", "--allow-net", "--allow-import", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "main.ts"]

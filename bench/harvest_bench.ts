@@ -22,7 +22,10 @@ const { values: args } = parseArgs({
     /** Lots imported at once by `run-test` (4 uses the two cores as well as 8, with less memory). */
     concurrency: { type: "string", default: "4" },
     /** The heap cap the deployed processes use (deno.json tasks, Dockerfile, compose, systemd). */
-    "v8-flags": { type: "string", default: "--max-old-space-size=512,--max-semi-space-size=16" },
+    "v8-flags": {
+      type: "string",
+      default: "--max-old-space-size=512,--max-semi-space-size=8,--initial-old-space-size=96",
+    },
     /** Also harvest 10 x N to check that peak RSS stays flat. */
     "tenfold": { type: "boolean", default: false },
     /** PostgreSQL: print the statements that took the most time in the cold harvest (pg_stat_statements). */

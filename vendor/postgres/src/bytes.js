@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer' // ckan-harvest-ts patch: Deno gives Node globals to npm packages only
 const size = 256
+const keep = 4 * 1024 * 1024
 let buffer = Buffer.allocUnsafe(size)
 
 const messages = 'BCcDdEFfHPpQSX'.split('').reduce((acc, x) => {
@@ -54,9 +55,12 @@ const b = Object.assign(reset, messages, {
   },
   end(at = 1) {
     buffer.writeUInt32BE(b.i - at, at)
-    const out = buffer.subarray(0, b.i)
+    // ckan-harvest-ts patch: the message is copied out at its own size and the grown buffer is kept
+    // for the next one (up to 4 MB), instead of a new buffer each message grown again from 256 bytes.
+    const out = Buffer.allocUnsafe(b.i)
+    buffer.copy(out, 0, 0, b.i)
     b.i = 0
-    buffer = Buffer.allocUnsafe(size)
+    if (buffer.length > keep) buffer = Buffer.allocUnsafe(size)
     return out
   }
 })
@@ -68,7 +72,7 @@ function fit(x) {
     const prev = buffer
         , length = prev.length
 
-    buffer = Buffer.allocUnsafe(length + (length >> 1) + x)
+    buffer = Buffer.allocUnsafe(Math.max(length * 2, length + x)) // ckan-harvest-ts patch: doubled
     prev.copy(buffer)
   }
 }
