@@ -161,12 +161,17 @@ function rowsOf(writes: PackageWrite[]) {
 
 type Rows = ReturnType<typeof rowsOf>;
 
+/** Rows as a `json` parameter (postgres.js's `json()` sends `jsonb`), for `json_to_recordset`. */
+const asJson = (tx: Queryable, rows: unknown[]) => tx.typed(rows as never, 114);
+
 /**
  * The statement that writes a lot of datasets with their children: `p` (the datasets written, as
  * `conflict` decides) first, then each child table in one INSERT joined to `p`, so a dataset skipped
  * on a conflict gets no children. A remote resource id another dataset already uses (two sources,
  * one remote) gets a fresh id instead; that check is a scalar subquery, one index probe per
- * resource: as EXISTS, the generic plan hashed the whole resource table for every lot.
+ * resource: as EXISTS, the generic plan hashed the whole resource table for every lot. The rows
+ * come as `json` and are read with `json_to_recordset`: a third faster than converting them to `jsonb`
+ * first (measured on 2,000 datasets' rows: 19-20 ms beside 29-40 ms).
  */
 function writeStatement(tx: Queryable, rows: Rows, conflict: "skip" | "update") {
   const columns = tx`(id, name, title, notes, url, version, author, author_email, maintainer,
@@ -177,7 +182,7 @@ function writeStatement(tx: Queryable, rows: Rows, conflict: "skip" | "update") 
       setweight(to_tsvector('english', x.title || ' ' || x.name), 'A') ||
       setweight(to_tsvector('english', x.tag_text), 'B') ||
       setweight(to_tsvector('english', coalesce(x.notes, '')), 'C'), x.extent::box
-    FROM jsonb_to_recordset(${tx.json(rows.packages as never)}) AS x(id text, name text, title text, notes text,
+    FROM json_to_recordset(${asJson(tx, rows.packages)}) AS x(id text, name text, title text, notes text,
       url text, version text, author text, author_email text, maintainer text, maintainer_email text,
       license_id text, owner_org text, private boolean, state text, type text, tag_text text, extent text)`;
   const onConflict = conflict === "skip" ? tx`ON CONFLICT DO NOTHING` : tx`ON CONFLICT (id) DO UPDATE SET
@@ -187,20 +192,19 @@ function writeStatement(tx: Queryable, rows: Rows, conflict: "skip" | "update") 
       license_id = excluded.license_id, owner_org = excluded.owner_org, private = excluded.private,
       state = excluded.state, type = excluded.type, metadata_modified = now(),
       search_vector = excluded.search_vector, extent = excluded.extent`;
-  const json = (v: unknown[]) => tx.json(v as never);
   return tx`
     WITH p AS (INSERT INTO package ${columns} ${values} ${onConflict} RETURNING id),
     e AS (
       INSERT INTO package_extra (package_id, key, value)
-      SELECT x.package_id, x.key, x.value FROM jsonb_to_recordset(${json(rows.extras)})
+      SELECT x.package_id, x.key, x.value FROM json_to_recordset(${asJson(tx, rows.extras)})
         AS x(package_id text, key text, value text) JOIN p ON p.id = x.package_id),
     t AS (
       INSERT INTO package_tag (package_id, name, vocabulary_id)
-      SELECT x.package_id, x.name, x.vocabulary_id FROM jsonb_to_recordset(${json(rows.tags)})
+      SELECT x.package_id, x.name, x.vocabulary_id FROM json_to_recordset(${asJson(tx, rows.tags)})
         AS x(package_id text, name text, vocabulary_id text) JOIN p ON p.id = x.package_id),
     g AS (
       INSERT INTO package_group (package_id, group_id)
-      SELECT x.package_id, x.group_id FROM jsonb_to_recordset(${json(rows.groups)})
+      SELECT x.package_id, x.group_id FROM json_to_recordset(${asJson(tx, rows.groups)})
         AS x(package_id text, group_id text) JOIN p ON p.id = x.package_id),
     r AS (
       INSERT INTO resource (id, package_id, position, url, name, description, format, mimetype, size, hash,
@@ -209,7 +213,7 @@ function writeStatement(tx: Queryable, rows: Rows, conflict: "skip" | "update") 
           THEN gen_random_uuid()::text ELSE x.id END,
         p.id, x.position, x.url, x.name, x.description, x.format, x.mimetype, x.size, x.hash,
         x.created::timestamptz, x.last_modified::timestamptz, coalesce(x.extras, '{}')
-      FROM jsonb_to_recordset(${json(rows.resources)}) AS x(id text, package_id text, position int, url text,
+      FROM json_to_recordset(${asJson(tx, rows.resources)}) AS x(id text, package_id text, position int, url text,
         name text, description text, format text, mimetype text, size bigint, hash text, created text,
         last_modified text, extras jsonb) JOIN p ON p.id = x.package_id)
     SELECT id FROM p`;

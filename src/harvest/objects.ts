@@ -324,8 +324,8 @@ export async function finishImports(tx: Tx, imported: Imported[]): Promise<Set<s
       import_finished = now(), fetch_finished = coalesce(o.fetch_finished, now()),
       import_started = coalesce(o.import_started, now()), current = (x.link IS NOT NULL) OR o.current,
       package_id = coalesce(x.link, o.package_id)
-    FROM jsonb_to_recordset(${
-    tx.json(rows as never)
+    FROM json_to_recordset(${
+    tx.typed(rows as never, 114)
   }) AS x(id text, status text, link text, changes jsonb, mapping text)
     WHERE o.id = x.id AND o.state = ANY(${from("complete")}) AND o.leased_by = ${PROCESS_ID}
     RETURNING o.id`.then((rows) => new Set(rows.map((r) => r.id as string)));
