@@ -132,6 +132,41 @@ Deno.test("history clear keeps datasets and their links; clear purges only this 
   assertEquals((await getSource(h.services.sql, "src-a")).state, "deleted");
 });
 
+Deno.test("the source's dataset counter follows each change its datasets and objects go through, as a recount does", async () => {
+  await using h = await harvested();
+  const sql = h.services.sql;
+  const recount = async () =>
+    (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM harvest_object o JOIN package p ON p.id = o.package_id
+      WHERE o.harvest_source_id = ${h.source.id} AND o.current AND p.state = 'active' AND NOT p.private`)[0]!.n;
+  const shown = async () => (await h.act("harvest_source_show_status", { id: "src-a" }) as Dict).total_datasets;
+  const ids = (await sql<{ package_id: string }[]>`SELECT package_id FROM harvest_object
+    WHERE harvest_source_id = ${h.source.id} AND current ORDER BY package_id`).map((r) => r.package_id);
+  assertEquals(ids.length, 5);
+  assertEquals(await shown(), 5);
+  // Each statement goes through one branch of the counters' triggers (migrations 0013 and 0022).
+  const steps: [string, () => Promise<unknown>][] = [
+    ["a dataset made private", () => sql`UPDATE package SET private = true WHERE id = ${ids[0]!}`],
+    [
+      "its object unlinked while private",
+      () => sql`UPDATE harvest_object SET current = false WHERE package_id = ${ids[0]!}`,
+    ],
+    ["a dataset deleted", () => sql`UPDATE package SET state = 'deleted' WHERE id = ${ids[1]!}`],
+    [
+      "a deleted dataset's object unlinked",
+      () => sql`UPDATE harvest_object SET current = false WHERE package_id = ${ids[1]!}`,
+    ],
+    ["a dataset purged with its objects", () => sql`DELETE FROM package WHERE id = ${ids[2]!}`],
+    ["a dataset's object unlinked", () => sql`UPDATE harvest_object SET current = false WHERE package_id = ${ids[3]!}`],
+    ["it is linked again", () => sql`UPDATE harvest_object SET current = true WHERE package_id = ${ids[3]!}`],
+    ["a current object deleted", () => sql`DELETE FROM harvest_object WHERE package_id = ${ids[4]!}`],
+  ];
+  for (const [what, step] of steps) {
+    await step();
+    assertEquals(await shown(), await recount(), what);
+  }
+  assertEquals(await shown(), 1);
+});
+
 Deno.test("notification recipients: sysadmins and org admins with an e-mail, de-duplicated, then plugin hooks", async () => {
   await using h = await harvested();
   await h.act("user_create", { name: "root", email: "root@example.org", sysadmin: true });
