@@ -185,3 +185,103 @@ Deno.test("a page whose write fails fails the gather with a gather error; the pa
   const [count] = await services.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM harvest_object`;
   assertEquals(count!.n, 6, "the objects of the two pages written stay, for a job run again to skip");
 });
+
+/** A harvester whose records become datasets named after their guid, gathered in the pages given. */
+function pagedHarvester(pages: string[][], gate?: Promise<void>): Harvester {
+  return {
+    info: () => ({ name: "paged", title: "Paged", description: "pages as given" }),
+    async *gather() {
+      for (const page of pages) yield page.map((guid) => ({ guid, content: JSON.stringify({ name: guid }) }));
+    },
+    fetch: () => Promise.resolve(true),
+    async import(c) {
+      await gate;
+      return await c.catalog.createOrUpdateDataset({ name: c.object.guid, title: c.object.guid });
+    },
+  };
+}
+
+Deno.test("a source's first run-test writes each object once, finished; its gather ends only once they are written", async () => {
+  await using services = await testServices();
+  const ctx = { services, actor: SITE_ACTOR };
+  await sourceOfItsOwn(ctx, "first");
+  const source = await getSource(services.sql, "first");
+  // Every row version an UPDATE makes of an object, counted.
+  await services.sql.unsafe(`
+    CREATE TABLE test_object_updates (id text);
+    CREATE FUNCTION test_count_update() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO test_object_updates VALUES (NEW.id); RETURN NULL; END $$;
+    CREATE TRIGGER test_count_update AFTER UPDATE ON harvest_object FOR EACH ROW EXECUTE FUNCTION test_count_update();`);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const guids = Array.from({ length: 12 }, (_, i) => `d${i}`);
+  const run = runJobInProcess(ctx, source, { harvester: pagedHarvester([guids.slice(0, 5), guids.slice(5)], gate) });
+  // Both pages gathered, no import done: the job is not gathered yet, and no object is in the table.
+  let job: { id: string; gather_finished: Date | null } | undefined;
+  for (let i = 0; i < 100 && !job; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    [job] = await services.sql<{ id: string; gather_finished: Date | null }[]>`
+      SELECT id, gather_finished FROM harvest_job WHERE source_id = ${source.id}`;
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  const [before] = await services.sql<{ gathered: Date | null; objects: number }[]>`
+    SELECT (SELECT gather_finished FROM harvest_job WHERE id = ${job!.id}) AS gathered,
+      (SELECT count(*)::int FROM harvest_object) AS objects`;
+  assertEquals(before, { gathered: null, objects: 0 });
+  release();
+  const summary = await run;
+  assertEquals(summary.stats.added, 12, JSON.stringify(summary.stats));
+  const [after] = await services.sql<{ gathered: Date | null; objects: number; finished: number; updates: number }[]>`
+    SELECT (SELECT gather_finished FROM harvest_job WHERE id = ${job!.id}) AS gathered,
+      (SELECT count(*)::int FROM harvest_object) AS objects,
+      (SELECT count(*)::int FROM harvest_object WHERE state = 'COMPLETE' AND current AND package_id IS NOT NULL
+        AND report_status = 'added' AND retry_times = 1 AND import_finished IS NOT NULL) AS finished,
+      (SELECT count(*)::int FROM test_object_updates) AS updates`;
+  assert(after!.gathered !== null, "gathered once the objects are written");
+  assertEquals([after!.objects, after!.finished, after!.updates], [12, 12, 0]);
+
+  // The next run has current objects to compare with: its new records go the usual way (gathered
+  // held, then finished), and the unchanged ones are complete at gather.
+  const next = await runJobInProcess(ctx, source, { harvester: pagedHarvester([[...guids, "d12"]]) });
+  assertEquals([next.stats.added, next.stats["not modified"]], [1, 12], JSON.stringify(next.stats));
+  const [updates] = await services.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM test_object_updates`;
+  assert(updates!.n > 0, "the second run's objects were written, then updated");
+});
+
+Deno.test("a record a first harvest's remote lists twice becomes one object and one dataset, whichever lot writes it", async () => {
+  await using services = await testServices();
+  const ctx = { services, actor: SITE_ACTOR };
+  await sourceOfItsOwn(ctx, "twice");
+  const source = await getSource(services.sql, "twice");
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const pages = [["a", "b", "c"], ["c", "d"]];
+  const harvester: Harvester = {
+    info: () => ({ name: "twice", title: "Twice", description: "lists c on two pages" }),
+    async *gather() {
+      for (const [p, page] of pages.entries()) {
+        yield page.map((guid) => ({ guid, content: JSON.stringify({ name: guid, page: p }) }));
+      }
+    },
+    fetch: () => Promise.resolve(true),
+    async import(c) {
+      // The first page's lot waits until the second page's lot has written "c" and "d".
+      if (JSON.parse(c.object.content!).page === 0) await gate;
+      return await c.catalog.createOrUpdateDataset({ name: c.object.guid, title: c.object.guid });
+    },
+  };
+  const run = runJobInProcess(ctx, source, { concurrency: 2, harvester });
+  for (let i = 0; i < 200; i++) {
+    const [row] = await services.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM harvest_object WHERE guid = 'd'`;
+    if (row!.n > 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  release();
+  const summary = await run;
+  assertEquals(summary.stats.added, 4, JSON.stringify(summary.stats));
+  const [counts] = await services.sql<{ objects: number; guids: number; datasets: number }[]>`
+    SELECT (SELECT count(*)::int FROM harvest_object) AS objects,
+      (SELECT count(DISTINCT guid)::int FROM harvest_object) AS guids,
+      (SELECT count(*)::int FROM package) AS datasets`;
+  assertEquals(counts, { objects: 4, guids: 4, datasets: 4 });
+});

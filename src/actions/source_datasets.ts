@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { searchPackages } from "../catalog/mod.ts";
 import { memberOrgIds } from "../auth/users.ts";
-import { guidsOf } from "../harvest/objects.ts";
+import { guidsOf } from "../harvest/reports.ts";
 import { sourceInfo } from "../harvest/stage.ts";
 import { READERS } from "./access.ts";
 import { defineAction, zId, zInt } from "./registry.ts";

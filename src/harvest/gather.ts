@@ -29,7 +29,6 @@ import type { ClaimedObject } from "./object_types.ts";
 import { OBJECT_TRANSITIONS } from "./states.ts";
 import {
   completeUnchanged,
-  currentDatasetCount,
   failByGuid,
   type GatheredRow,
   insertExtras,
@@ -42,7 +41,7 @@ import {
 import { dropRelisted, holdDeletions } from "./deletions.ts";
 import { contentHash, parseConfig, sourceInfo } from "./stage.ts";
 import type { Queryable } from "../db/mod.ts";
-import { currentRecordDates, hasCurrentObjects } from "./reports.ts";
+import { currentDatasetCount, currentRecordDates, hasCurrentObjects } from "./reports.ts";
 
 const log = getLogger(["harvest", "pipeline"]);
 
@@ -67,6 +66,16 @@ export interface GatherOptions {
    * read back, and a scheduler's sweep of unheld objects running beside it leaves them alone.
    */
   claim?: boolean;
+  /**
+   * With `claim`, on a source that has no current object (its first harvest): records without extras
+   * are not written at gather. They are handed to `publish` unsaved, to be written once, in their
+   * final state, with their import (`ClaimedObject.unsaved`), and the gather ends only after `settle`:
+   * until then its job is not gathered, so a process that dies before writing them leaves a job whose
+   * gather is run again, not one short of records.
+   */
+  defer?: boolean;
+  /** Awaited before the gather ends (deletions, then the job marked gathered). */
+  settle?: () => Promise<void>;
   /** Told how many records each batch held, and how many of them were already unchanged. */
   onBatch?(gathered: number, unchanged: number): void;
   signal?: AbortSignal;
@@ -217,6 +226,8 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
   // A source without datasets yet (its first harvest) has nothing a record could be unchanged from.
   const matchable = await hasCurrentObjects(sql, source.id);
   const park = options.park?.(ctx.config) ?? false;
+  const defer = (options.defer ?? false) && (options.claim ?? false) && !matchable && !park && !options.force &&
+    !options.guidFilter;
   // The lease is renewed as pages come, at most once per tenth of it.
   let renewed = performance.now();
   try {
@@ -236,6 +247,7 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
         matchable,
         park,
         claimFor: options.claim ? lease : undefined,
+        defer: defer && oversized.length === 0,
       });
       const fresh = oversized.length ? await failOversized(services, row.id, inserted, oversized, counter) : inserted;
       options.onBatch?.(batch.length, unchanged);
@@ -263,6 +275,15 @@ export async function gatherJob(services: Services, jobId: string, options: Gath
       error instanceof GatherLimitError ? messageOf(error) : `Gather stage failed: ${messageOf(error)}`,
     );
     listing = undefined;
+  }
+  if (options.settle) {
+    // The gather stays leased while it waits: its job is not gathered until its unsaved objects are written.
+    const renewing = setInterval(() => renewGatherLease(sql, jobId, lease).catch(() => {}), lease * 100);
+    try {
+      await options.settle();
+    } finally {
+      clearInterval(renewing);
+    }
   }
   if (listing && ctx.config.delete_missing !== false && !options.guidFilter) {
     const ids = await detectDeletions(services, jobId, source, {
@@ -347,7 +368,7 @@ async function insertObjects(
   services: Services,
   job: { id: string; source: SourceRow },
   batch: GatheredRecord[],
-  options: { force: boolean; matchable: boolean; park: boolean; claimFor?: number },
+  options: { force: boolean; matchable: boolean; park: boolean; claimFor?: number; defer?: boolean },
 ): Promise<{ fresh: string[]; unchanged: number; claimed?: ClaimedObject[] }> {
   const { sql } = services;
   const { id: jobId, source } = job;
@@ -368,6 +389,32 @@ async function insertObjects(
       harvest_job_id: jobId,
       harvest_source_id: source.id,
     });
+  }
+  const extrasOf = new Map(batch.map((r) => [r.guid, r.extras ?? {}]));
+  const claimedOf = (r: GatheredRow): ClaimedObject => ({
+    id: r.id,
+    guid: r.guid,
+    content: r.content,
+    content_hash: r.content_hash,
+    extras: extrasOf.get(r.guid)!,
+    state: CLAIMED_STATE,
+    retry_times: 1,
+    harvest_job_id: jobId,
+    harvest_source_id: source.id,
+    package_id: null,
+    job_status: "Running",
+    source,
+  });
+  // Unsaved: written with their import. A guid repeated in a later page is dropped by that insert.
+  const later = options.defer
+    ? rows.filter((r) => r.content !== null && Object.keys(extrasOf.get(r.guid)!).length === 0)
+    : [];
+  if (later.length === rows.length) {
+    const unsaved = later.map((r) => ({
+      ...claimedOf(r),
+      unsaved: { metadata_modified_date: r.metadata_modified_date },
+    }));
+    return { fresh: unsaved.map((o) => o.id), unchanged: 0, claimed: unsaved };
   }
   return await sql.begin(async (tx) => {
     const ids = await insertGathered(tx, rows, claimFor);
@@ -392,25 +439,8 @@ async function insertObjects(
     // In the same transaction: no one sees them unparked and unqueued.
     if (park) await parkObjects(tx, toQueue);
     if (claimFor === undefined) return { fresh: toQueue, unchanged: done.size };
-    const extrasOf = new Map(batch.map((r) => [r.guid, r.extras ?? {}]));
     const byId = new Map(rows.map((x) => [x.id, x]));
-    const claimed = toQueue.map((id): ClaimedObject => {
-      const r = byId.get(id)!;
-      return {
-        id,
-        guid: r.guid,
-        content: r.content,
-        content_hash: r.content_hash,
-        extras: extrasOf.get(r.guid)!,
-        state: CLAIMED_STATE,
-        retry_times: 1,
-        harvest_job_id: jobId,
-        harvest_source_id: source.id,
-        package_id: null,
-        job_status: "Running",
-        source,
-      };
-    });
+    const claimed = toQueue.map((id) => claimedOf(byId.get(id)!));
     return { fresh: toQueue, unchanged: done.size, claimed };
   });
 }

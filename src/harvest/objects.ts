@@ -10,9 +10,9 @@ import { ValidationError } from "../errors/mod.ts";
 import type { ReportStatus } from "./dicts.ts";
 import { OBJECT_TRANSITIONS, type ObjectTransition, UNFINISHED } from "./states.ts";
 
-export type { ClaimedObject, ObjectRecord } from "./object_types.ts";
+export type { ClaimedObject, GatheredRow, Imported, ObjectRecord } from "./object_types.ts";
 export { DELETED_EXTRA } from "./object_types.ts";
-import { type ClaimedObject, DELETED_EXTRA } from "./object_types.ts";
+import { type ClaimedObject, DELETED_EXTRA, type GatheredRow, type Imported } from "./object_types.ts";
 
 const from = (t: ObjectTransition) => OBJECT_TRANSITIONS[t].from as readonly string[];
 const to = (t: ObjectTransition) => OBJECT_TRANSITIONS[t].to as string;
@@ -54,16 +54,6 @@ export async function saveObjectError(
 }
 
 // --- Gather ---
-
-export interface GatheredRow {
-  id: string;
-  guid: string;
-  content: string | null;
-  content_hash: string | null;
-  metadata_modified_date: Date | null;
-  harvest_job_id: string;
-  harvest_source_id: string;
-}
 
 /**
  * Inserts a batch of gathered objects; a guid the job already has is skipped. Answers the ids written.
@@ -141,14 +131,6 @@ export async function missingFromJob(
         EXCEPT SELECT guid FROM harvest_object WHERE harvest_job_id = ${jobId})`;
 }
 
-/** The number of a source's active harvested datasets. */
-export async function currentDatasetCount(tx: Queryable, sourceId: string): Promise<number> {
-  const [row] = await tx<{ total: number }[]>`
-    SELECT count(*)::int AS total FROM harvest_object c JOIN package p ON p.id = c.package_id
-    WHERE c.harvest_source_id = ${sourceId} AND c.current AND p.state = 'active'`;
-  return row!.total;
-}
-
 /** Objects of this job that withdraw the datasets of records gone from the remote. */
 export async function insertWithdrawals(
   tx: Tx,
@@ -168,11 +150,6 @@ export async function insertWithdrawals(
     tx(rows.map((r) => ({ id: crypto.randomUUID(), harvest_object_id: r.id, key: DELETED_EXTRA, value: "true" })))
   }`;
   return rows.map((r) => r.id);
-}
-
-/** Which of these objects have one of these guids (`run-test GUID`). */
-export async function guidsOf(sql: Queryable, ids: string[]): Promise<{ id: string; guid: string }[]> {
-  return await sql<{ id: string; guid: string }[]>`SELECT id, guid FROM harvest_object WHERE id = ANY(${ids})`;
 }
 
 /** Drops objects gathered outside a `run-test`'s guids: they are not part of that run. */
@@ -293,17 +270,6 @@ export async function completeWithdrawal(tx: Queryable, id: string, status: Repo
     WHERE id = ${id} AND state = ANY(${from("complete")})`;
 }
 
-/** An object's import done: its report status and the dataset it became the current object of. */
-export interface Imported {
-  id: string;
-  status: ReportStatus;
-  link: string | undefined;
-  /** What an update changed in the dataset, field by field. */
-  changes?: unknown[];
-  /** The mapping the import applied (`Harvester.mappingVersion`). */
-  mapping?: string;
-}
-
 /**
  * The final state of imported objects, in one statement, inside the transaction of their imports:
  * `complete` (or `fail` for those reported errored), current and linked to their dataset.
@@ -329,6 +295,43 @@ export async function finishImports(tx: Tx, imported: Imported[]): Promise<Set<s
   }) AS x(id text, status text, link text, changes jsonb, mapping text)
     WHERE o.id = x.id AND o.state = ANY(${from("complete")}) AND o.leased_by = ${PROCESS_ID}
     RETURNING o.id`.then((rows) => new Set(rows.map((r) => r.id as string)));
+}
+
+/**
+ * Objects of a source's first harvest written once, in their final state, by the transaction of their
+ * imports (`ClaimedObject.unsaved`): what the gather's insert, the claim and `finishImports` write.
+ * A guid the job already has is skipped; answers the ids written.
+ */
+export async function insertFinished(tx: Tx, done: { obj: ClaimedObject; imported: Imported }[]): Promise<Set<string>> {
+  const params: unknown[] = [];
+  const rows = done.map(({ obj, imported: i }) => {
+    const n = params.push(
+      obj.id,
+      obj.guid,
+      obj.content,
+      obj.content_hash,
+      obj.unsaved?.metadata_modified_date ?? null,
+      obj.harvest_job_id,
+      obj.harvest_source_id,
+      i.status === "errored" ? to("fail") : to("complete"),
+      i.status,
+      i.changes?.length ? JSON.stringify(i.changes) : null,
+      i.mapping ?? null,
+      i.link ?? null,
+    ) - 12;
+    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}::timestamptz, $${n + 6}, $${n + 7}, $${n + 8},
+      $${n + 9}, $${n + 10}::jsonb, $${n + 11}, $${n + 12}::text IS NOT NULL, $${
+      n + 12
+    }::text, 1, now(), now(), now(), now())`;
+  });
+  const written = await tx.unsafe<{ id: string }[]>(
+    `INSERT INTO harvest_object (id, guid, content, content_hash, metadata_modified_date, harvest_job_id,
+      harvest_source_id, state, report_status, changes, mapping, current, package_id, retry_times, fetch_started,
+      fetch_finished, import_started, import_finished)
+    VALUES ${rows.join(", ")} ON CONFLICT (harvest_job_id, guid) DO NOTHING RETURNING id`,
+    params as never[],
+  );
+  return new Set(written.map((r) => r.id));
 }
 
 /** Makes an object the current one of a dataset (a forced re-import keeps state and report status). */
@@ -375,14 +378,6 @@ export async function unparkObjects(sql: Queryable, jobId: string, n: number): P
       ORDER BY gathered, id LIMIT ${n} FOR UPDATE SKIP LOCKED)
     RETURNING id`;
   return rows.map((r) => r.id);
-}
-
-/** A job's objects queued or in work: unfinished and not parked. */
-export async function inFlightOf(sql: Queryable, jobId: string): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM harvest_object WHERE harvest_job_id = ${jobId}
-      AND state = ANY(${UNFINISHED as string[]}) AND queued_at IS NOT NULL`;
-  return row!.n;
 }
 
 // --- The catalog's links ---

@@ -20,7 +20,6 @@ import {
   DELETED_EXTRA,
   failObject,
   fallbackStatus,
-  finishImports,
   type Imported,
   makeCurrent,
   readForImport,
@@ -28,6 +27,7 @@ import {
   saveObjectError,
 } from "./objects.ts";
 import { contentHash, parseConfig, sourceInfo } from "./stage.ts";
+import { LeaseLost, Repeated, writeFinalStates, writeUnsaved } from "./final_states.ts";
 import { analyzeHarvestTables } from "../db/maintenance.ts";
 
 const log = getLogger(["harvest", "pipeline"]);
@@ -143,15 +143,18 @@ async function importLot(services: Services, ready: Ready[], outcomes: Map<strin
           ready.map((r) => ({ sourceId: r.obj.harvest_source_id, guid: r.obj.guid })),
         );
         const lot = new LotWrites(tx);
-        const results: [string, ImportResult][] = [];
+        const results: [Ready, ImportResult][] = [];
         for (const r of ready) {
-          results.push([r.obj.id, await importInTransaction(services, tx, r.base, r.harvester, r.hash, links, lot)]);
+          const unsaved = r.obj.unsaved !== undefined;
+          results.push([r, await importInTransaction(services, tx, r.base, r.harvester, r.hash, links, lot, unsaved)]);
         }
         // The lot's creates, in one statement; only then is every dataset's id known.
         await lot.flush();
-        const out = results.map(([id, result]) => importedOf(id, result));
-        const finished = await finishImports(tx, out);
-        if (finished.size < out.length) throw new LeaseLost(out.map((o) => o.id).filter((id) => !finished.has(id)));
+        const out = results.map(([r, result]) => importedOf(r.obj.id, result));
+        await writeFinalStates(
+          tx,
+          results.map(([r, result], i) => ({ obj: r.obj, imported: out[i]!, errors: result.errors })),
+        );
         return out;
       })
     );
@@ -159,9 +162,10 @@ async function importLot(services: Services, ready: Ready[], outcomes: Map<strin
     services.metrics.importLots.inc({ written: "together" });
   } catch (error) {
     if (isConnectionError(error)) throw error;
-    if (error instanceof LeaseLost) {
-      // Rolled back: the rest of the lot is imported again without the objects another process now holds.
-      handedOn(error.ids);
+    if (error instanceof LeaseLost || error instanceof Repeated) {
+      // Rolled back: the rest of the lot is imported again without the objects another process now holds,
+      // or whose record the job already has.
+      if (error instanceof LeaseLost) handedOn(error.ids);
       return await importLot(services, ready.filter((r) => !error.ids.includes(r.obj.id)), outcomes);
     }
     // Some import of the lot failed and rolled the lot back: each half on its own now.
@@ -219,6 +223,7 @@ async function prepareObject(
   const source = obj.source;
   const harvester = options.harvester ?? services.harvesters.get(source.type);
   if (!harvester) {
+    if (!await writeUnsaved(services, obj)) return "skipped";
     await saveObjectError(sql, obj.id, `System error - No harvester could be found for source type ${source.type}`);
     await failObject(sql, obj.id);
     return "errored";
@@ -231,7 +236,9 @@ async function prepareObject(
   let newContent: string | undefined;
   const fetchCtx: FetchContext = {
     ...base,
-    saveObjectError: (message, stage = "Fetch", line) => saveObjectError(sql, obj.id, message, stage, line),
+    saveObjectError: async (message, stage = "Fetch", line) => {
+      if (await writeUnsaved(services, obj)) await saveObjectError(sql, obj.id, message, stage, line);
+    },
     setContent: (content) => {
       newContent = content;
       objectInfo.content = content;
@@ -242,13 +249,15 @@ async function prepareObject(
     fetched = await harvester.fetch(fetchCtx);
   } catch (error) {
     if (isConnectionError(error)) throw error;
-    await saveObjectError(sql, obj.id, messageOf(error), "Fetch");
+    if (await writeUnsaved(services, obj)) await saveObjectError(sql, obj.id, messageOf(error), "Fetch");
     fetched = false;
   }
   const hash = newContent !== undefined ? await contentHash(source.config, newContent) : obj.content_hash;
   const importing = fetched === true;
-  // When fetch changed nothing (content stored at gather), the import's final update records the fetch.
+  // When fetch changed nothing (content stored at gather), the import's final update records the fetch;
+  // anything else is recorded on the object's row, written first if it was not yet.
   if (!importing || newContent !== undefined) {
+    if (!await writeUnsaved(services, obj)) return "skipped";
     await recordFetch(sql, obj.id, { content: newContent, hash, importing });
   }
   if (fetched === "unchanged") {
@@ -268,38 +277,38 @@ async function importAlone(services: Services, r: Ready): Promise<ObjectOutcome>
   try {
     return await retryOnConflict(() =>
       sql.begin(async (tx) => {
-        const imported = importedOf(r.obj.id, await importInTransaction(services, tx, r.base, r.harvester, r.hash));
-        if ((await finishImports(tx, [imported])).size === 0) throw new LeaseLost([r.obj.id]);
-        return imported.status;
+        const unsaved = r.obj.unsaved !== undefined;
+        const result = await importInTransaction(
+          services,
+          tx,
+          r.base,
+          r.harvester,
+          r.hash,
+          undefined,
+          undefined,
+          unsaved,
+        );
+        await writeFinalStates(tx, [{ obj: r.obj, imported: importedOf(r.obj.id, result), errors: result.errors }]);
+        return importedOf(r.obj.id, result).status;
       })
     );
   } catch (error) {
     // The database went away: leave the object to be delivered again.
     if (isConnectionError(error)) throw error;
-    if (error instanceof LeaseLost) {
-      handedOn(error.ids);
+    if (error instanceof LeaseLost || error instanceof Repeated) {
+      if (error instanceof LeaseLost) handedOn(error.ids);
       return "skipped";
     }
     // The import failed: whatever it wrote is rolled back; its errors are recorded on their own.
     const errors = error instanceof ImportFailed
       ? error.errors
       : [[`Import failed: ${messageOf(error)}`, "Import", undefined] as const];
-    await sql.begin(async (tx) => {
+    return await sql.begin(async (tx) => {
+      if (!await writeUnsaved(services, r.obj, tx)) return "skipped";
       for (const [message, stage, line] of errors) await saveObjectError(tx, r.obj.id, message, stage, line);
       await failObject(tx, r.obj.id, { importFinished: true });
+      return "errored";
     });
-    return "errored";
-  }
-}
-
-/**
- * The lease of some objects was handed to another process while this one was cut off from the
- * database for longer than `dead_after`: their imports are rolled back and left to the new holder,
- * so a healed partition never imports a record twice.
- */
-class LeaseLost extends Error {
-  constructor(readonly ids: string[]) {
-    super(`${ids.length} object(s) now held by another process`);
   }
 }
 
@@ -347,6 +356,8 @@ interface ImportResult {
   status: ReportStatus;
   catalog?: TxImportCatalog;
   mapping?: string;
+  /** The import's errors, for an unsaved object: recorded once it is written. */
+  errors?: [string, string, number | undefined][];
 }
 
 /** An import's final state for `finishImports`: read once the lot's creates are written. */
@@ -363,6 +374,8 @@ async function importInTransaction(
   hash: string | null,
   links?: LotLinks,
   lot?: LotWrites,
+  /** The object is not in the table yet: its errors come back with the result. */
+  unsaved = false,
 ): Promise<ImportResult> {
   const errors: [string, string, number | undefined][] = [];
   const importBase = {
@@ -388,13 +401,17 @@ async function importInTransaction(
     if (isConnectionError(error)) throw error;
     throw new ImportFailed([...errors, [describeImportError(error, base.object.guid), "Import", undefined]]);
   }
-  for (const [message, stage, line] of errors) await saveObjectError(tx, base.object.id, message, stage, line);
-  if (result === "unchanged") return { status: "not modified" };
-  if (result !== true) return { status: "errored" };
+  if (!unsaved) {
+    for (const [message, stage, line] of errors) await saveObjectError(tx, base.object.id, message, stage, line);
+  }
+  const later = unsaved && errors.length ? { errors } : {};
+  if (result === "unchanged") return { status: "not modified", ...later };
+  if (result !== true) return { status: "errored", ...later };
   return {
     status: catalog.outcome ?? await fallbackStatus(tx, base.object.id),
     catalog,
     mapping: harvester.mappingVersion?.(base.source.config),
+    ...later,
   };
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Queryable } from "../db/mod.ts";
+import { UNFINISHED } from "./states.ts";
 import type { JobRow } from "./jobs.ts";
 import type { ObjectRecord } from "./object_types.ts";
 
@@ -217,4 +218,25 @@ export async function objectExtras(sql: Queryable, objectId: string): Promise<Re
   const rows = await sql<{ key: string; value: string }[]>`
     SELECT key, value FROM harvest_object_extra WHERE harvest_object_id = ${objectId} ORDER BY key`;
   return Object.fromEntries(rows.map((e) => [e.key, e.value]));
+}
+
+/** The number of a source's active harvested datasets. */
+export async function currentDatasetCount(tx: Queryable, sourceId: string): Promise<number> {
+  const [row] = await tx<{ total: number }[]>`
+    SELECT count(*)::int AS total FROM harvest_object c JOIN package p ON p.id = c.package_id
+    WHERE c.harvest_source_id = ${sourceId} AND c.current AND p.state = 'active'`;
+  return row!.total;
+}
+
+/** Which of these objects have one of these guids (`run-test GUID`). */
+export async function guidsOf(sql: Queryable, ids: string[]): Promise<{ id: string; guid: string }[]> {
+  return await sql<{ id: string; guid: string }[]>`SELECT id, guid FROM harvest_object WHERE id = ANY(${ids})`;
+}
+
+/** A job's objects queued or in work: unfinished and not parked. */
+export async function inFlightOf(sql: Queryable, jobId: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM harvest_object WHERE harvest_job_id = ${jobId}
+      AND state = ANY(${UNFINISHED as string[]}) AND queued_at IS NOT NULL`;
+  return row!.n;
 }

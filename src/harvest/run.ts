@@ -5,7 +5,8 @@ import { gatherErrorMessages, objectErrorCount } from "./reports.ts";
 import { completeJob, createJob, runInProcess } from "./lifecycle.ts";
 import { gatherJob } from "./gather.ts";
 import { type ObjectOutcome, processObjects } from "./process.ts";
-import { type ClaimedObject, dropObjects, guidsOf } from "./objects.ts";
+import { type ClaimedObject, dropObjects } from "./objects.ts";
+import { guidsOf } from "./reports.ts";
 
 /** Objects imported per transaction by `run-test`. */
 const BATCH = 100;
@@ -72,6 +73,15 @@ export async function runJobInProcess(
   // Gathered objects come claimed by this process (GatherOptions.claim); withdrawals as ids.
   const queue: { id: string; claimed?: ClaimedObject }[] = [];
   let gatherDone = false;
+  // Lots being imported, and who waits for the queue to drain (the gather, before it ends: `settle`).
+  let busy = 0;
+  let failure: { error: unknown } | undefined;
+  let drained: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  const checkDrained = () => {
+    if (!failure && (queue.length > 0 || busy > 0)) return;
+    for (const d of drained) failure ? d.reject(failure.error) : d.resolve();
+    drained = [];
+  };
   let wake: (() => void) | undefined;
   const notify = () => {
     wake?.();
@@ -89,6 +99,7 @@ export async function runJobInProcess(
       const lot = queue.splice(0, BATCH);
       const ids = lot.map((q) => q.id);
       if (ids.length === 0) {
+        checkDrained();
         if (gatherDone) return;
         await new Promise<void>((resolve) => {
           const previous = wake;
@@ -99,13 +110,23 @@ export async function runJobInProcess(
         });
         continue;
       }
-      const outcomes = await processObjects(services, ids, {
-        forceImport: options.guid !== undefined,
-        signal: options.signal,
-        harvester: options.harvester,
-        claimed: lot.flatMap((q) => q.claimed ? [q.claimed] : []),
-      });
-      for (const id of ids) record(outcomes.get(id) ?? "skipped");
+      busy++;
+      try {
+        const outcomes = await processObjects(services, ids, {
+          forceImport: options.guid !== undefined,
+          signal: options.signal,
+          harvester: options.harvester,
+          claimed: lot.flatMap((q) => q.claimed ? [q.claimed] : []),
+        });
+        for (const id of ids) record(outcomes.get(id) ?? "skipped");
+      } catch (error) {
+        // The gather must not end as if its unsaved objects were written.
+        failure ??= { error };
+        throw error;
+      } finally {
+        busy--;
+        checkDrained();
+      }
     }
   };
   const workers = Array.from({ length: options.concurrency ?? 4 }, worker);
@@ -116,6 +137,13 @@ export async function runJobInProcess(
     guidFilter: options.guid !== undefined,
     harvester: options.harvester,
     claim: true,
+    // A source's first harvest: each object is written once, with its import; the gather waits for them.
+    defer: true,
+    settle: () => {
+      const done = new Promise<void>((resolve, reject) => drained.push({ resolve, reject }));
+      checkDrained();
+      return done;
+    },
     onBatch: (gathered, unchanged) => {
       progress.gathered += gathered;
       progress.counts["not modified"] += unchanged;

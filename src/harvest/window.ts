@@ -10,7 +10,8 @@
 import { getLogger } from "@logtape/logtape";
 import type { Services } from "../services_type.ts";
 import type { Queryable } from "../db/mod.ts";
-import { inFlightOf, unparkObjects } from "./objects.ts";
+import { unparkObjects } from "./objects.ts";
+import { inFlightOf } from "./reports.ts";
 
 const log = getLogger(["harvest", "window"]);
 
