@@ -1,6 +1,6 @@
 import { extentOf } from "./extent.ts";
 import { z } from "zod";
-import type { Queryable } from "../db/mod.ts";
+import { jsonRows, type Queryable } from "../db/mod.ts";
 
 const text = z.union([z.string(), z.number(), z.boolean()]).nullish().transform((v) => v == null ? null : String(v));
 const jsonValue = z.unknown().transform((v) => typeof v === "string" ? v : JSON.stringify(v) ?? "");
@@ -161,9 +161,6 @@ function rowsOf(writes: PackageWrite[]) {
 
 type Rows = ReturnType<typeof rowsOf>;
 
-/** Rows as a `json` parameter (postgres.js's `json()` sends `jsonb`), for `json_to_recordset`. */
-const asJson = (tx: Queryable, rows: unknown[]) => tx.typed(rows as never, 114);
-
 /**
  * The statement that writes a lot of datasets with their children: `p` (the datasets written, as
  * `conflict` decides) first, then each child table in one INSERT joined to `p`, so a dataset skipped
@@ -182,7 +179,7 @@ function writeStatement(tx: Queryable, rows: Rows, conflict: "skip" | "update") 
       setweight(to_tsvector('english', x.title || ' ' || x.name), 'A') ||
       setweight(to_tsvector('english', x.tag_text), 'B') ||
       setweight(to_tsvector('english', coalesce(x.notes, '')), 'C'), x.extent::box
-    FROM json_to_recordset(${asJson(tx, rows.packages)}) AS x(id text, name text, title text, notes text,
+    FROM json_to_recordset(${jsonRows(tx, rows.packages)}) AS x(id text, name text, title text, notes text,
       url text, version text, author text, author_email text, maintainer text, maintainer_email text,
       license_id text, owner_org text, private boolean, state text, type text, tag_text text, extent text)`;
   const onConflict = conflict === "skip" ? tx`ON CONFLICT DO NOTHING` : tx`ON CONFLICT (id) DO UPDATE SET
@@ -196,15 +193,15 @@ function writeStatement(tx: Queryable, rows: Rows, conflict: "skip" | "update") 
     WITH p AS (INSERT INTO package ${columns} ${values} ${onConflict} RETURNING id),
     e AS (
       INSERT INTO package_extra (package_id, key, value)
-      SELECT x.package_id, x.key, x.value FROM json_to_recordset(${asJson(tx, rows.extras)})
+      SELECT x.package_id, x.key, x.value FROM json_to_recordset(${jsonRows(tx, rows.extras)})
         AS x(package_id text, key text, value text) JOIN p ON p.id = x.package_id),
     t AS (
       INSERT INTO package_tag (package_id, name, vocabulary_id)
-      SELECT x.package_id, x.name, x.vocabulary_id FROM json_to_recordset(${asJson(tx, rows.tags)})
+      SELECT x.package_id, x.name, x.vocabulary_id FROM json_to_recordset(${jsonRows(tx, rows.tags)})
         AS x(package_id text, name text, vocabulary_id text) JOIN p ON p.id = x.package_id),
     g AS (
       INSERT INTO package_group (package_id, group_id)
-      SELECT x.package_id, x.group_id FROM json_to_recordset(${asJson(tx, rows.groups)})
+      SELECT x.package_id, x.group_id FROM json_to_recordset(${jsonRows(tx, rows.groups)})
         AS x(package_id text, group_id text) JOIN p ON p.id = x.package_id),
     r AS (
       INSERT INTO resource (id, package_id, position, url, name, description, format, mimetype, size, hash,
@@ -213,7 +210,7 @@ function writeStatement(tx: Queryable, rows: Rows, conflict: "skip" | "update") 
           THEN gen_random_uuid()::text ELSE x.id END,
         p.id, x.position, x.url, x.name, x.description, x.format, x.mimetype, x.size, x.hash,
         x.created::timestamptz, x.last_modified::timestamptz, coalesce(x.extras, '{}')
-      FROM json_to_recordset(${asJson(tx, rows.resources)}) AS x(id text, package_id text, position int, url text,
+      FROM json_to_recordset(${jsonRows(tx, rows.resources)}) AS x(id text, package_id text, position int, url text,
         name text, description text, format text, mimetype text, size bigint, hash text, created text,
         last_modified text, extras jsonb) JOIN p ON p.id = x.package_id)
     SELECT id FROM p`;

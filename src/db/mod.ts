@@ -12,6 +12,7 @@ import { UnavailableError } from "../errors/mod.ts";
 export { migrate, pendingMigrations } from "./migrate.ts";
 
 export type { Queryable, Sql, Tx } from "./sql.ts";
+export { jsonRows } from "./sql.ts";
 import type { Sql } from "./sql.ts";
 
 /** An open database, whichever kind. */

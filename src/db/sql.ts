@@ -5,3 +5,9 @@ import type postgres from "postgres";
 export type Sql = postgres.Sql<{}>;
 export type Tx = postgres.TransactionSql;
 export type Queryable = Sql | Tx;
+
+/**
+ * Rows as one `json` parameter, for `json_to_recordset` (postgres.js's `json()` sends `jsonb`, which
+ * PostgreSQL builds before the rows are read: a third slower for a lot's rows).
+ */
+export const jsonRows = (sql: Queryable, rows: unknown[]) => sql.typed(rows as never, 114);

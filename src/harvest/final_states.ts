@@ -16,11 +16,14 @@ import {
   saveObjectError,
 } from "./objects.ts";
 
+/** Errors an import recorded for its object: message, stage and line. */
+export type ObjectErrors = [string, string, number | undefined][];
+
 /** An import done: the object, its final state, and (for an unsaved object) the errors to record once it is written. */
 export interface Done {
   obj: ClaimedObject;
   imported: Imported;
-  errors?: [string, string, number | undefined][];
+  errors?: ObjectErrors;
 }
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 import { PROCESS_ID } from "../db/consumers.ts";
-import type { Queryable, Sql, Tx } from "../db/mod.ts";
+import { jsonRows, type Queryable, type Sql, type Tx } from "../db/mod.ts";
 import { ValidationError } from "../errors/mod.ts";
 import type { ReportStatus } from "./dicts.ts";
 import { OBJECT_TRANSITIONS, type ObjectTransition, UNFINISHED } from "./states.ts";
@@ -290,9 +290,7 @@ export async function finishImports(tx: Tx, imported: Imported[]): Promise<Set<s
       import_finished = now(), fetch_finished = coalesce(o.fetch_finished, now()),
       import_started = coalesce(o.import_started, now()), current = (x.link IS NOT NULL) OR o.current,
       package_id = coalesce(x.link, o.package_id)
-    FROM json_to_recordset(${
-    tx.typed(rows as never, 114)
-  }) AS x(id text, status text, link text, changes jsonb, mapping text)
+    FROM json_to_recordset(${jsonRows(tx, rows)}) AS x(id text, status text, link text, changes jsonb, mapping text)
     WHERE o.id = x.id AND o.state = ANY(${from("complete")}) AND o.leased_by = ${PROCESS_ID}
     RETURNING o.id`.then((rows) => new Set(rows.map((r) => r.id as string)));
 }

@@ -27,7 +27,7 @@ import {
   saveObjectError,
 } from "./objects.ts";
 import { contentHash, parseConfig, sourceInfo } from "./stage.ts";
-import { LeaseLost, Repeated, writeFinalStates, writeUnsaved } from "./final_states.ts";
+import { LeaseLost, type ObjectErrors, Repeated, writeFinalStates, writeUnsaved } from "./final_states.ts";
 import { analyzeHarvestTables } from "../db/maintenance.ts";
 
 const log = getLogger(["harvest", "pipeline"]);
@@ -357,7 +357,7 @@ interface ImportResult {
   catalog?: TxImportCatalog;
   mapping?: string;
   /** The import's errors, for an unsaved object: recorded once it is written. */
-  errors?: [string, string, number | undefined][];
+  errors?: ObjectErrors;
 }
 
 /** An import's final state for `finishImports`: read once the lot's creates are written. */
@@ -377,7 +377,7 @@ async function importInTransaction(
   /** The object is not in the table yet: its errors come back with the result. */
   unsaved = false,
 ): Promise<ImportResult> {
-  const errors: [string, string, number | undefined][] = [];
+  const errors: ObjectErrors = [];
   const importBase = {
     ...base,
     settings: {
