@@ -328,6 +328,7 @@ export async function insertFinished(tx: Tx, done: { obj: ClaimedObject; importe
       fetch_finished, import_started, import_finished)
     VALUES ${rows.join(", ")} ON CONFLICT (harvest_job_id, guid) DO NOTHING RETURNING id`,
     params as never[],
+    { prepare: true },
   );
   return new Set(written.map((r) => r.id));
 }
