@@ -62,6 +62,16 @@ Deno.test("package_create/update/patch/delete, organization_*, group_* and tag_l
     "name" in bad.body.error && "owner_org" in bad.body.error && "groups" in bad.body.error,
     JSON.stringify(bad.body.error),
   );
+  const malformed = await call(
+    "package_create",
+    { name: "odd", title: { x: 1 }, resources: [{ size: "big" }] },
+    edToken,
+  );
+  assertEquals([malformed.status, malformed.body.error["title"], malformed.body.error["resources.0.size"]], [
+    409,
+    ["expected a string, a number or a boolean"],
+    ["expected a number of bytes"],
+  ]);
 
   const patched = await call("package_patch", { id: "bus-stops", title: "Bus stops (2026)" }, edToken);
   assertEquals(patched.body.result.title, "Bus stops (2026)");

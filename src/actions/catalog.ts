@@ -7,8 +7,9 @@ import {
   NAME_PATTERN,
   nameTaken,
   packageIdTaken,
-  packageInputSchema,
+  PackageInputError,
   type PackageParsed,
+  readPackageInput,
   readPackages,
   searchPackages,
   showPackage,
@@ -18,7 +19,7 @@ import {
 import { findGroup, groupDict, listGroups } from "../catalog/groups.ts";
 import { AuthorizationError, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { capacityIn, memberOrgIds } from "../auth/users.ts";
-import { type ActionContext, defineAction, toValidationError, zBool, zId, zInt } from "./registry.ts";
+import { type ActionContext, defineAction, zBool, zId, zInt } from "./registry.ts";
 import { orgByIdOrName } from "./users.ts";
 
 async function viewer(ctx: ActionContext) {
@@ -174,9 +175,14 @@ async function resolvePackageRefs(ctx: ActionContext, pkg: PackageParsed) {
 }
 
 function parsePackage(input: unknown): PackageParsed {
-  const parsed = packageInputSchema.safeParse(input);
-  if (!parsed.success) throw toValidationError(parsed.error);
-  return parsed.data;
+  try {
+    return readPackageInput(input);
+  } catch (error) {
+    if (!(error instanceof PackageInputError)) throw error;
+    const fields: Record<string, string[]> = {};
+    for (const [field, problem] of error.issues) (fields[field || "input"] ??= []).push(problem);
+    throw new ValidationError(fields);
+  }
 }
 
 async function savePackage(

@@ -17,14 +17,15 @@ export {
   markPackagesDeleted,
   nameTaken,
   packageIdTaken,
-  packageInputSchema,
   purgePackages,
   readPackages,
   tagNames,
   writePackage,
 } from "./package.ts";
 export type { PackageRef } from "./package.ts";
-export type { PackageInput, PackageParsed, PackageWrite } from "./package.ts";
+export type { PackageWrite } from "./package.ts";
+export { PackageInputError, readPackageInput } from "./package_input.ts";
+export type { PackageInput, PackageParsed } from "./package_input.ts";
 export { ensureNameIsUnique, mungeTag, mungeTitleToName, NAME_PATTERN } from "./names.ts";
 
 /** Who is reading: decides which private datasets are visible. */

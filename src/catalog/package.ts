@@ -1,26 +1,6 @@
 import { extentOf } from "./extent.ts";
-import { z } from "zod";
+import type { PackageParsed, ResourceParsed } from "./package_input.ts";
 import { jsonRows, type Queryable } from "../db/mod.ts";
-
-const text = z.union([z.string(), z.number(), z.boolean()]).nullish().transform((v) => v == null ? null : String(v));
-const jsonValue = z.unknown().transform((v) => typeof v === "string" ? v : JSON.stringify(v) ?? "");
-
-// Unions try their options in order and a failed option costs an issue object: CKAN's own shapes
-// (objects) first, since the schema runs for every dataset a harvest imports.
-const tagSchema = z.union([
-  z.looseObject({ name: z.string(), vocabulary_id: z.string().nullish() }),
-  z.string(),
-]).transform((t) =>
-  typeof t === "string" ? { name: t, vocabulary_id: null } : {
-    name: t.name,
-    vocabulary_id: t.vocabulary_id ?? null,
-  }
-);
-
-const groupRefSchema = z.union([
-  z.looseObject({ id: z.string().nullish(), name: z.string().nullish() }),
-  z.string().transform((s) => ({ id: undefined, name: s })),
-]);
 
 const RESOURCE_COLUMNS = [
   "id",
@@ -37,49 +17,6 @@ const RESOURCE_COLUMNS = [
   "last_modified",
 ] as const;
 
-const resourceSchema = z.looseObject({
-  id: z.string().min(1).nullish(),
-  url: text,
-  name: text,
-  description: text,
-  format: text,
-  mimetype: text,
-  size: z.union([z.number(), z.string().regex(/^\d+$/)]).nullish().transform((v) => v == null ? null : Number(v)),
-  hash: text,
-  created: text,
-  last_modified: text,
-});
-
-/** A dataset as harvesters and the package actions hand it in: CKAN's package dict, leniently read. */
-export const packageInputSchema = z.looseObject({
-  id: z.string().min(1).nullish(),
-  name: z.string().nullish(),
-  title: text,
-  notes: text,
-  url: text,
-  version: text,
-  author: text,
-  author_email: text,
-  maintainer: text,
-  maintainer_email: text,
-  license_id: text,
-  owner_org: z.string().nullish(),
-  private: z.union([z.boolean(), z.enum(["true", "false", "True", "False"])]).nullish()
-    .transform((v) => v === true || v === "true" || v === "True"),
-  state: z.enum(["active", "deleted", "draft"]).nullish(),
-  type: z.string().nullish(),
-  tags: z.array(tagSchema).nullish(),
-  groups: z.array(groupRefSchema).nullish(),
-  extras: z.union([
-    z.array(z.object({ key: z.string().min(1), value: jsonValue })),
-    z.record(z.string(), jsonValue).transform((r) => Object.entries(r).map(([key, value]) => ({ key, value }))),
-  ]).nullish(),
-  resources: z.array(resourceSchema).nullish(),
-});
-
-export type PackageInput = z.input<typeof packageInputSchema>;
-export type PackageParsed = z.output<typeof packageInputSchema>;
-
 /** The row values a dataset write needs, after the import decided id, name, owner and groups. */
 export interface PackageWrite {
   id: string;
@@ -91,7 +28,7 @@ export interface PackageWrite {
   create: boolean;
 }
 
-function resourceRow(r: z.output<typeof resourceSchema>, packageId: string, position: number, id: string) {
+function resourceRow(r: ResourceParsed, packageId: string, position: number, id: string) {
   const extras: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(r)) {
     if (!(RESOURCE_COLUMNS as readonly string[]).includes(k) && !["url_type", "revision_id"].includes(k)) {

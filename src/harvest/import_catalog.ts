@@ -8,8 +8,10 @@ import {
   mungeTitleToName,
   packageIdTaken,
   type PackageInput,
-  packageInputSchema,
+  PackageInputError,
+  type PackageParsed,
   type PackageWrite,
+  readPackageInput,
   readPackages,
   writePackage,
 } from "../catalog/mod.ts";
@@ -175,15 +177,17 @@ export class TxImportCatalog implements ImportCatalog {
   }
 
   async createOrUpdateDataset(input: PackageInput): Promise<true | "unchanged"> {
-    const parsed = packageInputSchema.safeParse(input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.join(".") || "package";
+    let pkg: PackageParsed;
+    try {
+      pkg = readPackageInput(input);
+    } catch (error) {
+      if (!(error instanceof PackageInputError)) throw error;
+      const [[path, problem]] = error.issues as [[string, string]];
+      const field = path || "package";
       throw new ValidationError({
-        [field]: [`Invalid package with GUID ${this.ctx.object.guid}: ${field}: ${issue.message}`],
+        [field]: [`Invalid package with GUID ${this.ctx.object.guid}: ${field}: ${problem}`],
       });
     }
-    const pkg = parsed.data;
     pkg.extras = (pkg.extras ?? []).filter((e) => !HARVEST_FIELDS.has(e.key));
     const { object } = this.ctx;
     const tx = this.tx;
