@@ -12,8 +12,13 @@ function padOrCut(name: string): string {
   return name.slice(0, MAX);
 }
 
+/** A name munging leaves as it is: lowercase ASCII, digits, `_` and single inner `-`, short enough not to be cut. */
+const CLEAN_NAME = /^[a-z0-9_](?:[a-z0-9_]|-(?=[a-z0-9_]))+$/;
+
 /** CKAN's munge_title_to_name: a URL-safe dataset name from a title. */
 export function mungeTitleToName(title: string): string {
+  // Most harvested records already carry a clean name: skip the Unicode folding.
+  if (title.length <= MAX - 5 && CLEAN_NAME.test(title)) return title;
   let name = asciiFold(title).replace(/[ .:/]/g, "-").toLowerCase().replace(/[^a-z0-9_-]/g, "")
     .replace(/-+/g, "-").replace(/^-+|-+$/g, "");
   if (name.length > MAX - 5) {

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { assertEquals, assertMatch } from "../../tests/assert.ts";
 import { testServices } from "../../tests/helpers.ts";
 import { ensureNameIsUnique, mungeTag, mungeTitleToName } from "./names.ts";
@@ -9,6 +10,17 @@ Deno.test("mungeTitleToName() and mungeTag() clean names and tags as CKAN does",
   assertEquals(mungeTitleToName(`${"long title ".repeat(12)}2014-15`).endsWith("-2014-15"), true);
   assertEquals(mungeTag("some spaces  here"), "some-spaces--here");
   assertEquals(mungeTag("random:other%characters&_.here"), "randomothercharactershere");
+});
+
+Deno.test("mungeTitleToName() leaves a clean name as the full munging would make it", () => {
+  // A trailing space sends the same name through the folding, which ends by trimming the dash it became.
+  const part = fc.string({ unit: fc.constantFrom("a", "z", "0", "_"), minLength: 1, maxLength: 14 });
+  const clean = fc.array(part, { minLength: 1, maxLength: 10 }).map((parts) => parts.join("-"));
+  const any = fc.string({ unit: fc.constantFrom("a", "z", "0", "_", "-"), maxLength: 120 });
+  fc.assert(
+    fc.property(fc.oneof(clean, any), (s) => assertEquals(mungeTitleToName(s), mungeTitleToName(`${s} `))),
+    { numRuns: 5000 },
+  );
 });
 
 Deno.test("ensureNameIsUnique() follows the original's test-backed examples", async () => {

@@ -2,7 +2,8 @@ import { extentOf } from "./extent.ts";
 import type { PackageParsed, ResourceParsed } from "./package_input.ts";
 import { jsonRows, type Queryable } from "../db/mod.ts";
 
-const RESOURCE_COLUMNS = [
+/** A resource's keys that have columns, and those dropped; any other key is kept in its `extras`. */
+const NOT_RESOURCE_EXTRAS = new Set([
   "id",
   "package_id",
   "position",
@@ -15,7 +16,9 @@ const RESOURCE_COLUMNS = [
   "hash",
   "created",
   "last_modified",
-] as const;
+  "url_type",
+  "revision_id",
+]);
 
 /** The row values a dataset write needs, after the import decided id, name, owner and groups. */
 export interface PackageWrite {
@@ -30,11 +33,7 @@ export interface PackageWrite {
 
 function resourceRow(r: ResourceParsed, packageId: string, position: number, id: string) {
   const extras: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r)) {
-    if (!(RESOURCE_COLUMNS as readonly string[]).includes(k) && !["url_type", "revision_id"].includes(k)) {
-      extras[k] = v;
-    }
-  }
+  for (const k in r) if (!NOT_RESOURCE_EXTRAS.has(k)) extras[k] = r[k];
   const ts = (v: string | null) => v && !Number.isNaN(Date.parse(v.endsWith("Z") ? v : `${v}Z`)) ? v : null;
   return {
     id,

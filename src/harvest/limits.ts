@@ -34,16 +34,23 @@ export class GatherLimitError extends Error {
   override name = "GatherLimitError";
 }
 
-/** 52 bits of FNV-1a over a page's guids: enough to tell pages apart, small enough to keep one per page. */
+/**
+ * 52 bits of hash over a page's guids (two 32-bit multiply-xor lanes, FNV-1a's and MurmurHash's
+ * multipliers): enough to tell pages apart, small enough to keep one per page.
+ */
 function pageKey(batch: GatheredRecord[]): number {
-  let h = 0xcbf29ce484222325n;
-  const prime = 0x100000001b3n;
-  const mask = (1n << 52n) - 1n;
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  const mix = (c: number) => {
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  };
   for (const r of batch) {
-    const s = `${r.unchanged ? "u" : "c"}${r.guid}\u0000`;
-    for (let i = 0; i < s.length; i++) h = ((h ^ BigInt(s.charCodeAt(i))) * prime) & mask;
+    mix(r.unchanged ? 0x75 : 0x63);
+    for (let i = 0; i < r.guid.length; i++) mix(r.guid.charCodeAt(i));
+    mix(0);
   }
-  return Number(h);
+  return (a >>> 0) + (b >>> 12) * 0x1_0000_0000;
 }
 
 /** Counts one job's gather against its limits. */
