@@ -1,24 +1,9 @@
 import { extentOf } from "./extent.ts";
-import type { PackageParsed, ResourceParsed } from "./package_input.ts";
+import { type PackageParsed, RESOURCE_FIELDS, type ResourceParsed } from "./package_input.ts";
 import { jsonRows, type Queryable } from "../db/mod.ts";
 
-/** A resource's keys that have columns, and those dropped; any other key is kept in its `extras`. */
-const NOT_RESOURCE_EXTRAS = new Set([
-  "id",
-  "package_id",
-  "position",
-  "url",
-  "name",
-  "description",
-  "format",
-  "mimetype",
-  "size",
-  "hash",
-  "created",
-  "last_modified",
-  "url_type",
-  "revision_id",
-]);
+/** A resource's keys that are columns of their own, or dropped; any other key is kept in its `extras`. */
+const NOT_RESOURCE_EXTRAS = new Set([...RESOURCE_FIELDS, "package_id", "position", "url_type", "revision_id"]);
 
 /** The row values a dataset write needs, after the import decided id, name, owner and groups. */
 export interface PackageWrite {

@@ -15,7 +15,8 @@ export interface TagInput {
   [key: string]: unknown;
 }
 
-export interface GroupRef {
+/** A dataset's group as given: its id or its name (any other key is kept). */
+export interface GroupInput {
   id?: string | null;
   name?: string | null;
   [key: string]: unknown;
@@ -50,6 +51,14 @@ const TEXT_FIELDS = [
 
 const RESOURCE_TEXT_FIELDS = ["url", "name", "description", "format", "mimetype"] as const;
 const RESOURCE_TEXT_AFTER_SIZE = ["hash", "created", "last_modified"] as const;
+/** The keys a resource is read for; any other key passes through. */
+export const RESOURCE_FIELDS: readonly string[] = ["id", ...RESOURCE_TEXT_FIELDS, "size", ...RESOURCE_TEXT_AFTER_SIZE];
+
+/** A tag as read: its name and vocabulary. */
+export interface Tag {
+  name: string;
+  vocabulary_id: string | null;
+}
 
 type TextFields = { [K in typeof TEXT_FIELDS[number]]?: Text };
 
@@ -63,7 +72,7 @@ export interface PackageInput extends TextFields {
   /** Tag names, or CKAN's tag dicts. */
   tags?: (string | TagInput)[] | null;
   /** Group names, or dicts with an id or a name. */
-  groups?: (string | GroupRef)[] | null;
+  groups?: (string | GroupInput)[] | null;
   /** CKAN's `[{key, value}]`, or an object of key and value; values that are not strings are stored as JSON. */
   extras?: { key: string; value: unknown }[] | Record<string, unknown> | null;
   resources?: ResourceInput[] | null;
@@ -100,8 +109,8 @@ export interface PackageParsed {
   private: boolean;
   state?: "active" | "deleted" | "draft" | null;
   type?: string | null;
-  tags?: { name: string; vocabulary_id: string | null }[] | null;
-  groups?: GroupRef[] | null;
+  tags?: Tag[] | null;
+  groups?: GroupInput[] | null;
   extras?: { key: string; value: string }[] | null;
   resources?: ResourceParsed[] | null;
   [key: string]: unknown;
@@ -128,7 +137,7 @@ const PACKAGE_KEYS = new Set<string>([
   "extras",
   "resources",
 ]);
-const RESOURCE_KEYS = new Set<string>(["id", ...RESOURCE_TEXT_FIELDS, "size", ...RESOURCE_TEXT_AFTER_SIZE]);
+const RESOURCE_KEYS = new Set(RESOURCE_FIELDS);
 const STATES = new Set(["active", "deleted", "draft"]);
 const PRIVATE: Record<string, boolean> = { true: true, false: false, True: true, False: false };
 
@@ -166,7 +175,7 @@ class Reader {
     return v;
   }
 
-  tag(t: unknown, path: string): { name: string; vocabulary_id: string | null } | undefined {
+  tag(t: unknown, path: string): Tag | undefined {
     if (typeof t === "string") return { name: t, vocabulary_id: null };
     if (isDict(t) && typeof t.name === "string") {
       const vocabulary = t.vocabulary_id;
@@ -177,10 +186,10 @@ class Reader {
     return this.fail(path, "expected a tag name, or an object with a name (and a vocabulary_id string)");
   }
 
-  group(g: unknown, path: string): GroupRef | undefined {
+  group(g: unknown, path: string): GroupInput | undefined {
     if (typeof g === "string") return { id: undefined, name: g };
     const ok = (v: unknown) => v === null || v === undefined || typeof v === "string";
-    if (isDict(g) && ok(g.id) && ok(g.name)) return { ...g } as GroupRef;
+    if (isDict(g) && ok(g.id) && ok(g.name)) return { ...g } as GroupInput;
     return this.fail(path, "expected a group name, or an object with an id or a name (strings)");
   }
 
