@@ -8,6 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Queryable } from "./sql.ts";
 import { PROCESS_ID } from "./consumers.ts";
+import { isConnectionError } from "./mod.ts";
 
 const log = getLogger(["harvest", "http"]);
 
@@ -20,7 +21,9 @@ const RENEW_SECONDS = 10;
  * Takes and frees request slots per host in the database. A request waits for a free slot, polling
  * with a growing, jittered pause (20 ms to 500 ms); the slots a process holds are renewed every 10 s
  * while it holds any, so a request that takes minutes keeps its slot and a process that died frees
- * its slots within 30 s.
+ * its slots within 30 s. A database that went away (a restart, a failover) is waited for as a
+ * taken slot is, for up to 30 s: the request has not failed, and the harvester that sent it would
+ * otherwise record the database's restart as the remote's error.
  */
 export class HostSlots {
   #held = 0;
@@ -30,9 +33,13 @@ export class HostSlots {
 
   /** Waits for one of the host's `limit` slots; answers the function that frees it. */
   async acquire(host: string, limit: number, signal?: AbortSignal): Promise<() => Promise<void>> {
+    const started = performance.now();
     for (let pause = 20;; pause = Math.min(pause * 2, 500)) {
       signal?.throwIfAborted();
-      const slot = await this.#take(host, limit);
+      const slot = await this.#take(host, limit).catch((error) => {
+        if (!isConnectionError(error) || performance.now() - started > SLOT_LEASE_SECONDS * 1000) throw error;
+        return undefined;
+      });
       if (slot !== undefined) {
         this.#hold();
         let freed = false;
